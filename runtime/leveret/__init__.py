@@ -1,0 +1,61 @@
+"""leveret: typed RPC over RabbitMQ. The runtime that generated stubs call into."""
+
+from leveret._client import AsyncClient, Client
+from leveret._context import CallContext
+from leveret._errors import (
+    Aborted,
+    AlreadyExists,
+    Cancelled,
+    ConfigurationError,
+    DataLoss,
+    DeadlineExceeded,
+    FailedPrecondition,
+    Internal,
+    InvalidArgument,
+    LeveretError,
+    NotFound,
+    OutOfRange,
+    PermissionDenied,
+    ResourceExhausted,
+    RpcError,
+    Unauthenticated,
+    Unavailable,
+    Unimplemented,
+    Unknown,
+)
+from leveret._servicer import AsyncServicer, Servicer
+from leveret._spec import DEFAULT, MethodSpec, ServiceSpec, Timeout, UseDefault
+from leveret._status import StatusCode
+
+__all__ = [
+    "DEFAULT",
+    "Aborted",
+    "AlreadyExists",
+    "AsyncClient",
+    "AsyncServicer",
+    "CallContext",
+    "Cancelled",
+    "Client",
+    "ConfigurationError",
+    "DataLoss",
+    "DeadlineExceeded",
+    "FailedPrecondition",
+    "Internal",
+    "InvalidArgument",
+    "LeveretError",
+    "MethodSpec",
+    "NotFound",
+    "OutOfRange",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "RpcError",
+    "ServiceSpec",
+    "Servicer",
+    "StatusCode",
+    "Timeout",
+    "Unauthenticated",
+    "Unavailable",
+    "Unimplemented",
+    "Unknown",
+    "UseDefault",
+]

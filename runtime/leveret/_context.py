@@ -1,0 +1,35 @@
+"""The call context a handler receives beside its request."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CallContext"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """What a handler knows about the call it serves.
+
+    ``deadline`` is the caller's absolute deadline in Unix seconds (``None``: the caller waits
+    forever). ``headers`` are the request's AMQP headers as received.
+    """
+
+    method: str
+    correlation_id: str
+    deadline: float | None = None
+    headers: Mapping[str, Any] = field(default_factory=dict)
+    redelivered: bool = False
+
+    def time_remaining(self) -> float | None:
+        """Seconds left before the caller gives up (never negative), or ``None`` for no deadline."""
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - time.time())
+
+    def expired(self) -> bool:
+        """True once the caller's deadline has passed: further work is wasted."""
+        return self.deadline is not None and time.time() >= self.deadline

@@ -1,0 +1,66 @@
+"""Method and service specs: what generated code hands the runtime, computed once at import."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Final, Generic, TypeAlias, TypeVar
+
+from pydantic import BaseModel
+
+from leveret._errors import RpcError
+
+__all__ = ["DEFAULT", "MethodSpec", "ServiceSpec", "Timeout", "UseDefault"]
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
+ResponseT = TypeVar("ResponseT", bound=BaseModel)
+
+
+class UseDefault(enum.Enum):
+    """Type of :data:`DEFAULT`: "use the method's default timeout", as opposed to ``None``."""
+
+    DEFAULT = "DEFAULT"
+
+    def __repr__(self) -> str:
+        return "leveret.DEFAULT"
+
+
+#: Sentinel for a per-call ``timeout``: use the method's default from the definition.
+DEFAULT: Final = UseDefault.DEFAULT
+
+#: A per-call timeout: seconds, ``None`` for no deadline, or :data:`DEFAULT`.
+Timeout: TypeAlias = float | None | UseDefault
+
+
+@dataclass(frozen=True, slots=True)
+class MethodSpec(Generic[RequestT, ResponseT]):
+    """One method of a service, as the definition declares it.
+
+    ``name`` is the wire name (the AMQP ``type`` property); ``python_name`` the attribute of the
+    servicer that handles it.
+    """
+
+    name: str
+    python_name: str
+    request: type[RequestT]
+    response: type[ResponseT]
+    errors: tuple[type[RpcError], ...] = ()
+    timeout: float | None = None
+    idempotent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    """A service: its name, its request queue and its methods by wire name."""
+
+    name: str
+    queue: str
+    methods: tuple[MethodSpec[BaseModel, BaseModel], ...]
+    package: str = ""
+    version: str = ""
+    by_name: dict[str, MethodSpec[BaseModel, BaseModel]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {m.name: m for m in self.methods})
