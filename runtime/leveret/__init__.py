@@ -1,6 +1,6 @@
 """leveret: typed RPC over RabbitMQ. The runtime that generated stubs call into."""
 
-from leveret._client import AsyncClient, Client
+from leveret._client import AsyncClient, Client, DynamicClient
 from leveret._context import CallContext
 from leveret._errors import (
     Aborted,
@@ -26,6 +26,7 @@ from leveret._errors import (
 from leveret._servicer import AsyncServicer, Servicer
 from leveret._spec import DEFAULT, MethodSpec, ServiceSpec, Timeout, UseDefault
 from leveret._status import StatusCode
+from leveret._worker import Worker
 
 __all__ = [
     "DEFAULT",
@@ -39,6 +40,7 @@ __all__ = [
     "ConfigurationError",
     "DataLoss",
     "DeadlineExceeded",
+    "DynamicClient",
     "FailedPrecondition",
     "Internal",
     "InvalidArgument",
@@ -58,4 +60,5 @@ __all__ = [
     "Unimplemented",
     "Unknown",
     "UseDefault",
+    "Worker",
 ]

@@ -1,35 +1,122 @@
-"""Base classes of generated clients: typed methods in the subclass, one call path here."""
+"""Base classes of generated clients: typed methods in the subclass, one call path here.
+
+The sync and asyncio clients share everything but the waiting: :func:`build_request` turns
+arguments into a validated :class:`Request`, :func:`~leveret._codec.decode_reply` turns a reply
+into the response model or the exception it stands for; the transport only moves bytes.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from types import TracebackType
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from pydantic import BaseModel
 
+from leveret._codec import decode_reply, encode_arguments, error_from_payload
+from leveret._errors import ConfigurationError
 from leveret._spec import DEFAULT, MethodSpec, ServiceSpec, Timeout
+from leveret._url import is_memory, resolve_url
+from leveret._wire import STATUS_OK, Reply, Request, decode_error
 
-__all__ = ["AsyncClient", "Client"]
+__all__ = ["AsyncClient", "Client", "DynamicClient", "build_request"]
 
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
+ClientT = TypeVar("ClientT")
+
+
+class SyncTransport(Protocol):
+    def call(self, request: Request) -> Reply: ...
+
+    def close(self) -> None: ...
+
+
+class AsyncTransport(Protocol):
+    async def call(self, request: Request) -> Reply: ...
+
+    async def close(self) -> None: ...
+
+
+def _deadline(default: float | None, timeout: Timeout) -> float | None:
+    seconds = default if timeout is DEFAULT else timeout
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise ConfigurationError(f"timeout must be seconds, None or DEFAULT, not {seconds!r}")
+    return time.time() + seconds
+
+
+def build_request(
+    queue: str, method: MethodSpec[Any, Any], arguments: Mapping[str, object], timeout: Timeout
+) -> Request:
+    """Validate the arguments (raising ``InvalidArgument``, sending nothing) and stamp the call."""
+    body = encode_arguments(method, arguments)
+    return Request(queue, method.name, uuid.uuid4().hex, body, _deadline(method.timeout, timeout))
+
+
+def open_sync_transport(url: str | None, reply_queue: str, connect_timeout: float) -> SyncTransport:
+    resolved = resolve_url(url)
+    if is_memory(resolved):
+        from leveret._memory import MemoryTransport
+
+        return MemoryTransport(resolved)
+    from leveret._amqp import BlockingTransport
+
+    return BlockingTransport(resolved, reply_queue=reply_queue, connect_timeout=connect_timeout)
+
+
+async def open_async_transport(
+    url: str | None, reply_queue: str, connect_timeout: float
+) -> AsyncTransport:
+    resolved = resolve_url(url)
+    if is_memory(resolved):
+        from leveret._memory import AsyncMemoryTransport
+
+        return AsyncMemoryTransport(resolved)
+    from leveret._amqp import AsyncioTransport
+
+    return await AsyncioTransport.open(
+        resolved, reply_queue=reply_queue, connect_timeout=connect_timeout
+    )
 
 
 class Client:
     """Base of generated sync clients.
 
-    Thread-safe: share one client between threads; each call is matched to its reply by
-    correlation id, and many calls may be in flight on one connection.
+    Thread-safe: share one client between threads. Many calls may be in flight on its one
+    connection; each is matched to its reply by correlation id. Use as a context manager, or
+    call :meth:`close`.
     """
 
     service: ClassVar[ServiceSpec]
 
+    def __init__(self, transport: SyncTransport, *, queue: str | None = None) -> None:
+        self._transport = transport
+        self._queue = queue or self.service.queue
+
     @classmethod
-    def connect(cls, url: str | None = None, *, queue: str | None = None) -> Self:
-        raise NotImplementedError
+    def connect(
+        cls,
+        url: str | None = None,
+        *,
+        queue: str | None = None,
+        reply_queue: str = "direct",
+        connect_timeout: float = 10.0,
+    ) -> Self:
+        """Connect to the broker at ``url`` (default: ``$AMQP_URL``, then the local broker).
+
+        ``memory://`` selects the in-process broker that serves workers of this process.
+        ``queue`` overrides the definition's queue; ``reply_queue`` is ``"direct"`` (RabbitMQ
+        direct reply-to) or ``"exclusive"`` (a private auto-delete queue).
+        """
+        return cls(open_sync_transport(url, reply_queue, connect_timeout), queue=queue)
 
     def close(self) -> None:
-        raise NotImplementedError
+        """Close the connection; calls still waiting fail with ``Cancelled``."""
+        self._transport.close()
 
     def __enter__(self) -> Self:
         return self
@@ -48,7 +135,32 @@ class Client:
         arguments: Mapping[str, object],
         timeout: Timeout = DEFAULT,
     ) -> ResponseT:
-        raise NotImplementedError
+        request = build_request(self._queue, method, arguments, timeout)
+        return decode_reply(method, self._transport.call(request))
+
+
+class _Connecting(Generic[ClientT]):
+    """What ``AsyncClient.connect`` returns: await it, or use it with ``async with``."""
+
+    def __init__(self, open_client: Callable[[], Awaitable[ClientT]]) -> None:
+        self._open = open_client
+        self._client: ClientT | None = None
+
+    def __await__(self) -> Generator[Any, None, ClientT]:
+        return self._open().__await__()
+
+    async def __aenter__(self) -> ClientT:
+        self._client = await self._open()
+        return self._client
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            await self._client.close()  # type: ignore[attr-defined]
 
 
 class AsyncClient:
@@ -56,10 +168,87 @@ class AsyncClient:
 
     service: ClassVar[ServiceSpec]
 
+    def __init__(self, transport: AsyncTransport, *, queue: str | None = None) -> None:
+        self._transport = transport
+        self._queue = queue or self.service.queue
+
+    @classmethod
+    def connect(
+        cls,
+        url: str | None = None,
+        *,
+        queue: str | None = None,
+        reply_queue: str = "direct",
+        connect_timeout: float = 10.0,
+    ) -> _Connecting[Self]:
+        """Like :meth:`Client.connect`; ``async with Cls.connect(url) as client`` or ``await``."""
+
+        async def open_client() -> Self:
+            transport = await open_async_transport(url, reply_queue, connect_timeout)
+            return cls(transport, queue=queue)
+
+        return _Connecting(open_client)
+
+    async def close(self) -> None:
+        await self._transport.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
     async def _call(
         self,
         method: MethodSpec[Any, ResponseT],
         arguments: Mapping[str, object],
         timeout: Timeout = DEFAULT,
     ) -> ResponseT:
-        raise NotImplementedError
+        request = build_request(self._queue, method, arguments, timeout)
+        return decode_reply(method, await self._transport.call(request))
+
+
+class DynamicClient:
+    """Calls any service by queue and method name with JSON, without generated code.
+
+    Used by ``leveret call``; the request is not validated here (the caller may validate it
+    against the definition), the server still validates it.
+    """
+
+    def __init__(self, transport: SyncTransport) -> None:
+        self._transport = transport
+
+    @classmethod
+    def connect(
+        cls, url: str | None = None, *, reply_queue: str = "direct", connect_timeout: float = 10.0
+    ) -> DynamicClient:
+        return cls(open_sync_transport(url, reply_queue, connect_timeout))
+
+    def call(self, queue: str, method: str, body: object, timeout: float | None = 30.0) -> Any:
+        """The reply's JSON for an OK reply; raises the ``RpcError`` subclass of its status."""
+        request = Request(
+            queue,
+            method,
+            uuid.uuid4().hex,
+            json.dumps(body).encode(),
+            None if timeout is None else time.time() + timeout,
+        )
+        reply = self._transport.call(request)
+        if reply.status != STATUS_OK:
+            spec: MethodSpec[Any, Any] = MethodSpec(method, method, BaseModel, BaseModel)
+            raise error_from_payload(spec, decode_error(reply.status, reply.body))
+        return json.loads(reply.body)
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

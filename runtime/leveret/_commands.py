@@ -7,5 +7,7 @@ import argparse
 __all__ = ["register_runtime_commands"]
 
 
-def register_runtime_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_runtime_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
     pass

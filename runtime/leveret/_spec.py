@@ -29,7 +29,7 @@ class UseDefault(enum.Enum):
 DEFAULT: Final = UseDefault.DEFAULT
 
 #: A per-call timeout: seconds, ``None`` for no deadline, or :data:`DEFAULT`.
-Timeout: TypeAlias = float | None | UseDefault
+Timeout: TypeAlias = float | UseDefault | None
 
 
 @dataclass(frozen=True, slots=True)

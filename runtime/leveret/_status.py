@@ -30,7 +30,7 @@ class StatusCode(enum.IntEnum):
 
     @classmethod
     def from_wire(cls, name: str) -> StatusCode:
-        """The code for a header value; an unknown name is ``UNKNOWN`` (a newer peer, not an error)."""
+        """The code of a header value; an unknown name is ``UNKNOWN`` (a newer peer)."""
         try:
             return cls[name]
         except KeyError:

@@ -1,0 +1,122 @@
+"""Turning models into bodies and back, with validation on both sides of the wire.
+
+Wire input is validated in pydantic's strict JSON mode so that a body means what the JSON Schema
+says (``"2"`` is not an integer); arguments from Python callers are validated in lax mode.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from leveret._errors import Internal, InvalidArgument, RpcError, error_class_for
+from leveret._spec import MethodSpec
+from leveret._status import StatusCode
+from leveret._wire import STATUS_OK, ErrorPayload, Reply, decode_error, encode_error
+
+__all__ = [
+    "decode_reply",
+    "decode_request",
+    "encode_arguments",
+    "encode_exception",
+    "encode_result",
+    "validation_details",
+]
+
+ResponseT = TypeVar("ResponseT", bound=BaseModel)
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    """Validation errors as JSON: where and what, without echoing the offending input back."""
+    return [
+        {"loc": [str(part) for part in err["loc"]], "msg": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+
+
+def encode_arguments(method: MethodSpec[Any, Any], arguments: Mapping[str, object]) -> bytes:
+    """Validate a caller's arguments and encode the request; nothing is sent when this raises."""
+    try:
+        model = method.request.model_validate(arguments)
+    except ValidationError as exc:
+        raise InvalidArgument(
+            f"{method.name}: request failed validation: {_summary(exc)}",
+            validation_details(exc),
+        ) from None
+    body: bytes = model.model_dump_json(by_alias=True).encode()
+    return body
+
+
+def decode_request(method: MethodSpec[Any, Any], body: bytes) -> BaseModel:
+    """The request model of a body; raises :class:`InvalidArgument` with the validation errors."""
+    try:
+        request: BaseModel = method.request.model_validate_json(body, strict=True)
+    except ValidationError as exc:
+        raise InvalidArgument(
+            f"{method.name}: request failed validation: {_summary(exc)}",
+            validation_details(exc),
+        ) from None
+    return request
+
+
+def encode_result(method: MethodSpec[Any, Any], result: object) -> bytes:
+    """The body of an OK reply. A handler returning the wrong thing is the server's bug."""
+    if not isinstance(result, method.response):
+        if not isinstance(result, Mapping):
+            raise TypeError(
+                f"handler of {method.name!r} returned {type(result).__name__}, "
+                f"expected {method.response.__name__}"
+            )
+        result = method.response.model_validate(result)
+    assert isinstance(result, BaseModel)
+    return result.model_dump_json(by_alias=True).encode()
+
+
+def encode_exception(exc: RpcError) -> bytes:
+    details = exc.details
+    if isinstance(details, BaseModel):
+        details = details.model_dump(mode="json", by_alias=True)
+    return encode_error(ErrorPayload(exc.status, exc.message, exc.error_name, details))
+
+
+@functools.cache
+def _declared(method: MethodSpec[Any, Any]) -> dict[str, type[RpcError]]:
+    return {cls.error_name: cls for cls in method.errors if cls.error_name}
+
+
+def decode_reply(method: MethodSpec[Any, ResponseT], reply: Reply) -> ResponseT:
+    """The response model of an OK reply, or raise the exception the reply stands for."""
+    if reply.status == STATUS_OK:
+        try:
+            return method.response.model_validate_json(reply.body, strict=True)
+        except ValidationError as exc:
+            raise Internal(
+                f"{method.name}: response failed validation: {_summary(exc)}",
+                validation_details(exc),
+            ) from None
+    raise error_from_payload(method, decode_error(reply.status, reply.body))
+
+
+def error_from_payload(method: MethodSpec[Any, Any], payload: ErrorPayload) -> RpcError:
+    declared = _declared(method).get(payload.error) if payload.error else None
+    if declared is not None:
+        model = declared.details_model
+        if model is None:
+            return declared._from_wire(payload.message, None)
+        try:
+            return declared._from_wire(payload.message, model.model_validate(payload.details))
+        except ValidationError:
+            pass  # a newer server's details; keep the status and the raw details
+    code = StatusCode.UNKNOWN if payload.code is StatusCode.OK else payload.code
+    return error_class_for(code)._from_wire(payload.message, payload.details)
+
+
+def _summary(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(body)"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)

@@ -1,0 +1,244 @@
+"""The in-memory transport (``memory://``): a broker inside the process, for users' unit tests.
+
+It behaves like RabbitMQ where a caller can see it: a queue nobody declared fails fast with
+``Unavailable`` (no route); a declared queue keeps requests while no worker consumes it, and
+drops them once their deadline passes (message TTL); bodies go through the same JSON codec,
+validation and error mapping as on the wire; workers are fed round-robin.
+
+``memory://`` is one broker per process; ``memory://NAME`` gives an isolated broker per name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from leveret._errors import Cancelled, DeadlineExceeded, Unavailable
+from leveret._wire import CONTENT_TYPE, Delivery, OutgoingReply, Reply, Request
+
+__all__ = [
+    "AsyncMemoryTransport",
+    "MemoryBroker",
+    "MemoryConsumer",
+    "MemoryTransport",
+    "MemoryWorkerConsumer",
+    "broker_for",
+]
+
+_OnReply = Callable[[Reply], None]
+
+
+@dataclass(slots=True)
+class _Message:
+    delivery: Delivery
+    deadline: float | None
+
+
+class MemoryConsumer:
+    """A worker's seat on a memory queue. ``deliver`` is called from the publishing thread."""
+
+    def __init__(self, deliver: Callable[[Delivery, int], None]) -> None:
+        self.deliver = deliver
+        self.tokens = itertools.count(1)
+
+
+class _Queue:
+    def __init__(self) -> None:
+        self.consumers: list[MemoryConsumer] = []
+        self.backlog: collections.deque[_Message] = collections.deque()
+        self.turn = 0
+
+
+class MemoryBroker:
+    """Queues and reply addresses of one in-process broker. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queues: dict[str, _Queue] = {}
+        self._reply_addresses: dict[str, _OnReply] = {}
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def open_reply_address(self, on_reply: _OnReply) -> str:
+        address = f"memory.reply.{uuid.uuid4().hex}"
+        with self._lock:
+            self._reply_addresses[address] = on_reply
+        return address
+
+    def close_reply_address(self, address: str) -> None:
+        with self._lock:
+            self._reply_addresses.pop(address, None)
+
+    def publish(self, request: Request, reply_to: str) -> None:
+        """Route a request; raises ``Unavailable`` when no queue has its name (mandatory)."""
+        delivery = Delivery(
+            body=request.body,
+            method=request.method,
+            correlation_id=request.correlation_id,
+            reply_to=reply_to,
+            content_type=CONTENT_TYPE,
+            headers=request.headers() or {},
+        )
+        with self._lock:
+            queue = self._queues.get(request.queue)
+            if queue is None:
+                raise Unavailable(
+                    f"no queue {request.queue!r} to take {request.method!r}: "
+                    "is the service running? (memory broker: NO_ROUTE)"
+                )
+            if not queue.consumers:
+                queue.backlog.append(_Message(delivery, request.deadline))
+                return
+            consumer = queue.consumers[queue.turn % len(queue.consumers)]
+            queue.turn += 1
+        consumer.deliver(delivery, next(consumer.tokens))
+
+    def reply(self, reply_to: str, correlation_id: str, status: str, body: bytes) -> None:
+        with self._lock:
+            on_reply = self._reply_addresses.get(reply_to)
+        if on_reply is not None:  # a reply to a closed client is dropped, as on the broker
+            on_reply(Reply(correlation_id, status, body))
+
+    # -- workers ---------------------------------------------------------------------------
+
+    def declare(self, queue: str) -> None:
+        with self._lock:
+            self._queues.setdefault(queue, _Queue())
+
+    def consume(self, queue: str, consumer: MemoryConsumer) -> None:
+        now = time.time()
+        with self._lock:
+            q = self._queues.setdefault(queue, _Queue())
+            q.consumers.append(consumer)
+            backlog = [m for m in q.backlog if m.deadline is None or m.deadline > now]
+            q.backlog.clear()
+        for message in backlog:
+            consumer.deliver(message.delivery, next(consumer.tokens))
+
+    def cancel(self, queue: str, consumer: MemoryConsumer) -> None:
+        with self._lock:
+            q = self._queues.get(queue)
+            if q is not None and consumer in q.consumers:
+                q.consumers.remove(consumer)
+
+    def delete(self, queue: str) -> None:
+        with self._lock:
+            self._queues.pop(queue, None)
+
+
+_brokers: dict[str, MemoryBroker] = {}
+_brokers_lock = threading.Lock()
+
+
+def broker_for(url: str) -> MemoryBroker:
+    """The broker a ``memory://[NAME]`` URL names, created on first use."""
+    name = url.partition("://")[2].strip("/")
+    with _brokers_lock:
+        return _brokers.setdefault(name, MemoryBroker())
+
+
+class MemoryTransport:
+    """The sync client side of the memory broker."""
+
+    def __init__(self, url: str) -> None:
+        self._broker = broker_for(url)
+        self._pending: dict[str, tuple[threading.Event, list[Reply]]] = {}
+        self._address = self._broker.open_reply_address(self._on_reply)
+        self._closed = False
+
+    def _on_reply(self, reply: Reply) -> None:
+        waiter = self._pending.get(reply.correlation_id)
+        if waiter is not None:
+            waiter[1].append(reply)
+            waiter[0].set()
+
+    def call(self, request: Request) -> Reply:
+        if self._closed:
+            raise Cancelled("the client was closed")
+        event, box = threading.Event(), list[Reply]()
+        self._pending[request.correlation_id] = (event, box)
+        try:
+            self._broker.publish(request, self._address)
+            timeout = None if request.deadline is None else request.deadline - time.time()
+            if not event.wait(timeout):
+                raise DeadlineExceeded(f"{request.method}: no reply before the deadline")
+            return box[0]
+        finally:
+            self._pending.pop(request.correlation_id, None)
+
+    def close(self) -> None:
+        self._closed = True
+        self._broker.close_reply_address(self._address)
+
+
+class AsyncMemoryTransport:
+    """The asyncio client side of the memory broker."""
+
+    def __init__(self, url: str) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._broker = broker_for(url)
+        self._pending: dict[str, asyncio.Future[Reply]] = {}
+        self._address = self._broker.open_reply_address(self._on_reply)
+
+    def _on_reply(self, reply: Reply) -> None:
+        # Called from the worker's thread.
+        self._loop.call_soon_threadsafe(self._resolve, reply)
+
+    def _resolve(self, reply: Reply) -> None:
+        future = self._pending.get(reply.correlation_id)
+        if future is not None and not future.done():
+            future.set_result(reply)
+
+    async def call(self, request: Request) -> Reply:
+        future: asyncio.Future[Reply] = self._loop.create_future()
+        self._pending[request.correlation_id] = future
+        try:
+            self._broker.publish(request, self._address)
+            timeout = None if request.deadline is None else request.deadline - time.time()
+            try:
+                return await asyncio.wait_for(future, timeout)
+            except TimeoutError:
+                raise DeadlineExceeded(f"{request.method}: no reply before the deadline") from None
+        finally:
+            self._pending.pop(request.correlation_id, None)
+
+    async def close(self) -> None:
+        self._broker.close_reply_address(self._address)
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(Cancelled("the client was closed"))
+
+
+class MemoryWorkerConsumer:
+    """A worker's connection to the memory broker; the same face as the AMQP consumer."""
+
+    def __init__(self, url: str, queue: str) -> None:
+        self._broker = broker_for(url)
+        self._queue = queue
+        self._seat: MemoryConsumer | None = None
+        self.closed: asyncio.Future[BaseException | None] | None = None
+
+    async def start(self, on_delivery: Callable[[Delivery, int], None]) -> None:
+        loop = asyncio.get_running_loop()
+        self.closed = loop.create_future()
+
+        def deliver(delivery: Delivery, token: int) -> None:
+            loop.call_soon_threadsafe(on_delivery, delivery, token)
+
+        self._seat = MemoryConsumer(deliver)
+        self._broker.consume(self._queue, self._seat)
+
+    def settle(self, token: int, reply: OutgoingReply | None, *, ack: bool) -> None:
+        if reply is not None:
+            self._broker.reply(reply.reply_to, reply.correlation_id, reply.status, reply.body)
+
+    async def stop(self) -> None:
+        if self._seat is not None:
+            self._broker.cancel(self._queue, self._seat)
+            self._seat = None
