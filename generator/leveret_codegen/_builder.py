@@ -1,0 +1,396 @@
+"""Semantic checks and the IR: from a valid definition document to a ``ServiceDef``.
+
+Runs only on documents the meta-schema accepted, so shapes are known; what it checks is what a
+schema cannot say: references resolve, requests and responses are objects, errors are declared,
+and every generated Python name is free and unique.
+
+``models_schema`` lists ``$defs`` in a stable order: the file's types in definition order, then
+per method its hoisted inline request and response (``<MethodPascal>Request``/``Response``), then
+the hoisted inline error details (``<ErrorName>Details``) in error order, then the types of other
+files in the order they are first referenced (breadth first).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import keyword
+from dataclasses import dataclass
+
+from leveret_codegen._diagnostics import Diagnostic, has_errors
+from leveret_codegen._ir import ErrorDef, MethodDef, ServiceDef
+from leveret_codegen._loader import LoadedDocument, Pointer
+from leveret_codegen._names import (
+    RESERVED_CLIENT_PARAMETERS,
+    RESERVED_METHOD_NAMES,
+    RESERVED_PACKAGES,
+    STATUS_CLASSES,
+    pascal_case,
+    python_field_name,
+    reserved_reason,
+)
+from leveret_codegen._refs import Followed, Resolved, Resolver, TypeKey
+from leveret_codegen._walk import iter_schemas
+
+__all__ = ["build_document"]
+
+
+def _dict(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: object, default: str = "") -> str:
+    return value if isinstance(value, str) else default
+
+
+def build_document(
+    doc: LoadedDocument, resolver: Resolver
+) -> tuple[ServiceDef | None, list[Diagnostic]]:
+    """Check ``doc`` and, when it has a service, build its IR.
+
+    Reference problems go to ``resolver.diagnostics`` (shared by the run, so each is reported
+    once); the rest is returned. The ServiceDef is None for a type library or when ``doc`` has
+    errors.
+    """
+    for pointer, schema in iter_schemas(doc.data):
+        if isinstance(schema.get("$ref"), str):
+            resolver.follow(doc, pointer, schema)  # reports unknown targets and loops
+    data = _dict(doc.data)
+    if "service" not in data:
+        return None, []
+    builder = _ServiceBuilder(doc, resolver)
+    service = builder.build()
+    return service, builder.diagnostics
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    label: str  # "type 'Money' (line 4)"
+    pointer: Pointer
+
+
+class _ServiceBuilder:
+    def __init__(self, doc: LoadedDocument, resolver: Resolver) -> None:
+        self.doc = doc
+        self.resolver = resolver
+        self.data = _dict(doc.data)
+        self.diagnostics: list[Diagnostic] = []
+        self._names: dict[str, _Claim] = {}
+        self._defs: dict[str, object] = {}
+        self._def_keys: dict[str, TypeKey | None] = {}
+        # Types of other files to copy, with the reference in this file that needs them.
+        self._foreign: list[tuple[Resolved, Pointer]] = []
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def _error(self, pointer: Pointer, code: str, message: str, hint: str, *, at_key: bool) -> None:
+        self.diagnostics.append(self.doc.diagnostic(pointer, code, message, hint, at_key=at_key))
+
+    def _claim(self, name: str, label: str, pointer: Pointer, *, at_key: bool = True) -> None:
+        """Take a module-level name of the generated package, reporting reserved or taken ones."""
+        reason = reserved_reason(name)
+        line = self.doc.key_position(pointer)[0] if at_key else self.doc.position(pointer)[0]
+        if reason is not None:
+            self._error(
+                pointer,
+                "LV308",
+                f"{label} would be named {name!r}, which is {reason}",
+                "choose another name",
+                at_key=at_key,
+            )
+        elif name in self._names:
+            first = self._names[name]
+            self._error(
+                pointer,
+                "LV307",
+                f"{label} and {first.label} would both be named {name!r}",
+                "rename one of them",
+                at_key=at_key,
+            )
+        else:
+            self._names[name] = _Claim(f"{label} (line {line})", pointer)
+
+    # -- the service ---------------------------------------------------------------------------
+
+    def build(self) -> ServiceDef | None:
+        package = _text(self.data.get("package"))
+        service = _text(self.data.get("service"))
+        if keyword.iskeyword(package) or package in RESERVED_PACKAGES:
+            why = "a Python keyword" if keyword.iskeyword(package) else "an existing module"
+            self._error(
+                ("package",),
+                "LV308",
+                f"package name {package!r} is {why}; the generated package would shadow it",
+                "choose another package name",
+                at_key=False,
+            )
+        names = {
+            "client_class": f"{service}Client",
+            "async_client_class": f"Async{service}Client",
+            "servicer_class": f"{service}Servicer",
+            "async_servicer_class": f"Async{service}Servicer",
+        }
+        for field, name in names.items():
+            self._claim(name, f"the {field.replace('_', ' ')}", ("service",), at_key=False)
+        self._claim("SERVICE", "the service spec", ("service",), at_key=False)
+
+        types = _dict(self.data.get("types"))
+        for name, schema in types.items():
+            self._claim(name, f"type {name!r}", ("types", name))
+            self._add_def(name, (self.doc.path, name), _dict(schema), ("types", name))
+        errors_data = _dict(self.data.get("errors"))
+        for name in errors_data:
+            self._claim(name, f"error {name!r}", ("errors", name))
+        methods = tuple(
+            self._method(name, _dict(spec), errors_data)
+            for name, spec in _dict(self.data.get("methods")).items()
+        )
+        errors = tuple(
+            self._declared_error(name, _dict(spec)) for name, spec in errors_data.items()
+        )
+        self._copy_foreign_types()
+        if has_errors(self.diagnostics) or None in methods or None in errors:
+            return None
+        return ServiceDef(
+            source=self.doc.path,
+            package=package,
+            service=service,
+            version=_text(self.data.get("version")),
+            description=_text(self.data.get("description")),
+            queue=_text(self.data.get("queue"), f"{package}.{service}"),
+            methods=tuple(m for m in methods if m is not None),
+            errors=tuple(e for e in errors if e is not None),
+            models_schema=json.dumps({"$defs": self._defs}, indent=2, ensure_ascii=False),
+            **names,
+        )
+
+    # -- methods and errors --------------------------------------------------------------------
+
+    def _method(
+        self, name: str, spec: dict[str, object], declared: dict[str, object]
+    ) -> MethodDef | None:
+        at: Pointer = ("methods", name)
+        if keyword.iskeyword(name):
+            self._error(
+                at,
+                "LV308",
+                f"method name {name!r} is a Python keyword",
+                "rename the method",
+                at_key=True,
+            )
+        elif name in RESERVED_METHOD_NAMES:
+            self._error(
+                at,
+                "LV308",
+                f"method name {name!r} would override {name!r} of the runtime's client or servicer",
+                "rename the method",
+                at_key=True,
+            )
+        const_name = name.upper()
+        self._claim(const_name, f"the spec constant of method {name!r}", at)
+        prefix = pascal_case(name)
+        request = self._message(at, "request", f"{prefix}Request", spec, f"method {name!r}")
+        response = self._message(at, "response", f"{prefix}Response", spec, f"method {name!r}")
+        if request is not None:
+            self._check_client_parameters(name, request)
+        errors = spec.get("errors", [])
+        for index, error in enumerate(errors if isinstance(errors, list) else []):
+            if error not in declared:
+                close = difflib.get_close_matches(str(error), list(declared), n=1, cutoff=0.6)
+                listed = ", ".join(declared) if declared else "none"
+                self._error(
+                    (*at, "errors", index),
+                    "LV306",
+                    f"method {name!r} lists the undeclared error {error!r}",
+                    (f"did you mean {close[0]!r}? " if close else "")
+                    + f"declare it under `errors:` (declared: {listed})",
+                    at_key=False,
+                )
+        timeout = spec.get("timeout")
+        if request is None or response is None:
+            return None
+        return MethodDef(
+            name=name,
+            python_name=name,
+            const_name=const_name,
+            description=_text(spec.get("description")),
+            request_type=request.name,
+            response_type=response.name,
+            errors=tuple(str(e) for e in (errors if isinstance(errors, list) else [])),
+            timeout=float(timeout) if isinstance(timeout, (int, float)) else None,
+            idempotent=spec.get("idempotent") is True,
+        )
+
+    def _declared_error(self, name: str, spec: dict[str, object]) -> ErrorDef | None:
+        status = _text(spec.get("status"))
+        details_type: str | None = None
+        if "details" in spec:
+            details = self._message(
+                ("errors", name), "details", f"{name}Details", spec, f"error {name!r}"
+            )
+            if details is None:
+                return None
+            details_type = details.name
+        return ErrorDef(
+            name=name,
+            status=status,
+            status_class=STATUS_CLASSES[status],
+            description=_text(spec.get("description")),
+            details_type=details_type,
+        )
+
+    def _message(
+        self, owner: Pointer, part: str, hoisted: str, spec: dict[str, object], what: str
+    ) -> _Model | None:
+        """The model of a request, response or error details: a named type or a hoisted one."""
+        at: Pointer = (*owner, part)
+        schema = _dict(spec.get(part))
+        followed = self.resolver.follow(self.doc, at, schema)
+        if followed is None:
+            return None
+        if followed.named is None:
+            self._claim(hoisted, f"the {part} model of {what}", at)
+            self._add_def(hoisted, None, schema, at)
+        problem = self._not_object(followed)
+        if problem is not None:
+            subject = f"type {followed.named.name!r}" if followed.named else "it"
+            self._error(
+                at,
+                "LV305",
+                f"the {part} of {what} must be an object schema, but {subject} is {problem}",
+                "use `type: object` with properties, or a $ref to such a type",
+                at_key=False,
+            )
+            return None
+        name = followed.named.name if followed.named else hoisted
+        return _Model(name, followed)
+
+    def _not_object(self, followed: Followed) -> str | None:
+        """None for a schema that becomes a model class with fields, else what it is instead."""
+        schema = followed.schema
+        declared = schema.get("type")
+        if declared == "object":
+            if "properties" not in schema and isinstance(schema.get("additionalProperties"), dict):
+                return "a map (additionalProperties without properties)"
+            return None
+        if declared is None and isinstance(schema.get("allOf"), list):
+            for index, member in enumerate(_list(schema["allOf"])):
+                inner = self.resolver.follow(
+                    followed.document, (*followed.pointer, "allOf", index), _dict(member)
+                )
+                problem = None if inner is None else self._not_object(inner)
+                if problem is not None:
+                    return f"an allOf with a member that is {problem}"
+            return None
+        if isinstance(declared, list):
+            return f"of type {' or '.join(str(t) for t in declared)}"
+        if isinstance(declared, str):
+            return f"of type {declared}"
+        return "a schema without `type: object`"
+
+    def _check_client_parameters(self, method: str, request: _Model) -> None:
+        """Client methods take the request's properties as keyword arguments next to their own."""
+        for document, pointer, prop in self._properties(request.followed):
+            python = python_field_name(prop)
+            if python in RESERVED_CLIENT_PARAMETERS:
+                self.diagnostics.append(
+                    document.diagnostic(
+                        (*pointer, "properties", prop),
+                        "LV311",
+                        f"request property {prop!r} of method {method!r} would shadow the "
+                        f"client method's {python!r} parameter",
+                        "rename the property",
+                        at_key=True,
+                    )
+                )
+
+    def _properties(self, followed: Followed) -> list[tuple[LoadedDocument, Pointer, str]]:
+        found = [
+            (followed.document, followed.pointer, name)
+            for name in _dict(followed.schema.get("properties"))
+        ]
+        for index, member in enumerate(_list(followed.schema.get("allOf"))):
+            inner = self.resolver.follow(
+                followed.document, (*followed.pointer, "allOf", index), _dict(member)
+            )
+            if inner is not None:
+                found.extend(self._properties(inner))
+        return found
+
+    # -- $defs ---------------------------------------------------------------------------------
+
+    def _add_def(
+        self, name: str, key: TypeKey | None, schema: dict[str, object], at: Pointer
+    ) -> None:
+        self._defs[name] = self._rewrite(self.doc, at, schema, at)
+        self._def_keys[name] = key
+
+    def _rewrite(
+        self, document: LoadedDocument, at: Pointer, schema: dict[str, object], origin: Pointer
+    ) -> dict[str, object]:
+        """A copy of ``schema`` with every ``$ref`` pointing into ``$defs``; types of other files
+        are queued for copying. Only schema positions are rewritten, never ``default``/``enum``
+        data that happens to hold a "$ref" key."""
+        result: dict[str, object] = {}
+        for key, value in schema.items():
+            if key == "$ref" and isinstance(value, str):
+                target = self.resolver.resolve(document, at, value)
+                if target is not None:
+                    if target.document is not self.doc:
+                        self._foreign.append((target, at if document is self.doc else origin))
+                    value = f"#/$defs/{target.name}"
+            elif key == "properties" and isinstance(value, dict):
+                value = {
+                    n: self._rewrite(document, (*at, key, n), _dict(s), origin)
+                    for n, s in value.items()
+                }
+            elif key in ("items", "additionalProperties") and isinstance(value, dict):
+                value = self._rewrite(document, (*at, key), value, origin)
+            elif key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
+                value = [
+                    self._rewrite(document, (*at, key, i), _dict(s), origin)
+                    for i, s in enumerate(value)
+                ]
+            result[key] = value
+        return result
+
+    def _copy_foreign_types(self) -> None:
+        """Copy the types of other files this service uses, transitively, into ``$defs``.
+
+        Problems are reported at the reference in this file that pulls the type in: the clash
+        exists only in this service's generated package.
+        """
+        index = 0
+        while index < len(self._foreign):
+            target, origin = self._foreign[index]
+            index += 1
+            if self._def_keys.get(target.name, ()) == target.key:
+                continue
+            copy = self._rewrite(target.document, ("types", target.name), target.schema, origin)
+            label = f"type {target.name!r} of {target.document.path}"
+            if target.name not in self._defs:
+                self._defs[target.name] = copy
+                self._def_keys[target.name] = target.key
+                self._claim(target.name, label, (*origin, "$ref"), at_key=False)
+            elif self._defs[target.name] != copy:
+                first = self._def_keys[target.name]
+                where = f"of {first[0]}" if first else "hoisted from this file"
+                self._error(
+                    (*origin, "$ref"),
+                    "LV312",
+                    f"{label} clashes with a different type {target.name!r} {where}",
+                    "rename one of them: the generated package has one namespace",
+                    at_key=False,
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class _Model:
+    """A request, response or details model: its ``$defs`` name and its resolved schema."""
+
+    name: str
+    followed: Followed
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
