@@ -453,7 +453,7 @@ def build_package_view(
     for name in error_names:
         errors_imports.bind(name, "a declared error")
     spec_imports = _Imports("_spec.py", models, problems)
-    for name in [*runtime_names, "SERVICE"]:
+    for name in [*runtime_names, "SERVICE", "_METHODS", "Any"]:
         spec_imports.bind(name, "a runtime import")
     client_imports = _Imports("client.py", models, problems)
     servicer_imports = _Imports("servicer.py", models, problems)
