@@ -21,12 +21,13 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 import pika
 import pika.exceptions
 from pika.adapters.asyncio_connection import AsyncioConnection
+from pika.adapters.select_connection import IOLoop
 
 from leveret._errors import Cancelled, ConfigurationError, DeadlineExceeded, RpcError, Unavailable
 from leveret._url import redact
@@ -97,6 +98,80 @@ def _no_route(method: Any, properties: Any) -> Unavailable:
     )
 
 
+class _Calls:
+    """What both clients do with their channel's events: settle calls by correlation id.
+
+    Publisher confirms are tracked by delivery tag; a nack fails the call with ``Unavailable``
+    (the request never reached a queue); a mandatory return likewise (no queue by that name).
+    """
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._tags: dict[int, str] = {}
+        self._tag = 0
+        self._broken: RpcError | None = None
+        self._conn: Any = None
+        self._ch: Any = None
+        self._reply_to = DIRECT_REPLY_TO
+
+    def _settle(self, cid: str, reply: Reply | None, error: RpcError | None) -> None:
+        raise NotImplementedError
+
+    def _fail_all(self, error: RpcError) -> None:
+        raise NotImplementedError
+
+    def _setup(self, reply_queue: str) -> Generator[Callable[[Callable[[Any], None]], None], Any]:
+        """The steps to open a client channel; each yields a pika call that takes a callback."""
+        if reply_queue not in REPLY_QUEUES:
+            raise ConfigurationError(f"reply_queue must be one of {REPLY_QUEUES}")
+        self._ch = yield lambda cb: self._conn.channel(on_open_callback=cb)
+        self._ch.add_on_close_callback(self._on_closed)
+        yield lambda cb: self._ch.confirm_delivery(self._on_confirm, callback=cb)
+        self._ch.add_on_return_callback(self._on_return)
+        if reply_queue == "exclusive":
+            frame = yield lambda cb: self._ch.queue_declare(
+                "", exclusive=True, auto_delete=True, callback=cb
+            )
+            self._reply_to = frame.method.queue
+        yield lambda cb: self._ch.basic_consume(
+            self._reply_to, self._on_reply, auto_ack=True, callback=cb
+        )
+
+    def _publish(self, request: Request) -> None:
+        self._tag += 1
+        self._tags[self._tag] = request.correlation_id
+        try:
+            self._ch.basic_publish(
+                "", request.queue, request.body, _properties(request, self._reply_to), True
+            )
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            self._fail_all(_unavailable(self._url, exc))
+
+    def _on_reply(self, _ch: Any, _method: Any, properties: Any, body: bytes) -> None:
+        self._settle(properties.correlation_id, _reply_of(properties, body), None)
+
+    def _on_return(self, _ch: Any, method: Any, properties: Any, _body: bytes) -> None:
+        self._settle(properties.correlation_id, None, _no_route(method, properties))
+
+    def _on_confirm(self, frame: Any) -> None:
+        method = frame.method
+        tags = (
+            [t for t in self._tags if t <= method.delivery_tag]
+            if method.multiple
+            else [method.delivery_tag]
+        )
+        nack = isinstance(method, pika.spec.Basic.Nack)
+        for tag in tags:
+            cid = self._tags.pop(tag, None)
+            if nack and cid:
+                self._settle(
+                    cid, None, Unavailable("the broker refused the request (publisher nack)")
+                )
+
+    def _on_closed(self, _source: Any, exc: BaseException) -> None:
+        self._fail_all(_unavailable(self._url, exc))
+
+
 class _Slot:
     """One sync call waiting: its reply or error, and an event to wake its thread."""
 
@@ -111,43 +186,78 @@ class _Slot:
         return self.reply is not None or self.error is not None
 
 
-class BlockingTransport:
-    """The sync client's connection. Thread-safe; see the module docstring for how."""
+def _noop() -> None:
+    pass
+
+
+class BlockingTransport(_Calls):
+    """The sync client's connection. Thread-safe; see the module docstring for how.
+
+    Built on pika's callback core (``SelectConnection``) like the asyncio client; the thread
+    that leads runs the connection's I/O loop itself until its own reply has arrived.
+    """
 
     def __init__(self, url: str, *, reply_queue: str = "direct", connect_timeout: float = 10.0):
-        if reply_queue not in REPLY_QUEUES:
-            raise ConfigurationError(f"reply_queue must be one of {REPLY_QUEUES}")
-        self._url = url
+        super().__init__(url)
         self._pending: dict[str, _Slot] = {}
-        self._tags: dict[int, str] = {}
-        self._tag = 0
         self._io = threading.Lock()  # held by the thread driving the connection
         self._lock = threading.Lock()  # guards _waiters
         self._waiters: set[_Slot] = set()
         self._outbox: collections.deque[Request] = collections.deque()
-        self._broken: RpcError | None = None
-        try:
-            self._conn = pika.BlockingConnection(_parameters(url, connect_timeout))
-            self._ch = self._conn.channel()
-            selected: list[bool] = []
-            # BlockingChannel.confirm_delivery would make every publish wait for its confirm;
-            # on the impl channel confirms arrive as events, and the caller waits for its reply.
-            self._ch._impl.confirm_delivery(
-                ack_nack_callback=self._on_confirm, callback=lambda _frame: selected.append(True)
+        deadline = time.time() + connect_timeout
+        opened: list[Any] = []
+        params = _parameters(url, connect_timeout)
+        if "heartbeat" not in url:
+            # Nobody drives an idle sync client's I/O, so it could not answer heartbeats.
+            params.heartbeat = 0
+        # pika's IOLoop "extension" API (activate_poller/poll/process_timeouts) is what
+        # BlockingConnection itself is built on: it lets the calling thread drive the I/O.
+        self._ioloop = IOLoop()
+        self._ioloop.activate_poller()
+        with self._io:
+            self._conn = pika.SelectConnection(
+                params,
+                custom_ioloop=self._ioloop,
+                on_open_callback=opened.append,
+                on_open_error_callback=lambda _c, exc: self._fail_all(_unavailable(url, exc)),
+                on_close_callback=self._on_closed,
             )
-            while not selected:
-                self._conn.process_data_events(time_limit=connect_timeout)
-            self._ch.add_on_return_callback(self._on_return)
-            if reply_queue == "direct":
-                self._reply_to = DIRECT_REPLY_TO
-            else:
-                frame = self._ch.queue_declare("", exclusive=True, auto_delete=True)
-                self._reply_to = frame.method.queue
-            self._ch.basic_consume(self._reply_to, self._on_reply, auto_ack=True)
-        except pika.exceptions.AMQPError as exc:
-            raise _unavailable(url, exc) from exc
-        except OSError as exc:
-            raise _unavailable(url, exc) from exc
+            self._run_until(lambda: bool(opened), deadline)
+            steps = self._setup(reply_queue)
+            result: Any = None
+            try:
+                while True:
+                    result = self._wait_for(steps.send(result), deadline)
+            except StopIteration:
+                pass
+
+    def _wait_for(self, start: Callable[[Callable[[Any], None]], None], deadline: float) -> Any:
+        box: list[Any] = []
+        start(box.append)
+        self._run_until(lambda: bool(box), deadline)
+        return box[0]
+
+    def _run_until(self, done: Callable[[], bool], deadline: float | None) -> None:
+        """Drive the connection's I/O until ``done()``; raise if it broke or time ran out."""
+        ioloop = self._ioloop
+        timer = None
+        if deadline is not None:
+            timer = ioloop.call_later(max(0.0, deadline - time.time()), _noop)
+        try:
+            while not done() and self._broken is None:
+                if deadline is not None and time.time() >= deadline:
+                    break
+                ioloop.poll()
+                ioloop.process_timeouts()
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            self._fail_all(_unavailable(self._url, exc))
+        finally:
+            if timer is not None:
+                ioloop.remove_timeout(timer)
+        if not done():
+            if self._broken is not None:
+                raise self._broken
+            raise Unavailable(f"cannot reach RabbitMQ at {redact(self._url)}: timed out")
 
     # -- calls -----------------------------------------------------------------------------
 
@@ -167,7 +277,7 @@ class BlockingTransport:
             else:
                 self._outbox.append(request)
                 try:
-                    self._conn.add_callback_threadsafe(self._flush_outbox)
+                    self._ioloop.add_callback_threadsafe(self._flush_outbox)
                 except (pika.exceptions.AMQPError, OSError) as exc:
                     self._fail_all(_unavailable(self._url, exc))
             self._follow(slot, request.deadline)
@@ -202,20 +312,12 @@ class BlockingTransport:
                     self._waiters.discard(slot)
 
     def _drive(self, slot: _Slot, deadline: float | None) -> None:
-        """Process connection events until this slot is answered or its deadline passes."""
+        """Lead: run the I/O loop until this slot is settled or its deadline passes."""
         try:
-            while not slot.done() and self._broken is None:
-                if deadline is None:
-                    self._conn.process_data_events(time_limit=None)
-                    continue
-                remaining = deadline - time.time()
-                if remaining <= 0:
-                    return
-                self._conn.process_data_events(time_limit=remaining)
-        except (pika.exceptions.AMQPError, OSError) as exc:
-            self._fail_all(_unavailable(self._url, exc))
-        if self._broken is not None and not slot.done():
-            slot.error = self._broken
+            self._run_until(slot.done, deadline)
+        except RpcError as exc:
+            if not slot.done() and self._broken is not None:
+                slot.error = exc
 
     def _release_io(self) -> None:
         self._io.release()
@@ -225,72 +327,42 @@ class BlockingTransport:
                     waiter.event.set()  # you may lead now
                     break
 
-    def _publish(self, request: Request) -> None:
-        self._tag += 1
-        self._tags[self._tag] = request.correlation_id
-        try:
-            self._ch.basic_publish(
-                "",
-                request.queue,
-                request.body,
-                _properties(request, self._reply_to),
-                mandatory=True,
-            )
-        except (pika.exceptions.AMQPError, OSError) as exc:
-            self._fail_all(_unavailable(self._url, exc))
-
     def _flush_outbox(self) -> None:
         while self._outbox:
             self._publish(self._outbox.popleft())
 
-    # -- events, run by the leader inside process_data_events ------------------------------
-
-    def _on_reply(self, _ch: Any, _method: Any, properties: Any, body: bytes) -> None:
-        slot = self._pending.get(properties.correlation_id)
-        if slot is None:
-            log.debug("dropped a late reply (cid=%s)", properties.correlation_id)
+    def _settle(self, cid: str, reply: Reply | None, error: RpcError | None) -> None:
+        slot = self._pending.get(cid)
+        if slot is None or slot.done():
+            log.debug("dropped a late reply (cid=%s)", cid)
             return
-        slot.reply = _reply_of(properties, body)
+        slot.reply, slot.error = reply, error
         slot.event.set()
 
-    def _on_return(self, _ch: Any, method: Any, properties: Any, _body: bytes) -> None:
-        slot = self._pending.get(properties.correlation_id)
-        if slot is not None and not slot.done():
-            slot.error = _no_route(method, properties)
-            slot.event.set()
-
-    def _on_confirm(self, frame: Any) -> None:
-        method = frame.method
-        tags = (
-            [t for t in self._tags if t <= method.delivery_tag]
-            if method.multiple
-            else [method.delivery_tag]
-        )
-        nack = isinstance(method, pika.spec.Basic.Nack)
-        for tag in tags:
-            cid = self._tags.pop(tag, None)
-            slot = self._pending.get(cid) if (nack and cid) else None
-            if slot is not None and not slot.done():
-                slot.error = Unavailable("the broker refused the request (publisher nack)")
-                slot.event.set()
-
     def _fail_all(self, error: RpcError) -> None:
-        self._broken = error
+        if self._broken is None:
+            self._broken = error
         for slot in list(self._pending.values()):
             if not slot.done():
                 slot.error = error
                 slot.event.set()
 
     def close(self) -> None:
-        if self._broken is None:
-            self._broken = Cancelled("the client was closed")
+        if self._broken is not None:
+            return
         with self._io:
-            self._fail_all(self._broken)
+            self._fail_all(Cancelled("the client was closed"))
             try:
                 if self._conn.is_open:
                     self._conn.close()
+                    while not self._conn.is_closed:
+                        self._ioloop.poll()
+                        self._ioloop.process_timeouts()
             except (pika.exceptions.AMQPError, OSError):
                 pass  # closing anyway
+            finally:
+                self._ioloop.deactivate_poller()
+                self._ioloop.close()
 
 
 # -- asyncio ---------------------------------------------------------------------------------
@@ -334,43 +406,28 @@ async def _rpc(start: Callable[[Callable[[Any], None]], None]) -> Any:
     return await done
 
 
-class AsyncioTransport:
+class AsyncioTransport(_Calls):
     """The asyncio client's connection, on the running loop. Safe to share between tasks."""
 
     def __init__(self, url: str) -> None:
-        self._url = url
+        super().__init__(url)
         self._loop = asyncio.get_running_loop()
         self._pending: dict[str, asyncio.Future[Reply]] = {}
-        self._tags: dict[int, str] = {}
-        self._tag = 0
-        self._broken: RpcError | None = None
-        self._conn: Any = None
-        self._ch: Any = None
-        self._reply_to = DIRECT_REPLY_TO
 
     @classmethod
     async def open(
         cls, url: str, *, reply_queue: str = "direct", connect_timeout: float = 10.0
     ) -> AsyncioTransport:
-        if reply_queue not in REPLY_QUEUES:
-            raise ConfigurationError(f"reply_queue must be one of {REPLY_QUEUES}")
         self = cls(url)
         self._conn = await _open_connection(url, connect_timeout)
-        self._conn.add_on_close_callback(self._on_connection_closed)
-        self._ch = await _rpc(lambda cb: self._conn.channel(on_open_callback=cb))
-        self._ch.add_on_close_callback(self._on_channel_closed)
-        await _rpc(lambda cb: self._ch.confirm_delivery(self._on_confirm, callback=cb))
-        self._ch.add_on_return_callback(self._on_return)
-        if reply_queue == "exclusive":
-            frame = await _rpc(
-                lambda cb: self._ch.queue_declare("", exclusive=True, auto_delete=True, callback=cb)
-            )
-            self._reply_to = frame.method.queue
-        await _rpc(
-            lambda cb: self._ch.basic_consume(
-                self._reply_to, self._on_reply, auto_ack=True, callback=cb
-            )
-        )
+        self._conn.add_on_close_callback(self._on_closed)
+        steps = self._setup(reply_queue)
+        result: Any = None
+        try:
+            while True:
+                result = await _rpc(steps.send(result))
+        except StopIteration:
+            pass
         return self
 
     async def call(self, request: Request) -> Reply:
@@ -385,14 +442,8 @@ class AsyncioTransport:
                 self._loop.time() + (request.deadline - time.time()), self._expire, future, request
             )
         try:
-            self._tag += 1
-            self._tags[self._tag] = cid
-            self._ch.basic_publish(
-                "", request.queue, request.body, _properties(request, self._reply_to), True
-            )
+            self._publish(request)
             return await future
-        except (pika.exceptions.AMQPError, OSError) as exc:
-            raise _unavailable(self._url, exc) from exc
         finally:
             self._pending.pop(cid, None)
             if timer is not None:
@@ -405,31 +456,14 @@ class AsyncioTransport:
                 DeadlineExceeded(f"{request.method}: no reply before the deadline")
             )
 
-    def _on_reply(self, _ch: Any, _method: Any, properties: Any, body: bytes) -> None:
-        future = self._pending.get(properties.correlation_id)
+    def _settle(self, cid: str, reply: Reply | None, error: RpcError | None) -> None:
+        future = self._pending.get(cid)
         if future is None or future.done():
-            log.debug("dropped a late reply (cid=%s)", properties.correlation_id)
-            return
-        future.set_result(_reply_of(properties, body))
-
-    def _on_return(self, _ch: Any, method: Any, properties: Any, _body: bytes) -> None:
-        future = self._pending.get(properties.correlation_id)
-        if future is not None and not future.done():
-            future.set_exception(_no_route(method, properties))
-
-    def _on_confirm(self, frame: Any) -> None:
-        method = frame.method
-        tags = (
-            [t for t in self._tags if t <= method.delivery_tag]
-            if method.multiple
-            else [method.delivery_tag]
-        )
-        nack = isinstance(method, pika.spec.Basic.Nack)
-        for tag in tags:
-            cid = self._tags.pop(tag, None)
-            future = self._pending.get(cid) if (nack and cid) else None
-            if future is not None and not future.done():
-                future.set_exception(Unavailable("the broker refused the request (publisher nack)"))
+            log.debug("dropped a late reply (cid=%s)", cid)
+        elif error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(reply)  # type: ignore[arg-type]
 
     def _fail_all(self, error: RpcError) -> None:
         if self._broken is None:
@@ -437,12 +471,6 @@ class AsyncioTransport:
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(error)
-
-    def _on_channel_closed(self, _ch: Any, exc: BaseException) -> None:
-        self._fail_all(_unavailable(self._url, exc))
-
-    def _on_connection_closed(self, _conn: Any, exc: BaseException) -> None:
-        self._fail_all(_unavailable(self._url, exc))
 
     async def close(self) -> None:
         self._fail_all(Cancelled("the client was closed"))

@@ -1,13 +1,100 @@
-"""``leveret serve`` and ``leveret call``: filled in with the worker and the dynamic client."""
+"""``leveret serve``: run a servicer class as a worker. Needs only the runtime."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import logging
+import sys
 
-__all__ = ["register_runtime_commands"]
+from leveret._errors import LeveretError
+from leveret._url import redact, resolve_url
+from leveret._worker import Worker
+
+__all__ = ["load_servicer", "register_runtime_commands"]
+
+
+def load_servicer(target: str) -> object:
+    """Instantiate ``MODULE:CLASS`` (the class must take no arguments)."""
+    module_name, _, class_name = target.partition(":")
+    if not module_name or not class_name:
+        raise LeveretError(f"expected MODULE:CLASS, got {target!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise LeveretError(f"cannot import {module_name!r}: {exc}") from exc
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type):
+        raise LeveretError(f"{module_name!r} has no class {class_name!r}")
+    return cls()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("pika").setLevel(logging.WARNING)
+    if args.app_dir not in sys.path:
+        sys.path.insert(0, args.app_dir)
+    try:
+        servicer = load_servicer(args.target)
+        worker = Worker(
+            servicer,
+            url=args.url,
+            queue=args.queue,
+            concurrency=args.concurrency,
+            prefetch=args.prefetch,
+            grace=args.grace,
+        )
+        worker.run()
+    except LeveretError as exc:
+        print(f"leveret serve: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
 
 
 def register_runtime_commands(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
-    pass
+    serve = subparsers.add_parser(
+        "serve",
+        help="run a servicer class as a worker on its queue",
+        description=(
+            "Run a servicer (a subclass of a generated <Service>Servicer or "
+            "Async<Service>Servicer) on its service queue until SIGTERM or SIGINT. Any number "
+            "of workers may share a queue; each acks a request only after replying."
+        ),
+    )
+    serve.add_argument("target", metavar="MODULE:CLASS", help="servicer class to instantiate")
+    serve.add_argument(
+        "--url",
+        default=None,
+        help=f"broker URL (default: $AMQP_URL or {redact(resolve_url(None))})",
+    )
+    serve.add_argument("--queue", default=None, help="override the definition's queue")
+    serve.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="requests handled at once (threads for sync servicers; default 1, async 64)",
+    )
+    serve.add_argument(
+        "--prefetch",
+        type=int,
+        default=None,
+        help="unacked requests per worker (default: concurrency)",
+    )
+    serve.add_argument(
+        "--grace",
+        type=float,
+        default=10.0,
+        help="seconds to let handlers in progress finish on shutdown (default 10)",
+    )
+    serve.add_argument(
+        "--app-dir", default=".", help="directory to put on sys.path first (default: .)"
+    )
+    serve.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    serve.set_defaults(func=_serve)

@@ -162,6 +162,10 @@ class Echo(EchoServicer):
         with self.lock:
             self.calls += 1
         self.started.set()
+        marker_dir = os.environ.get("LEVERET_TEST_STARTED_DIR")
+        if marker_dir:  # lets a test in another process see that this request has started
+            with open(os.path.join(marker_dir, f"{request.text}.{os.getpid()}"), "w"):
+                pass
         if request.delay:
             time.sleep(request.delay)
         return EchoReply(text=request.text, worker=self.name, remaining=context.time_remaining())
