@@ -1,4 +1,4 @@
-"""A plain pika peer (no leveret code) for talking to a leveret server by the documented protocol."""
+"""A plain pika peer (no leveret code) speaking the documented protocol."""
 
 from __future__ import annotations
 

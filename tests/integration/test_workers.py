@@ -1,0 +1,217 @@
+"""Workers against a real RabbitMQ: sharing a queue, dying mid-request, malformed messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import leveret
+from tests.conftest import ROOT
+from tests.support.echo import Echo, EchoClient
+from tests.support.raw import RawPeer
+
+pytestmark = pytest.mark.integration
+
+
+class ServeProcess:
+    """``leveret serve`` in a child process, ready once its queue has a consumer."""
+
+    def __init__(self, url: str, queue: str, name: str, env: dict[str, str] | None = None):
+        self.name = name
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "leveret",
+                "serve",
+                "tests.support.echo:Echo",
+                "--url",
+                url,
+                "--queue",
+                queue,
+                "--prefetch",
+                "1",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        # The worker logs "... serving ..." once it consumes; read until then (bounded).
+        deadline = time.monotonic() + 20
+        for line in self.proc.stdout:
+            if "serving Echo" in line:
+                break
+            assert time.monotonic() < deadline, "worker did not start"
+        else:
+            raise AssertionError(f"worker exited: {self.proc.wait()}")
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(20)
+
+
+@pytest.fixture
+def spawn(amqp_url: str, queue: str) -> Iterator[object]:
+    procs: list[ServeProcess] = []
+
+    def start(name: str, env: dict[str, str] | None = None) -> ServeProcess:
+        proc = ServeProcess(amqp_url, queue, name, env)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.proc.poll() is None:
+            proc.kill()
+
+
+def test_two_workers_share_one_queue(amqp_url: str, queue: str) -> None:
+    first, second = Echo("first"), Echo("second")
+    with (
+        leveret.Worker(first, url=amqp_url, queue=queue, prefetch=1),
+        leveret.Worker(second, url=amqp_url, queue=queue, prefetch=1),
+        EchoClient.connect(amqp_url, queue=queue) as client,
+    ):
+        workers = [client.echo(text=str(i)).worker for i in range(20)]
+    assert set(workers) == {"first", "second"}
+    assert first.calls + second.calls == 20
+
+
+def test_worker_killed_mid_request_leaves_it_to_another(
+    amqp_url: str, queue: str, spawn: object, tmp_path: Path
+) -> None:
+    import threading
+
+    env = {"LEVERET_TEST_STARTED_DIR": str(tmp_path)}
+    doomed = spawn("doomed", env)  # type: ignore[operator]
+    result: list[object] = []
+
+    def call() -> None:
+        with EchoClient.connect(amqp_url, queue=queue) as client:
+            try:
+                result.append(client.echo(text="job", delay=1.0, timeout=30))
+            except leveret.RpcError as exc:
+                result.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    marker = tmp_path / f"job.{doomed.proc.pid}"
+    deadline = time.monotonic() + 20
+    while not marker.exists():  # the doomed worker has started the request
+        assert time.monotonic() < deadline, "the first worker never started the request"
+        time.sleep(0.01)
+    doomed.kill()
+    survivor = spawn("survivor", env)  # type: ignore[operator]
+    caller.join(40)
+    assert not caller.is_alive()
+    assert len(result) == 1 and not isinstance(result[0], Exception), result
+    reply = result[0]
+    assert reply.worker == f"pid{survivor.proc.pid}"  # type: ignore[attr-defined]
+    assert (tmp_path / f"job.{survivor.proc.pid}").exists()
+
+
+def test_sigterm_stops_a_worker_cleanly(spawn: object) -> None:
+    worker = spawn("w")  # type: ignore[operator]
+    assert worker.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("case", "publish", "expect_status"),
+    [
+        ("not json", {"body": b"{not json"}, "INVALID_ARGUMENT"),
+        ("json array", {"body": b"[1, 2]"}, "INVALID_ARGUMENT"),
+        ("wrong content type", {"content_type": "text/plain"}, "INVALID_ARGUMENT"),
+        ("no method", {"method": None}, "UNIMPLEMENTED"),
+        ("binary garbage", {"body": b"\xff\xfe\x00"}, "INVALID_ARGUMENT"),
+        ("no reply_to", {"reply_to": None}, None),
+        ("no correlation id", {"correlation_id": ""}, None),
+    ],
+)
+def test_malformed_message_neither_crashes_nor_stalls_the_worker(
+    amqp_url: str, queue: str, case: str, publish: dict[str, object], expect_status: str | None
+) -> None:
+    echo = Echo("w")
+    with leveret.Worker(echo, url=amqp_url, queue=queue, prefetch=1):
+        peer = RawPeer(amqp_url)
+        try:
+            args: dict[str, object] = {"body": b'{"text": "ok"}', "method": "echo"}
+            args.update(publish)
+            body = args.pop("body")
+            cid = peer.publish(queue, body, **args)  # type: ignore[arg-type]
+            if expect_status is not None:
+                reply = peer.wait(cid)
+                assert reply is not None, case
+                assert reply.status == expect_status
+                assert reply.json()["code"] == expect_status
+            # The worker still answers, and the bad message is gone (rejected, not requeued).
+            good = peer.publish(queue, b'{"text": "after"}', method="echo")
+            reply = peer.wait(good)
+            assert reply is not None and reply.json()["text"] == "after"
+        finally:
+            peer.close()
+    assert echo.calls == 1
+    _assert_queue_empty(amqp_url, queue)
+
+
+def _assert_queue_empty(url: str, queue: str) -> None:
+    import pika
+
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        frame = conn.channel().queue_declare(queue, passive=True)
+        assert frame.method.message_count == 0
+    finally:
+        conn.close()
+
+
+def test_plain_pika_client_calls_a_leveret_server(amqp_url: str, queue: str) -> None:
+    """The documented protocol is enough: no leveret import on the client side."""
+    code = f"""
+import json, uuid, pika
+conn = pika.BlockingConnection(pika.URLParameters({amqp_url!r}))
+ch = conn.channel()
+replies = {{}}
+def on_reply(ch, method, props, body):
+    replies[props.correlation_id] = (props.headers or {{}}).get("rpc-status"), json.loads(body)
+ch.basic_consume("amq.rabbitmq.reply-to", on_reply, auto_ack=True)
+out = []
+for method, body in [("add", {{"a": 20, "b": 22}}), ("fail", {{"kind": "declared"}})]:
+    cid = str(uuid.uuid4())
+    ch.basic_publish("", {queue!r}, json.dumps(body).encode(), pika.BasicProperties(
+        content_type="application/json", correlation_id=cid, reply_to="amq.rabbitmq.reply-to",
+        type=method, expiration="5000"), mandatory=True)
+    while cid not in replies:
+        conn.process_data_events(time_limit=5)
+    out.append(replies[cid])
+print(json.dumps(out))
+"""
+    with leveret.Worker(Echo(), url=amqp_url, queue=queue):
+        proc = subprocess.run(
+            [sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=30
+        )
+    assert proc.returncode == 0, proc.stderr
+    (ok_status, ok_body), (err_status, err_body) = json.loads(proc.stdout)
+    assert (ok_status, ok_body) == ("OK", {"sum": 42})
+    assert err_status == "FAILED_PRECONDITION"
+    assert err_body == {
+        "code": "FAILED_PRECONDITION",
+        "message": "too loud",
+        "error": "TooLoud",
+        "details": {"limit": 3},
+    }
