@@ -80,6 +80,7 @@ class _ServiceBuilder:
         self._def_keys: dict[str, TypeKey | None] = {}
         # Types of other files to copy, with the reference in this file that needs them.
         self._foreign: list[tuple[Resolved, Pointer]] = []
+        self._clashed: set[TypeKey] = set()  # foreign types reported as clashing, once each
 
     # -- names ---------------------------------------------------------------------------------
 
@@ -372,7 +373,8 @@ class _ServiceBuilder:
                 self._defs[target.name] = copy
                 self._def_keys[target.name] = target.key
                 self._claim(target.name, label, (*origin, "$ref"), at_key=False)
-            elif self._defs[target.name] != copy:
+            elif self._defs[target.name] != copy and target.key not in self._clashed:
+                self._clashed.add(target.key)
                 first = self._def_keys[target.name]
                 where = f"of {first[0]}" if first else "hoisted from this file"
                 self._error(

@@ -127,13 +127,19 @@ def check_schemas(doc: LoadedDocument) -> list[Diagnostic]:
     return found
 
 
+_JSON_TYPES: Final = frozenset(
+    {"string", "integer", "number", "boolean", "object", "array", "null"}
+)
+
+
 def _types_of(schema: dict[str, object]) -> set[str] | None:
+    """The declared types; None when there is no ``type`` or it is malformed (the meta-schema
+    reports that, and guessing here would only add noise)."""
     declared = schema.get("type")
-    if isinstance(declared, str):
-        return {declared}
-    if isinstance(declared, list):
-        return {t for t in declared if isinstance(t, str)}
-    return None
+    names = [declared] if isinstance(declared, str) else declared
+    if not isinstance(names, list) or not all(n in _JSON_TYPES for n in names):
+        return None
+    return {str(n) for n in names}
 
 
 def _keywords(

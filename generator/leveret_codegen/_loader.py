@@ -109,6 +109,7 @@ class _Loader(
         _Resolver.__init__(self)
 
 
+_JSON_ONLY = "definitions hold JSON data: strings, numbers, booleans, null, lists and mappings"
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -124,6 +125,10 @@ class _Builder:
         self.diagnostics: list[Diagnostic] = []
         self._active: set[int] = set()  # node ids on the current path: catches recursive aliases
 
+    def unsupported(self, node: yaml.nodes.Node) -> None:
+        tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+        self.error(node, "LV104", f"unsupported YAML tag {tag!r}", _JSON_ONLY)
+
     def error(self, node: yaml.nodes.Node, code: str, message: str, hint: str = "") -> None:
         mark = node.start_mark
         self.diagnostics.append(
@@ -135,7 +140,12 @@ class _Builder:
     def build(self, node: yaml.nodes.Node, pointer: Pointer) -> object:
         self.values[pointer] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if id(node) in self._active:
-            self.error(node, "LV104", "an alias refers to a node that contains it")
+            self.error(
+                node,
+                "LV104",
+                "an alias refers to a node that contains it",
+                "JSON data cannot contain itself; repeat the part instead",
+            )
             return None
         self._active.add(id(node))
         try:
@@ -143,7 +153,7 @@ class _Builder:
                 return self._mapping(node, pointer)
             if isinstance(node, yaml.nodes.SequenceNode):
                 if node.tag != _SEQ:
-                    self.error(node, "LV104", f"unsupported YAML tag {node.tag!r}")
+                    self.unsupported(node)
                 return [self.build(item, (*pointer, i)) for i, item in enumerate(node.value)]
             assert isinstance(node, yaml.nodes.ScalarNode)
             return self._scalar(node)
@@ -152,11 +162,13 @@ class _Builder:
 
     def _mapping(self, node: yaml.nodes.MappingNode, pointer: Pointer) -> dict[str, object]:
         if node.tag != _MAP:
-            self.error(node, "LV104", f"unsupported YAML tag {node.tag!r}")
+            self.unsupported(node)
         result: dict[str, object] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.nodes.ScalarNode):
-                self.error(key_node, "LV104", "a key must be a plain string, not a list or mapping")
+                self.error(
+                    key_node, "LV104", "a key must be a string, not a list or mapping", _JSON_ONLY
+                )
                 continue
             # JSON keys are strings: a key `200:` or `true:` means the text as written.
             key = str(key_node.value)
@@ -193,12 +205,7 @@ class _Builder:
         except (KeyError, ValueError):
             self.error(node, "LV104", f"{text!r} is not a valid {tag.rsplit(':', 1)[-1]}")
             return text
-        self.error(
-            node,
-            "LV104",
-            f"unsupported YAML tag {tag!r}",
-            "definitions hold JSON data: strings, numbers, booleans, null, lists and mappings",
-        )
+        self.unsupported(node)
         return text
 
 
