@@ -111,7 +111,9 @@ def error_from_payload(method: MethodSpec[Any, Any], payload: ErrorPayload) -> R
         except ValidationError:
             pass  # a newer server's details; keep the status and the raw details
     code = StatusCode.UNKNOWN if payload.code is StatusCode.OK else payload.code
-    return error_class_for(code)._from_wire(payload.message, payload.details)
+    error = error_class_for(code)._from_wire(payload.message, payload.details)
+    error.remote_error = payload.error
+    return error
 
 
 def _summary(exc: ValidationError) -> str:

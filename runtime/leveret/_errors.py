@@ -81,11 +81,14 @@ class RpcError(LeveretError):
 
     message: str
     details: Any
+    #: The declared error name a server reported, also when this client does not know it.
+    remote_error: str | None
 
     def __init__(self, message: str, details: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.remote_error = self.error_name
 
     @classmethod
     def _from_wire(cls, message: str, details: Any) -> RpcError:

@@ -1,0 +1,96 @@
+"""``leveret call``: call a running service from its definition, without generated code.
+
+It lives beside the generator because it needs the definition loader (YAML with positions, the
+meta-schema, jsonschema); the call itself goes through the runtime's ``DynamicClient``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import jsonschema
+
+from leveret import DynamicClient, LeveretError, RpcError
+from leveret_codegen._diagnostics import has_errors
+from leveret_codegen._frontend import load_services
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "call",
+        help="call a method of a running service with JSON, from its definition",
+        description=(
+            "Validate JSON against the method's request schema in DEFINITION, send it to the "
+            "service's queue and print the reply as JSON. On an error reply the error JSON "
+            "({code, message, error, details}) goes to stderr and the exit status is 1; a "
+            "definition or argument problem exits 2."
+        ),
+        epilog='example: leveret call schemas/calculator.yaml add \'{"a": 1, "b": 2}\'',
+    )
+    parser.add_argument("definition", metavar="DEFINITION", help="the service's definition file")
+    parser.add_argument("method", metavar="METHOD", help="method name as in the definition")
+    parser.add_argument("json", metavar="JSON", help="the request object as JSON ('-': stdin)")
+    parser.add_argument("--url", default=None, help="broker URL (default: $AMQP_URL, local)")
+    parser.add_argument(
+        "--timeout", type=float, default=None, help="seconds (default: the method's timeout)"
+    )
+    parser.add_argument("--queue", default=None, help="override the definition's queue")
+    parser.set_defaults(func=run)
+
+
+def _fail(message: str) -> int:
+    print(f"leveret call: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    services, diagnostics = load_services([args.definition])
+    for diagnostic in diagnostics:
+        print(diagnostic.render(), file=sys.stderr)
+    if has_errors(diagnostics):
+        return 2
+    if not services:
+        return _fail(f"{args.definition} defines no service")
+    service = services[0]
+    method = next((m for m in service.methods if m.name == args.method), None)
+    if method is None:
+        names = ", ".join(m.name for m in service.methods)
+        return _fail(f"{service.service} has no method {args.method!r} (it has: {names})")
+    text = sys.stdin.read() if args.json == "-" else args.json
+    try:
+        body: Any = json.loads(text)
+    except ValueError as exc:
+        return _fail(f"JSON argument does not parse: {exc}")
+    schema = dict(json.loads(service.models_schema))
+    schema["$ref"] = f"#/$defs/{method.request_type}"
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    problems = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    if problems:
+        for problem in problems:
+            where = "/".join(str(p) for p in problem.absolute_path) or "(request)"
+            print(f"leveret call: {where}: {problem.message}", file=sys.stderr)
+        return 2
+    timeout = args.timeout if args.timeout is not None else method.timeout
+    try:
+        with DynamicClient.connect(args.url) as client:
+            reply = client.call(args.queue or service.queue, method.name, body, timeout)
+    except RpcError as exc:
+        error = {
+            "code": exc.status.name,
+            "message": exc.message,
+            "error": exc.remote_error,
+            "details": exc.details,
+        }
+        print(json.dumps(error, indent=2), file=sys.stderr)
+        return 1
+    except LeveretError as exc:
+        return _fail(str(exc))
+    print(json.dumps(reply, indent=2))
+    return 0
