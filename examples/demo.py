@@ -51,9 +51,10 @@ def main() -> int:
     sys.path.insert(0, str(out))
 
     # Imported only now: these packages were generated a moment ago.
-    import leveret
     from calculator import CalculatorClient, CalculatorServicer, DivisionByZero, Operands, Result
     from shop import InventoryClient, InventoryServicer, Money, OutOfStock, Reservation
+
+    import leveret
 
     class Calculator(CalculatorServicer):
         def add(self, request: Operands, context: leveret.CallContext) -> Result:
@@ -68,8 +69,9 @@ def main() -> int:
             return Result(value=sum(request.values))  # type: ignore[attr-defined]
 
     class Inventory(InventoryServicer):
-        stock = {"ABC-1234": 5}
-        lock = threading.Lock()
+        def __init__(self) -> None:
+            self.stock = {"ABC-1234": 5}
+            self.lock = threading.Lock()
 
         def reserve(self, request: object, context: leveret.CallContext) -> Reservation:
             sku, quantity = request.sku, request.quantity  # type: ignore[attr-defined]
