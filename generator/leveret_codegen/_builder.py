@@ -63,19 +63,13 @@ def build_document(
     return service, builder.diagnostics
 
 
-@dataclass(frozen=True, slots=True)
-class _Claim:
-    label: str  # "type 'Money' (line 4)"
-    pointer: Pointer
-
-
 class _ServiceBuilder:
     def __init__(self, doc: LoadedDocument, resolver: Resolver) -> None:
         self.doc = doc
         self.resolver = resolver
         self.data = _dict(doc.data)
         self.diagnostics: list[Diagnostic] = []
-        self._names: dict[str, _Claim] = {}
+        self._names: dict[str, str] = {}  # generated name -> "type 'Money' (line 4)"
         self._defs: dict[str, object] = {}
         self._def_keys: dict[str, TypeKey | None] = {}
         # Types of other files to copy, with the reference in this file that needs them.
@@ -100,16 +94,15 @@ class _ServiceBuilder:
                 at_key=at_key,
             )
         elif name in self._names:
-            first = self._names[name]
             self._error(
                 pointer,
                 "LV307",
-                f"{label} and {first.label} would both be named {name!r}",
+                f"{label} and {self._names[name]} would both be named {name!r}",
                 "rename one of them",
                 at_key=at_key,
             )
         else:
-            self._names[name] = _Claim(f"{label} (line {line})", pointer)
+            self._names[name] = f"{label} (line {line})"
 
     # -- the service ---------------------------------------------------------------------------
 
@@ -117,11 +110,15 @@ class _ServiceBuilder:
         package = _text(self.data.get("package"))
         service = _text(self.data.get("service"))
         if keyword.iskeyword(package) or package in RESERVED_PACKAGES:
-            why = "a Python keyword" if keyword.iskeyword(package) else "an existing module"
+            why = (
+                "a Python keyword, so the package could not be imported"
+                if keyword.iskeyword(package)
+                else "an existing module, which the generated package would shadow"
+            )
             self._error(
                 ("package",),
                 "LV308",
-                f"package name {package!r} is {why}; the generated package would shadow it",
+                f"package name {package!r} is {why}",
                 "choose another package name",
                 at_key=False,
             )
