@@ -1,9 +1,10 @@
 """Format stage: the pinned ruff formats every generated Python module the same way everywhere.
 
-``ruff check --fix`` sorts imports (``I``) and ``__all__`` (``RUF022``), then ``ruff format``
-formats. Both run ``--isolated`` with explicit settings, so the bytes do not depend on the
-configuration of the project the user generates into. The output is deterministic: ruff is
-pinned exactly in the ``codegen`` extra.
+``ruff check --fix`` sorts imports (``I``) and ``__all__`` (``RUF022``) and puts ``None`` last
+in unions (``RUF036``: dmcg writes ``str | None | MISSING``), then ``ruff format`` formats.
+Both run ``--isolated`` with explicit settings, so the bytes do not depend on the configuration
+of the project the user generates into. The output is deterministic: ruff is pinned exactly in
+the ``codegen`` extra.
 
 Two comment lines may follow the header line of a module:
 
@@ -58,7 +59,16 @@ def format_sources(sources: Mapping[str, str]) -> dict[str, str]:
             target.write_text(text, encoding="utf-8", newline="\n")
         names = sorted(python)
         _run(
-            [ruff, "check", *_SETTINGS, "--fix", "--select", "I,RUF022", "--exit-zero", *names],
+            [
+                ruff,
+                "check",
+                *_SETTINGS,
+                "--fix",
+                "--select",
+                "I,RUF022,RUF036",
+                "--exit-zero",
+                *names,
+            ],
             root,
         )
         _run([ruff, "format", *_SETTINGS, *names], root)
