@@ -72,7 +72,7 @@ def register_runtime_commands(
     serve.add_argument(
         "--url",
         default=None,
-        help=f"broker URL (default: $AMQP_URL or {redact(resolve_url(None))})",
+        help=f"broker URL (default: $AMQP_URL or {redact(resolve_url(None))})".replace("%", "%%"),
     )
     serve.add_argument("--queue", default=None, help="override the definition's queue")
     serve.add_argument(
