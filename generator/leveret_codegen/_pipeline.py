@@ -28,6 +28,7 @@ from pathlib import Path
 
 from leveret_codegen._diagnostics import Diagnostic, Severity, has_errors
 from leveret_codegen._format import FormatError, format_sources
+from leveret_codegen._frontend import load_services
 from leveret_codegen._ir import ServiceDef
 from leveret_codegen._models import generate_models
 from leveret_codegen._render import (
@@ -73,8 +74,6 @@ class GenerationResult:
 
 def generate_files(paths: Sequence[str | Path]) -> GenerationResult:
     """Load the definitions at ``paths`` (files or folders) and generate their packages."""
-    from leveret_codegen._frontend import load_services
-
     services, diagnostics = load_services(paths)
     if has_errors(diagnostics):
         return GenerationResult(diagnostics=tuple(diagnostics))

@@ -338,3 +338,41 @@ def test_servicers_are_abstract(package: ModuleType) -> None:
     with pytest.raises(TypeError, match="abstract"):
         package.InventoryServicer()
     assert package.AsyncInventoryServicer.__abstractmethods__ == frozenset({"reserve", "release"})
+
+
+# --- the pipeline fails closed ------------------------------------------------------------------
+
+
+def test_two_definitions_one_package() -> None:
+    first = ir_fixtures.service(source="schemas/a.yaml")
+    second = ir_fixtures.service(source="schemas/b.yaml")
+    result = generate_services([first, second])
+    assert not result.ok
+    assert result.files == {}
+    [diagnostic] = result.diagnostics
+    assert (diagnostic.code, diagnostic.file) == ("LV507", "schemas/b.yaml")
+    assert "schemas/a.yaml" in diagnostic.message
+
+
+def test_one_broken_service_means_no_files_at_all() -> None:
+    good = ir_fixtures.service(package="good")
+    broken = ir_fixtures.service(package="bad", defs={"Thing": {"allOf": [False]}})
+    result = generate_services([good, broken])
+    assert [d.code for d in result.diagnostics] == ["LV501"]
+    assert result.files == {}
+    assert result.packages == ()
+
+
+def test_formatter_failure_is_a_diagnostic(monkeypatch: pytest.MonkeyPatch) -> None:
+    from leveret_codegen import _pipeline
+    from leveret_codegen._format import FormatError
+
+    def fail(sources: Mapping[str, str]) -> dict[str, str]:
+        raise FormatError("`ruff format` failed:\nerror: boom")
+
+    monkeypatch.setattr(_pipeline, "format_sources", fail)
+    result = generate_services([ir_fixtures.service()])
+    assert result.files == {}
+    [diagnostic] = result.diagnostics
+    assert diagnostic.code == "LV506"
+    assert "boom" in diagnostic.message
