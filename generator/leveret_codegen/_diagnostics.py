@@ -31,7 +31,8 @@ class Diagnostic:
 
     def render(self) -> str:
         """``file:line:col: severity[CODE]: message`` and, when there is one, an indented hint."""
-        text = f"{self.file}:{self.line}:{self.col}: {self.severity.value}[{self.code}]: {self.message}"
+        where = f"{self.file}:{self.line}:{self.col}"
+        text = f"{where}: {self.severity.value}[{self.code}]: {self.message}"
         if self.hint:
             text += f"\n    hint: {self.hint}"
         return text
