@@ -11,8 +11,7 @@ from typing import ClassVar
 from uuid import UUID
 
 import leveret
-from pydantic import EmailStr
-from pydantic.experimental.missing_sentinel import MISSING
+from pydantic import MISSING, EmailStr
 
 from ._spec import BORROW_BOOK, GET_BOOK, REGISTER_MEMBER, RETURN_BOOK, SEARCH_BOOKS, SERVICE
 from .models import Book, BookId, Genre, Loan, Member, SearchBooksResponse

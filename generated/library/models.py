@@ -7,8 +7,7 @@ from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
-from pydantic.experimental.missing_sentinel import MISSING
+from pydantic import MISSING, AnyUrl, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 from typing_extensions import TypeAliasType
 
 BookId = TypeAliasType("BookId", UUID)

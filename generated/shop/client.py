@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import leveret
-from pydantic.experimental.missing_sentinel import MISSING
+from pydantic import MISSING
 
 from ._spec import RESERVE, SERVICE
 from .models import Reservation, Sku

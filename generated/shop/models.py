@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.experimental.missing_sentinel import MISSING
+from pydantic import MISSING, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
 Sku = TypeAliasType("Sku", Annotated[str, Field(pattern="^[A-Z]{3}-[0-9]{4}$")])

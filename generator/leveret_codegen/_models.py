@@ -63,6 +63,10 @@ def generate_models(service: ServiceDef, header: str) -> tuple[str | None, tuple
                 "cross-file reference)",
             ),
         )
+    # dmcg 0.89 imports MISSING from its pre-2.14 experimental home, which now warns on import.
+    code = code.replace(
+        "from pydantic.experimental.missing_sentinel import MISSING", "from pydantic import MISSING"
+    )
     return code, ()
 
 

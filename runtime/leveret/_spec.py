@@ -12,8 +12,9 @@ from leveret._errors import RpcError
 
 __all__ = ["DEFAULT", "MethodSpec", "ServiceSpec", "Timeout", "UseDefault"]
 
-RequestT = TypeVar("RequestT", bound=BaseModel)
-ResponseT = TypeVar("ResponseT", bound=BaseModel)
+# Covariant, so a MethodSpec[ReserveRequest, Reservation] is a MethodSpec[BaseModel, BaseModel].
+RequestT = TypeVar("RequestT", bound=BaseModel, covariant=True)
+ResponseT = TypeVar("ResponseT", bound=BaseModel, covariant=True)
 
 
 class UseDefault(enum.Enum):

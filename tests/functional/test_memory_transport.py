@@ -167,9 +167,12 @@ def test_server_validates_what_the_client_did_not(greeter: ModuleType, url: str)
 
 
 def test_unknown_method_is_unimplemented(greeter: ModuleType, url: str) -> None:
-    with leveret.Worker(make_servicer(greeter), url=url), leveret.DynamicClient.connect(url) as raw:
-        with pytest.raises(leveret.Unimplemented, match="goodbye"):
-            raw.call(greeter.SERVICE.queue, "goodbye", {})
+    with (
+        leveret.Worker(make_servicer(greeter), url=url),
+        leveret.DynamicClient.connect(url) as raw,
+        pytest.raises(leveret.Unimplemented, match="goodbye"),
+    ):
+        raw.call(greeter.SERVICE.queue, "goodbye", {})
 
 
 def test_deadline_exceeded_and_late_reply_dropped(greeter: ModuleType, url: str) -> None:

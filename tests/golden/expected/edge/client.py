@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import leveret
-from pydantic import AwareDatetime, EmailStr
-from pydantic.experimental.missing_sentinel import MISSING
+from pydantic import MISSING, AwareDatetime, EmailStr
 
 from ._spec import DRAW, PING, SERVICE
 from .models import Color, Drawing, PingResponse, Shape

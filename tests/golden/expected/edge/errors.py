@@ -12,8 +12,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import leveret
-from pydantic import BaseModel
-from pydantic.experimental.missing_sentinel import MISSING
+from pydantic import MISSING, BaseModel
 
 from .models import TooSmallDetails
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
-from pydantic.experimental.missing_sentinel import MISSING
+from pydantic import MISSING, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 from typing_extensions import TypeAliasType
 
 Color = TypeAliasType("Color", Literal["red", "green", "blue"])
