@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["Diagnostic", "Severity", "has_errors"]
+__all__ = ["Diagnostic", "Severity", "file_error", "has_errors"]
 
 
 class Severity(enum.StrEnum):
@@ -40,3 +40,8 @@ class Diagnostic:
 
 def has_errors(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> bool:
     return any(d.severity is Severity.ERROR for d in diagnostics)
+
+
+def file_error(file: str, code: str, message: str, hint: str = "") -> Diagnostic:
+    """An error about a whole file (no position): what the back end reports."""
+    return Diagnostic(file, 0, 0, Severity.ERROR, code, message, hint)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 
-from leveret_codegen._diagnostics import Diagnostic, Severity
+from leveret_codegen._diagnostics import Diagnostic, file_error
 from leveret_codegen._ir import ServiceDef
 
 __all__ = ["generate_models"]
@@ -71,13 +71,10 @@ def generate_models(service: ServiceDef, header: str) -> tuple[str | None, tuple
 
 
 def _failed(service: ServiceDef, reason: str) -> Diagnostic:
-    return Diagnostic(
-        file=service.source,
-        line=0,
-        col=0,
-        severity=Severity.ERROR,
-        code=MODELS_FAILED,
-        message=f"cannot generate the models of package {service.package!r}: {reason}",
-        hint="this is a bug in leveret or an unsupported schema construct; please report it "
+    return file_error(
+        service.source,
+        MODELS_FAILED,
+        f"cannot generate the models of package {service.package!r}: {reason}",
+        "this is a bug in leveret or an unsupported schema construct; please report it "
         "with the definition",
     )

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leveret_codegen._diagnostics import Diagnostic, Severity, has_errors
+from leveret_codegen._diagnostics import Diagnostic, file_error, has_errors
 from leveret_codegen._format import FormatError, format_sources
 from leveret_codegen._frontend import load_services
 from leveret_codegen._ir import ServiceDef
@@ -95,14 +95,11 @@ def generate_services(services: Sequence[ServiceDef]) -> GenerationResult:
         previous = owners.setdefault(service.package, service)
         if previous is not service:
             diagnostics.append(
-                Diagnostic(
-                    file=service.source,
-                    line=0,
-                    col=0,
-                    severity=Severity.ERROR,
-                    code=PACKAGE_COLLISION,
-                    message=f"package {service.package!r} is also generated from {previous.source}",
-                    hint="give each definition its own package name",
+                file_error(
+                    service.source,
+                    PACKAGE_COLLISION,
+                    f"package {service.package!r} is also generated from {previous.source}",
+                    "give each definition its own package name",
                 )
             )
             continue
@@ -122,14 +119,11 @@ def generate_services(services: Sequence[ServiceDef]) -> GenerationResult:
         return GenerationResult(
             diagnostics=(
                 *diagnostics,
-                Diagnostic(
-                    file=sources,
-                    line=0,
-                    col=0,
-                    severity=Severity.ERROR,
-                    code=FORMAT_FAILED,
-                    message=f"cannot format the generated code: {exc}",
-                    hint="this is a bug in leveret; please report it with the definition",
+                file_error(
+                    sources,
+                    FORMAT_FAILED,
+                    f"cannot format the generated code: {exc}",
+                    "this is a bug in leveret; please report it with the definition",
                 ),
             )
         )
@@ -150,14 +144,11 @@ def _generate_one(service: ServiceDef) -> tuple[dict[str, str] | None, list[Diag
         models = analyze_models(models_source)
     except (SyntaxError, UnsupportedField) as exc:
         diagnostics.append(
-            Diagnostic(
-                file=service.source,
-                line=0,
-                col=0,
-                severity=Severity.ERROR,
-                code=UNSUPPORTED_FIELD,
-                message=f"cannot read the generated models back: {exc}",
-                hint="simplify the schema of that property (no default object for it)",
+            file_error(
+                service.source,
+                UNSUPPORTED_FIELD,
+                f"cannot read the generated models back: {exc}",
+                "simplify the schema of that property (no default object for it)",
             )
         )
         return None, diagnostics

@@ -19,7 +19,7 @@ from functools import cache
 
 import jinja2
 
-from leveret_codegen._diagnostics import Diagnostic, Severity
+from leveret_codegen._diagnostics import Diagnostic, file_error
 from leveret_codegen._ir import ErrorDef, MethodDef, ServiceDef
 
 __all__ = [
@@ -330,17 +330,7 @@ class _Problems:
         self.diagnostics: list[Diagnostic] = []
 
     def error(self, code: str, message: str, hint: str) -> None:
-        self.diagnostics.append(
-            Diagnostic(
-                file=self.service.source,
-                line=0,
-                col=0,
-                severity=Severity.ERROR,
-                code=code,
-                message=message,
-                hint=hint,
-            )
-        )
+        self.diagnostics.append(file_error(self.service.source, code, message, hint))
 
 
 def _params(
