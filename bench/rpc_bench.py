@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -50,8 +51,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "generated"))
 
 import pika  # noqa: E402
-
-import leveret  # noqa: E402
 from calculator import (  # noqa: E402
     AsyncCalculatorClient,
     AsyncCalculatorServicer,
@@ -60,6 +59,8 @@ from calculator import (  # noqa: E402
     Operands,
     Result,
 )
+
+import leveret  # noqa: E402
 
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 REPLY_TO = "amq.rabbitmq.reply-to"
@@ -91,10 +92,8 @@ def raw_server(url: str, queue: str, prefetch: int) -> None:
         ch.basic_ack(delivery_tag=method.delivery_tag)
 
     ch.basic_consume(queue=queue, on_message_callback=on_request)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         ch.start_consuming()
-    except KeyboardInterrupt:
-        pass
 
 
 class BenchCalculator(CalculatorServicer):
@@ -401,10 +400,18 @@ def main() -> int:
     ap.add_argument("--calls", type=int, default=2000, help="calls per mode per round")
     ap.add_argument("--warmup", type=int, default=300, help="warm-up calls per mode")
     ap.add_argument("--inflight", type=int, default=64, help="calls in flight for *-64 modes")
-    ap.add_argument("--async-worker", choices=("async", "sync"), default="async",
-                    help="worker behind leveret-64: AsyncCalculatorServicer (default) or sync")
-    ap.add_argument("--sync-concurrency", type=int, default=4,
-                    help="threads of the sync worker behind leveret-64 with --async-worker sync")
+    ap.add_argument(
+        "--async-worker",
+        choices=("async", "sync"),
+        default="async",
+        help="worker behind leveret-64: AsyncCalculatorServicer (default) or sync",
+    )
+    ap.add_argument(
+        "--sync-concurrency",
+        type=int,
+        default=4,
+        help="threads of the sync worker behind leveret-64 with --async-worker sync",
+    )
     ap.add_argument("--quick", action="store_true", help="3 rounds x 500 calls, 100 warm-up")
     args = ap.parse_args()
     if args.quick:
@@ -422,18 +429,17 @@ def main() -> int:
         "leveret-1": ctx.Process(
             target=leveret_server, args=(url, q["leveret-1"], "sync", 1), daemon=True
         ),
-        f"raw-{n}": ctx.Process(
-            target=raw_server, args=(url, q[f"raw-{n}"], 2 * n), daemon=True
-        ),
+        f"raw-{n}": ctx.Process(target=raw_server, args=(url, q[f"raw-{n}"], 2 * n), daemon=True),
         f"leveret-{n}": ctx.Process(
-            target=leveret_server, args=(url, q[f"leveret-{n}"], async_kind, async_conc),
+            target=leveret_server,
+            args=(url, q[f"leveret-{n}"], async_kind, async_conc),
             daemon=True,
         ),
     }
     bpid = broker_pid()
     runners: list[Any] = []
     try:
-        for name, proc in servers.items():
+        for proc in servers.values():
             proc.start()
         for name, proc in servers.items():
             wait_consuming(url, q[name], proc)
@@ -444,14 +450,30 @@ def main() -> int:
             else f"sync CalculatorServicer worker (concurrency {async_conc})"
         )
         specs: list[tuple[str, str, int, Callable[[], Any]]] = [
-            ("raw-1", "raw pika tutorial client/server, direct reply-to, prefetch 1", 1,
-             lambda: RawBlockingClient(url, q["raw-1"])),
-            ("leveret-1", "leveret CalculatorClient (sync) -> sync Worker (concurrency 1)", 1,
-             lambda: LeveretSyncRunner(url, q["leveret-1"])),
-            (f"raw-{n}", f"raw pika pipelined, window {n}, server prefetch {2 * n}", n,
-             lambda: RawPipelinedClient(url, q[f"raw-{n}"], n)),
-            (f"leveret-{n}", f"leveret AsyncCalculatorClient, {n} coroutines -> {async_desc}", n,
-             lambda: LeveretAsyncRunner(url, q[f"leveret-{n}"], n)),
+            (
+                "raw-1",
+                "raw pika tutorial client/server, direct reply-to, prefetch 1",
+                1,
+                lambda: RawBlockingClient(url, q["raw-1"]),
+            ),
+            (
+                "leveret-1",
+                "leveret CalculatorClient (sync) -> sync Worker (concurrency 1)",
+                1,
+                lambda: LeveretSyncRunner(url, q["leveret-1"]),
+            ),
+            (
+                f"raw-{n}",
+                f"raw pika pipelined, window {n}, server prefetch {2 * n}",
+                n,
+                lambda: RawPipelinedClient(url, q[f"raw-{n}"], n),
+            ),
+            (
+                f"leveret-{n}",
+                f"leveret AsyncCalculatorClient, {n} coroutines -> {async_desc}",
+                n,
+                lambda: LeveretAsyncRunner(url, q[f"leveret-{n}"], n),
+            ),
         ]
         modes = []
         for name, desc, inflight, make in specs:
@@ -470,7 +492,7 @@ def main() -> int:
         for runner in runners:
             try:
                 runner.close()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 print(f"close: {exc!r}", file=sys.stderr)
         for proc in servers.values():
             if proc.is_alive():
@@ -496,8 +518,10 @@ def report(args: argparse.Namespace, modes: list[Mode], bpid: int | None) -> Non
         f"pika {pika.__version__}, {os.cpu_count()} CPUs, RabbitMQ {rabbitmq_version()}"
     )
     print()
-    print("| mode | in flight | calls/s | p50 ms | p99 ms | client CPU s/1k | "
-          "server CPU s/1k | broker CPU s/1k |")
+    print(
+        "| mode | in flight | calls/s | p50 ms | p99 ms | client CPU s/1k | "
+        "server CPU s/1k | broker CPU s/1k |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for m in modes:
         s = m.samples
@@ -511,17 +535,22 @@ def report(args: argparse.Namespace, modes: list[Mode], bpid: int | None) -> Non
     print()
     print("Ratios leveret / raw pika (median of per-round ratios; rounds are interleaved):")
     print()
-    print("| comparison | throughput | target | client CPU/call | client+server CPU/call | "
-          "per-round throughput ratios |")
+    print(
+        "| comparison | throughput | target | client CPU/call | client+server CPU/call | "
+        "per-round throughput ratios |"
+    )
     print("|---|---:|---:|---:|---:|---|")
     for lev, raw in (("leveret-1", "raw-1"), (f"leveret-{n}", f"raw-{n}")):
         L, R = by[lev].samples, by[raw].samples
-        tp = [a.rate / b.rate for a, b in zip(L, R)]
-        ccpu = [a.client_cpu_per_k / b.client_cpu_per_k for a, b in zip(L, R)
-                if b.client_cpu_per_k > 0]
+        tp = [a.rate / b.rate for a, b in zip(L, R, strict=True)]
+        ccpu = [
+            a.client_cpu_per_k / b.client_cpu_per_k
+            for a, b in zip(L, R, strict=True)
+            if b.client_cpu_per_k > 0
+        ]
         tcpu = [
             (a.client_cpu_per_k + a.server_cpu_per_k) / (b.client_cpu_per_k + b.server_cpu_per_k)
-            for a, b in zip(L, R)
+            for a, b in zip(L, R, strict=True)
             if b.client_cpu_per_k + b.server_cpu_per_k > 0
         ]
         ok = "met" if med(tp) >= 0.85 else "NOT met"
