@@ -51,8 +51,22 @@ def main() -> int:
     sys.path.insert(0, str(out))
 
     # Imported only now: these packages were generated a moment ago.
-    from calculator import CalculatorClient, CalculatorServicer, DivisionByZero, Operands, Result
-    from shop import InventoryClient, InventoryServicer, Money, OutOfStock, Reservation
+    from calculator import (
+        CalculatorClient,
+        CalculatorServicer,
+        DivisionByZero,
+        Operands,
+        Result,
+        SumRequest,
+    )
+    from shop import (
+        InventoryClient,
+        InventoryServicer,
+        Money,
+        OutOfStock,
+        Reservation,
+        ReserveRequest,
+    )
 
     import leveret
 
@@ -65,17 +79,17 @@ def main() -> int:
                 raise DivisionByZero("cannot divide by zero")
             return Result(value=request.a / request.b)
 
-        def sum(self, request: object, context: leveret.CallContext) -> Result:
-            return Result(value=sum(request.values))  # type: ignore[attr-defined]
+        def sum(self, request: SumRequest, context: leveret.CallContext) -> Result:
+            return Result(value=sum(request.values))
 
     class Inventory(InventoryServicer):
         def __init__(self) -> None:
             self.stock = {"ABC-1234": 5}
             self.lock = threading.Lock()
 
-        def reserve(self, request: object, context: leveret.CallContext) -> Reservation:
-            sku, quantity = request.sku, request.quantity  # type: ignore[attr-defined]
-            if request.note == "slow":  # type: ignore[attr-defined]
+        def reserve(self, request: ReserveRequest, context: leveret.CallContext) -> Reservation:
+            sku, quantity = request.sku, request.quantity
+            if request.note == "slow":
                 time.sleep(0.5)  # a slow warehouse, to show a deadline
             with self.lock:
                 available = self.stock.get(sku, 0)

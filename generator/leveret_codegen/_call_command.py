@@ -37,7 +37,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("json", metavar="JSON", help="the request object as JSON ('-': stdin)")
     parser.add_argument("--url", default=None, help="broker URL (default: $AMQP_URL, local)")
     parser.add_argument(
-        "--timeout", type=float, default=None, help="seconds (default: the method's timeout)"
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds (default: the method's timeout, or 60 when it has none)",
     )
     parser.add_argument("--queue", default=None, help="override the definition's queue")
     parser.set_defaults(func=run)
@@ -77,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
             where = "/".join(str(p) for p in problem.absolute_path) or "(request)"
             print(f"leveret call: {where}: {problem.message}", file=sys.stderr)
         return 2
-    timeout = args.timeout if args.timeout is not None else method.timeout
+    # A method without a deadline would let a call to an idle queue wait forever; a command
+    # line tool must end, so it gets a finite default.
+    timeout = args.timeout if args.timeout is not None else (method.timeout or 60.0)
     try:
         with DynamicClient.connect(args.url) as client:
             reply = client.call(args.queue or service.queue, method.name, body, timeout)

@@ -68,7 +68,9 @@ def _parameters(url: str, connect_timeout: float) -> pika.URLParameters:
 
 
 def _unavailable(url: str, exc: BaseException) -> Unavailable:
-    reason = str(exc) or type(exc).__name__
+    # pika's connection errors often wrap the socket error as their only argument.
+    cause = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
+    reason = str(cause) or repr(cause) or type(exc).__name__
     return Unavailable(f"cannot reach RabbitMQ at {redact(url)}: {reason}")
 
 

@@ -44,8 +44,10 @@ def _deadline(default: float | None, timeout: Timeout) -> float | None:
     seconds = default if timeout is DEFAULT else timeout
     if seconds is None:
         return None
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise ConfigurationError(f"timeout must be seconds, None or DEFAULT, not {seconds!r}")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+        raise ConfigurationError(
+            f"timeout must be positive seconds, None or DEFAULT, not {seconds!r}"
+        )
     return time.time() + seconds
 
 

@@ -34,7 +34,8 @@ def _serve(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("pika").setLevel(logging.WARNING)
+    # pika logs every failed connection attempt as an ERROR; leveret reports the failure itself.
+    logging.getLogger("pika").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
     if args.app_dir not in sys.path:
         sys.path.insert(0, args.app_dir)
     try:

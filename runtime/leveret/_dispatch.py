@@ -91,7 +91,11 @@ class Dispatcher:
             return _refuse(
                 reply_to,
                 cid,
-                Unimplemented(f"{self.service.name} has no method {delivery.method!r}"),
+                Unimplemented(
+                    f"{self.service.name} has no method {delivery.method!r}"
+                    if delivery.method
+                    else "the request names no method (the AMQP 'type' property is empty)"
+                ),
             )
         deadline = read_deadline(delivery.headers)
         if deadline is not None and time.time() >= deadline:

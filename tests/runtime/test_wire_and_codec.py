@@ -100,6 +100,8 @@ def test_timeout_must_be_a_number() -> None:
 
     with pytest.raises(leveret.ConfigurationError):
         build_request("q", ADD, {"a": 1, "b": 1}, "soon")  # type: ignore[arg-type]
+    with pytest.raises(leveret.ConfigurationError, match="positive"):
+        build_request("q", ADD, {"a": 1, "b": 1}, -1.0)
     assert build_request("q", ADD, {"a": 1, "b": 1}, None).deadline is None
     default = build_request("q", ADD, {"a": 1, "b": 1}, leveret.DEFAULT)
     assert default.deadline is not None
