@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
             register = entry.load()
         except ImportError as exc:
             stub = subparsers.add_parser(entry.name, help=f"(needs leveret[codegen]) {entry.name}")
+            stub.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
             stub.set_defaults(func=_missing_extra(entry.name, exc))
             continue
         register(subparsers)

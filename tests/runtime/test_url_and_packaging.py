@@ -38,3 +38,18 @@ def test_the_runtime_never_imports_the_generator() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_commands_of_a_missing_extra_say_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from importlib.metadata import EntryPoint
+
+    from leveret import _cli
+
+    broken = EntryPoint(
+        "generate", "leveret_codegen_not_installed.cli:register", "leveret.commands"
+    )
+    monkeypatch.setattr(_cli, "entry_points", lambda group: [broken])
+    assert _cli.main(["generate", "schemas", "--out", "x"]) == 2
+    assert 'pip install "leveret[codegen]"' in capsys.readouterr().err
