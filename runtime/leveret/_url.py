@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["DEFAULT_URL", "is_memory", "redact", "resolve_url"]
+__all__ = ["DEFAULT_URL", "is_memory", "redact", "resolve_url", "split_urls"]
 
 DEFAULT_URL = "amqp://guest:guest@localhost:5672/%2F"
 
 
-def resolve_url(url: str | None) -> str:
+def resolve_url(url: str | Sequence[str] | None) -> str:
+    """One string naming the broker(s): several addresses of a cluster are comma-separated."""
+    if url is not None and not isinstance(url, str):
+        return ",".join(url)
     return url or os.environ.get("AMQP_URL") or DEFAULT_URL
+
+
+def split_urls(url: str) -> list[str]:
+    """The addresses in a resolved URL string, in the order to try them."""
+    return [part.strip() for part in url.split(",") if part.strip()]
 
 
 def is_memory(url: str) -> bool:
