@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import threading
 import time
@@ -29,8 +30,9 @@ import pika.exceptions
 from pika.adapters.asyncio_connection import AsyncioConnection
 from pika.adapters.select_connection import IOLoop
 
+from leveret._backoff import Backoff
 from leveret._errors import Cancelled, ConfigurationError, DeadlineExceeded, RpcError, Unavailable
-from leveret._url import redact
+from leveret._url import redact, split_urls
 from leveret._wire import (
     CONTENT_TYPE,
     DIRECT_REPLY_TO,
@@ -93,44 +95,101 @@ def _reply_of(properties: Any, body: bytes) -> Reply:
     return Reply(properties.correlation_id or "", status or "UNKNOWN", body)
 
 
+def _not_sent(message: str, *, local: bool = False) -> Unavailable:
+    error = Unavailable(message)
+    error.never_sent = True
+    error._local = local
+    return error
+
+
 def _no_route(method: Any, properties: Any) -> Unavailable:
-    return Unavailable(
+    error = _not_sent(
         f"no queue {method.routing_key!r} to take {properties.type!r}: "
         f"is the service running? (broker: {method.reply_text})"
     )
+    error._no_route = True
+    return error
+
+
+def _lost(url: str, exc: BaseException) -> Unavailable:
+    error = _unavailable(url, exc)
+    error.message = f"connection lost with the call in flight: {error.message}"
+    error.args = (error.message,)
+    return error
 
 
 class _Calls:
-    """What both clients do with their channel's events: settle calls by correlation id.
+    """What both clients share: connecting with failover and backoff, and settling calls.
 
-    Publisher confirms are tracked by delivery tag; a nack fails the call with ``Unavailable``
-    (the request never reached a queue); a mandatory return likewise (no queue by that name).
+    Calls are settled by correlation id. Publisher confirms are tracked by delivery tag; a nack
+    fails the call with ``Unavailable`` (the request never reached a queue), and so does a
+    mandatory return (no queue by that name). When the connection is lost, calls in flight
+    fail at once; the next call reconnects, trying each broker address in turn, no sooner than
+    the backoff allows after a failed attempt (so that callers do not storm a broker that is
+    coming back).
     """
 
-    def __init__(self, url: str) -> None:
-        self._url = url
+    def __init__(self, url: str, reply_queue: str, connect_timeout: float) -> None:
+        if reply_queue not in REPLY_QUEUES:
+            raise ConfigurationError(f"reply_queue must be one of {REPLY_QUEUES}")
+        self._urls = split_urls(url)
+        if not self._urls:
+            raise ConfigurationError("no broker address given")
+        self._url = self._urls[0]  # the address in use, for messages
+        self._reply_queue = reply_queue
+        self._connect_timeout = connect_timeout
         self._tags: dict[int, str] = {}
         self._tag = 0
-        self._broken: RpcError | None = None
         self._conn: Any = None
         self._ch: Any = None
         self._reply_to = DIRECT_REPLY_TO
+        self._lost: RpcError | None = None  # why the connection is gone; None while it is up
+        self._closed = False
+        self._blocked = False  # broker flow control (connection.blocked)
+        self._failures = 0
+        self._next_attempt = 0.0
+        self._backoff = Backoff(initial=0.1, multiplier=2.0, maximum=5.0, jitter=0.2)
 
     def _settle(self, cid: str, reply: Reply | None, error: RpcError | None) -> None:
         raise NotImplementedError
 
-    def _fail_all(self, error: RpcError) -> None:
+    def _on_lost(self, error: RpcError) -> None:
         raise NotImplementedError
 
-    def _setup(self, reply_queue: str) -> Generator[Callable[[Callable[[Any], None]], None], Any]:
+    def _on_unblocked_flush(self) -> None:
+        """Publish what waited for the broker to lift flow control."""
+
+    def _check_gate(self) -> None:
+        wait = self._next_attempt - time.monotonic()
+        if wait > 0:
+            raise _not_sent(
+                f"not connected to RabbitMQ at {redact(self._url)} "
+                f"({self._lost.message if self._lost else 'not connected'}); "
+                f"next attempt in {wait:.2f} s",
+                local=True,
+            )
+
+    def _attempt_failed(self) -> None:
+        self._next_attempt = time.monotonic() + self._backoff.delay(self._failures)
+        self._failures += 1
+
+    def _attempt_succeeded(self, url: str) -> None:
+        self._url = url
+        self._failures = 0
+        self._next_attempt = 0.0
+        self._lost = None
+        self._blocked = False
+
+    def _setup(self) -> Generator[Callable[[Callable[[Any], None]], None], Any]:
         """The steps to open a client channel; each yields a pika call that takes a callback."""
-        if reply_queue not in REPLY_QUEUES:
-            raise ConfigurationError(f"reply_queue must be one of {REPLY_QUEUES}")
+        self._conn.add_on_connection_blocked_callback(self._on_blocked)
+        self._conn.add_on_connection_unblocked_callback(self._on_unblocked)
         self._ch = yield lambda cb: self._conn.channel(on_open_callback=cb)
         self._ch.add_on_close_callback(self._on_closed)
         yield lambda cb: self._ch.confirm_delivery(self._on_confirm, callback=cb)
         self._ch.add_on_return_callback(self._on_return)
-        if reply_queue == "exclusive":
+        self._reply_to = DIRECT_REPLY_TO
+        if self._reply_queue == "exclusive":
             frame = yield lambda cb: self._ch.queue_declare(
                 "", exclusive=True, auto_delete=True, callback=cb
             )
@@ -147,7 +206,7 @@ class _Calls:
                 "", request.queue, request.body, _properties(request, self._reply_to), True
             )
         except (pika.exceptions.AMQPError, OSError) as exc:
-            self._fail_all(_unavailable(self._url, exc))
+            self._on_lost(_lost(self._url, exc))
 
     def _on_reply(self, _ch: Any, _method: Any, properties: Any, body: bytes) -> None:
         self._settle(properties.correlation_id, _reply_of(properties, body), None)
@@ -157,32 +216,43 @@ class _Calls:
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
-        tags = (
-            [t for t in self._tags if t <= method.delivery_tag]
-            if method.multiple
-            else [method.delivery_tag]
-        )
+        if method.multiple:
+            tags = [t for t in self._tags if t <= method.delivery_tag]
+        else:
+            tags = [method.delivery_tag]
         nack = isinstance(method, pika.spec.Basic.Nack)
         for tag in tags:
             cid = self._tags.pop(tag, None)
             if nack and cid:
                 self._settle(
-                    cid, None, Unavailable("the broker refused the request (publisher nack)")
+                    cid, None, _not_sent("the broker refused the request (publisher nack)")
                 )
 
-    def _on_closed(self, _source: Any, exc: BaseException) -> None:
-        self._fail_all(_unavailable(self._url, exc))
+    def _on_blocked(self, _conn: Any, _frame: Any) -> None:
+        log.warning("RabbitMQ blocked publishing (flow control); calls wait")
+        self._blocked = True
+
+    def _on_unblocked(self, _conn: Any, _frame: Any) -> None:
+        log.info("RabbitMQ lifted flow control")
+        self._blocked = False
+        self._on_unblocked_flush()
+
+    def _on_closed(self, source: Any, exc: BaseException) -> None:
+        # A connection being torn down after a reconnect reports its close too: ignore it.
+        if not self._closed and source is not None and source in (self._conn, self._ch):
+            self._on_lost(_lost(self._url, exc))
 
 
 class _Slot:
     """One sync call waiting: its reply or error, and an event to wake its thread."""
 
-    __slots__ = ("error", "event", "reply")
+    __slots__ = ("error", "event", "published", "reply")
 
     def __init__(self) -> None:
         self.event = threading.Event()
         self.reply: Reply | None = None
         self.error: RpcError | None = None
+        self.published = False
 
     def done(self) -> bool:
         return self.reply is not None or self.error is not None
@@ -200,88 +270,140 @@ class BlockingTransport(_Calls):
     """
 
     def __init__(self, url: str, *, reply_queue: str = "direct", connect_timeout: float = 10.0):
-        super().__init__(url)
+        super().__init__(url, reply_queue, connect_timeout)
         self._pending: dict[str, _Slot] = {}
         self._io = threading.Lock()  # held by the thread driving the connection
         self._lock = threading.Lock()  # guards _waiters
         self._waiters: set[_Slot] = set()
         self._outbox: collections.deque[Request] = collections.deque()
-        deadline = time.time() + connect_timeout
-        opened: list[Any] = []
-        params = _parameters(url, connect_timeout)
+        self._ioloop: Any = None
+        with self._io:
+            self._connect(time.time() + connect_timeout)
+
+    # -- connecting --------------------------------------------------------------------------
+
+    def _connect(self, deadline: float | None) -> None:
+        """Open a connection to the first address that answers; raises ``Unavailable``."""
+        self._check_gate()
+        limit = time.time() + self._connect_timeout
+        deadline = limit if deadline is None else min(deadline, limit)
+        self._teardown()
+        error: RpcError | None = None
+        for url in self._urls:
+            try:
+                self._open(url, deadline)
+            except RpcError as exc:
+                error = exc
+                self._teardown()
+                continue
+            self._attempt_succeeded(url)
+            return
+        self._attempt_failed()
+        assert error is not None
+        error.never_sent = True
+        error._local = True
+        raise error
+
+    def _open(self, url: str, deadline: float) -> None:
+        # pika's IOLoop "extension" API (activate_poller/poll/process_timeouts) is what
+        # BlockingConnection itself is built on: it lets the calling thread drive the I/O.
+        self._lost = None
+        self._ioloop = IOLoop()
+        self._ioloop.activate_poller()
+        params = _parameters(url, self._connect_timeout)
         if "heartbeat" not in url:
             # Nobody drives an idle sync client's I/O, so it could not answer heartbeats.
             params.heartbeat = 0
-        # pika's IOLoop "extension" API (activate_poller/poll/process_timeouts) is what
-        # BlockingConnection itself is built on: it lets the calling thread drive the I/O.
-        self._ioloop = IOLoop()
-        self._ioloop.activate_poller()
-        with self._io:
-            self._conn = pika.SelectConnection(
-                params,
-                custom_ioloop=self._ioloop,
-                on_open_callback=opened.append,
-                on_open_error_callback=lambda _c, exc: self._fail_all(_unavailable(url, exc)),
-                on_close_callback=self._on_closed,
-            )
-            self._run_until(lambda: bool(opened), deadline)
-            steps = self._setup(reply_queue)
-            result: Any = None
-            try:
-                while True:
-                    result = self._wait_for(steps.send(result), deadline)
-            except StopIteration:
-                pass
+        opened: list[Any] = []
+        self._conn = pika.SelectConnection(
+            params,
+            custom_ioloop=self._ioloop,
+            on_open_callback=opened.append,
+            on_open_error_callback=lambda _c, exc: self._on_lost(_unavailable(url, exc)),
+            on_close_callback=self._on_closed,
+        )
+        self._wait_until(lambda: bool(opened), deadline, url)
+        steps = self._setup()
+        result: Any = None
+        try:
+            while True:
+                start = steps.send(result)
+                result = self._wait_for(start, deadline, url)
+        except StopIteration:
+            pass
 
-    def _wait_for(self, start: Callable[[Callable[[Any], None]], None], deadline: float) -> Any:
+    def _wait_for(
+        self, start: Callable[[Callable[[Any], None]], None], deadline: float, url: str
+    ) -> Any:
         box: list[Any] = []
         start(box.append)
-        self._run_until(lambda: bool(box), deadline)
+        self._wait_until(lambda: bool(box), deadline, url)
         return box[0]
 
-    def _run_until(self, done: Callable[[], bool], deadline: float | None) -> None:
-        """Drive the connection's I/O until ``done()``; raise if it broke or time ran out."""
-        ioloop = self._ioloop
+    def _wait_until(self, done: Callable[[], bool], deadline: float, url: str) -> None:
+        self._run_until(done, deadline)
+        if not done():
+            if self._lost is not None:
+                raise self._lost
+            raise Unavailable(f"cannot reach RabbitMQ at {redact(url)}: timed out")
+
+    def _teardown(self) -> None:
+        conn, ioloop = self._conn, self._ioloop
+        self._conn = self._ch = self._ioloop = None
+        self._tags.clear()
+        if conn is not None and ioloop is not None:
+            try:
+                if conn.is_open:
+                    conn.close()
+                    self._run_until(lambda: bool(conn.is_closed), time.time() + 1.0, ioloop)
+            except (pika.exceptions.AMQPError, OSError):
+                pass  # it is gone either way
+            finally:
+                ioloop.deactivate_poller()
+                ioloop.close()
+
+    def _run_until(
+        self, done: Callable[[], bool], deadline: float | None, ioloop: Any = None
+    ) -> None:
+        """Drive the I/O until ``done()``, the deadline, or the loss of the connection."""
+        ioloop = ioloop or self._ioloop
         timer = None
         if deadline is not None:
             timer = ioloop.call_later(max(0.0, deadline - time.time()), _noop)
         try:
-            while not done() and self._broken is None:
+            while not done() and (self._lost is None or ioloop is not self._ioloop):
                 if deadline is not None and time.time() >= deadline:
                     break
                 ioloop.poll()
                 ioloop.process_timeouts()
         except (pika.exceptions.AMQPError, OSError) as exc:
-            self._fail_all(_unavailable(self._url, exc))
+            self._on_lost(_lost(self._url, exc))
         finally:
             if timer is not None:
                 ioloop.remove_timeout(timer)
-        if not done():
-            if self._broken is not None:
-                raise self._broken
-            raise Unavailable(f"cannot reach RabbitMQ at {redact(self._url)}: timed out")
 
     # -- calls -----------------------------------------------------------------------------
 
     def call(self, request: Request) -> Reply:
-        if self._broken is not None:
-            raise self._broken
+        if self._closed:
+            raise Cancelled("the client was closed")
         slot = _Slot()
         cid = request.correlation_id
         self._pending[cid] = slot
+        self._outbox.append(request)
         try:
             if self._io.acquire(blocking=False):
                 try:
-                    self._publish(request)
-                    self._drive(slot, request.deadline)
+                    self._lead(slot, request.deadline)
                 finally:
                     self._release_io()
             else:
-                self._outbox.append(request)
-                try:
-                    self._ioloop.add_callback_threadsafe(self._flush_outbox)
-                except (pika.exceptions.AMQPError, OSError) as exc:
-                    self._fail_all(_unavailable(self._url, exc))
+                ioloop = self._ioloop
+                if ioloop is not None:
+                    # Wake the leader's poll so that it publishes this request now.
+                    # If the leader is tearing the connection down, this thread leads next.
+                    with contextlib.suppress(pika.exceptions.AMQPError, OSError, AttributeError):
+                        ioloop.add_callback_threadsafe(self._flush_outbox)
             self._follow(slot, request.deadline)
         finally:
             self._pending.pop(cid, None)
@@ -291,6 +413,20 @@ class BlockingTransport(_Calls):
             raise DeadlineExceeded(f"{request.method}: no reply before the deadline")
         return slot.reply
 
+    def _lead(self, slot: _Slot, deadline: float | None) -> None:
+        """Drive the connection until this slot is settled or its deadline passes."""
+        while not slot.done() and not self._closed:
+            if deadline is not None and time.time() >= deadline:
+                return
+            if self._lost is not None or self._conn is None:
+                try:
+                    self._connect(deadline)
+                except RpcError as exc:
+                    slot.error = exc
+                    return
+            self._flush_outbox()
+            self._run_until(slot.done, deadline)
+
     def _follow(self, slot: _Slot, deadline: float | None) -> None:
         while not slot.done():
             with self._lock:
@@ -298,10 +434,10 @@ class BlockingTransport(_Calls):
             try:
                 if self._io.acquire(blocking=False):
                     try:
-                        self._drive(slot, deadline)
+                        self._lead(slot, deadline)
                     finally:
                         self._release_io()
-                    if deadline is not None and time.time() >= deadline:
+                    if slot.done() or (deadline is not None and time.time() >= deadline):
                         return
                     continue
                 remaining = None if deadline is None else deadline - time.time()
@@ -313,14 +449,6 @@ class BlockingTransport(_Calls):
                 with self._lock:
                     self._waiters.discard(slot)
 
-    def _drive(self, slot: _Slot, deadline: float | None) -> None:
-        """Lead: run the I/O loop until this slot is settled or its deadline passes."""
-        try:
-            self._run_until(slot.done, deadline)
-        except RpcError as exc:
-            if not slot.done() and self._broken is not None:
-                slot.error = exc
-
     def _release_io(self) -> None:
         self._io.release()
         with self._lock:
@@ -330,8 +458,16 @@ class BlockingTransport(_Calls):
                     break
 
     def _flush_outbox(self) -> None:
-        while self._outbox:
-            self._publish(self._outbox.popleft())
+        while self._outbox and not self._blocked and self._lost is None:
+            request = self._outbox.popleft()
+            slot = self._pending.get(request.correlation_id)
+            if slot is None or slot.done():
+                continue  # its caller gave up (deadline) before it could be sent
+            slot.published = True
+            self._publish(request)
+
+    def _on_unblocked_flush(self) -> None:
+        self._flush_outbox()
 
     def _settle(self, cid: str, reply: Reply | None, error: RpcError | None) -> None:
         slot = self._pending.get(cid)
@@ -341,30 +477,27 @@ class BlockingTransport(_Calls):
         slot.reply, slot.error = reply, error
         slot.event.set()
 
-    def _fail_all(self, error: RpcError) -> None:
-        if self._broken is None:
-            self._broken = error
+    def _on_lost(self, error: RpcError) -> None:
+        if self._lost is not None:
+            return
+        self._lost = error
+        # Calls already published may or may not have reached a queue: they fail now. Calls
+        # still in the outbox wait for the next leader to reconnect and publish them.
         for slot in list(self._pending.values()):
-            if not slot.done():
+            if slot.published and not slot.done():
                 slot.error = error
                 slot.event.set()
 
     def close(self) -> None:
-        if self._broken is not None:
+        if self._closed:
             return
+        self._closed = True
         with self._io:
-            self._fail_all(Cancelled("the client was closed"))
-            try:
-                if self._conn.is_open:
-                    self._conn.close()
-                    while not self._conn.is_closed:
-                        self._ioloop.poll()
-                        self._ioloop.process_timeouts()
-            except (pika.exceptions.AMQPError, OSError):
-                pass  # closing anyway
-            finally:
-                self._ioloop.deactivate_poller()
-                self._ioloop.close()
+            for slot in list(self._pending.values()):
+                if not slot.done():
+                    slot.error = Cancelled("the client was closed")
+                    slot.event.set()
+            self._teardown()
 
 
 # -- asyncio ---------------------------------------------------------------------------------
@@ -411,30 +544,69 @@ async def _rpc(start: Callable[[Callable[[Any], None]], None]) -> Any:
 class AsyncioTransport(_Calls):
     """The asyncio client's connection, on the running loop. Safe to share between tasks."""
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
+    def __init__(self, url: str, reply_queue: str, connect_timeout: float) -> None:
+        super().__init__(url, reply_queue, connect_timeout)
         self._loop = asyncio.get_running_loop()
         self._pending: dict[str, asyncio.Future[Reply]] = {}
+        self._connecting = asyncio.Lock()
+        self._unblocked = asyncio.Event()
+        self._unblocked.set()
 
     @classmethod
     async def open(
         cls, url: str, *, reply_queue: str = "direct", connect_timeout: float = 10.0
     ) -> AsyncioTransport:
-        self = cls(url)
-        self._conn = await _open_connection(url, connect_timeout)
-        self._conn.add_on_close_callback(self._on_closed)
-        steps = self._setup(reply_queue)
-        result: Any = None
-        try:
-            while True:
-                result = await _rpc(steps.send(result))
-        except StopIteration:
-            pass
+        self = cls(url, reply_queue, connect_timeout)
+        await self._connect()
         return self
 
+    async def _connect(self) -> None:
+        async with self._connecting:
+            if self._conn is not None and self._lost is None:
+                return  # another task reconnected while this one waited
+            self._check_gate()
+            self._teardown()
+            error: RpcError | None = None
+            for url in self._urls:
+                try:
+                    self._lost = None
+                    self._conn = await _open_connection(url, self._connect_timeout)
+                    self._conn.add_on_close_callback(self._on_closed)
+                    steps = self._setup()
+                    result: Any = None
+                    try:
+                        while True:
+                            result = await asyncio.wait_for(
+                                _rpc(steps.send(result)), self._connect_timeout
+                            )
+                    except StopIteration:
+                        pass
+                except (RpcError, TimeoutError) as exc:
+                    error = exc if isinstance(exc, RpcError) else _unavailable(url, exc)
+                    self._teardown()
+                    continue
+                self._attempt_succeeded(url)
+                self._unblocked.set()
+                return
+            self._attempt_failed()
+            assert error is not None
+            error.never_sent = True
+            error._local = True
+            raise error
+
+    def _teardown(self) -> None:
+        conn = self._conn
+        self._conn = self._ch = None
+        self._tags.clear()
+        if conn is not None and not (conn.is_closed or conn.is_closing):
+            with contextlib.suppress(pika.exceptions.AMQPError, OSError):  # gone either way
+                conn.close()
+
     async def call(self, request: Request) -> Reply:
-        if self._broken is not None:
-            raise self._broken
+        if self._closed:
+            raise Cancelled("the client was closed")
+        if self._lost is not None or self._conn is None:
+            await self._connect()
         cid = request.correlation_id
         future: asyncio.Future[Reply] = self._loop.create_future()
         self._pending[cid] = future
@@ -444,12 +616,28 @@ class AsyncioTransport(_Calls):
                 self._loop.time() + (request.deadline - time.time()), self._expire, future, request
             )
         try:
+            if self._blocked:
+                await self._wait_unblocked(future)
             self._publish(request)
             return await future
         finally:
             self._pending.pop(cid, None)
             if timer is not None:
                 timer.cancel()
+
+    async def _wait_unblocked(self, future: asyncio.Future[Reply]) -> None:
+        """Wait while the broker blocks publishing; the call's deadline still applies."""
+        self._unblocked.clear()
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(self._unblocked.wait())
+        try:
+            await asyncio.wait([waiter, future], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if future.done():
+            future.result()  # raises DeadlineExceeded
+
+    def _on_unblocked_flush(self) -> None:
+        self._unblocked.set()
 
     @staticmethod
     def _expire(future: asyncio.Future[Reply], request: Request) -> None:
@@ -467,19 +655,24 @@ class AsyncioTransport(_Calls):
         else:
             future.set_result(reply)  # type: ignore[arg-type]
 
-    def _fail_all(self, error: RpcError) -> None:
-        if self._broken is None:
-            self._broken = error
+    def _on_lost(self, error: RpcError) -> None:
+        if self._lost is None:
+            self._lost = error
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(error)
 
     async def close(self) -> None:
-        self._fail_all(Cancelled("the client was closed"))
-        if self._conn is not None and not (self._conn.is_closed or self._conn.is_closing):
+        self._closed = True
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(Cancelled("the client was closed"))
+        conn = self._conn
+        self._conn = None
+        if conn is not None and not (conn.is_closed or conn.is_closing):
             closed: asyncio.Future[None] = self._loop.create_future()
-            self._conn.add_on_close_callback(lambda _c, _e: _resolve(closed, None))
-            self._conn.close()
+            conn.add_on_close_callback(lambda _c, _e: _resolve(closed, None))
+            conn.close()
             await closed
 
 

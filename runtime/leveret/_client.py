@@ -7,17 +7,31 @@ into the response model or the exception it stands for; the transport only moves
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import json
+import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from pydantic import BaseModel
 
+from leveret._breaker import CircuitBreaker
 from leveret._codec import decode_reply, encode_arguments, error_from_payload
-from leveret._errors import ConfigurationError
+from leveret._errors import ConfigurationError, DeadlineExceeded, RpcError
+from leveret._retry import RetryPolicy
 from leveret._spec import DEFAULT, MethodSpec, ServiceSpec, Timeout
 from leveret._url import is_memory, resolve_url
 from leveret._wire import STATUS_OK, Reply, Request, decode_error
@@ -59,7 +73,9 @@ def build_request(
     return Request(queue, method.name, uuid.uuid4().hex, body, _deadline(method.timeout, timeout))
 
 
-def open_sync_transport(url: str | None, reply_queue: str, connect_timeout: float) -> SyncTransport:
+def open_sync_transport(
+    url: str | Sequence[str] | None, reply_queue: str, connect_timeout: float
+) -> SyncTransport:
     resolved = resolve_url(url)
     if is_memory(resolved):
         from leveret._memory import MemoryTransport
@@ -71,7 +87,7 @@ def open_sync_transport(url: str | None, reply_queue: str, connect_timeout: floa
 
 
 async def open_async_transport(
-    url: str | None, reply_queue: str, connect_timeout: float
+    url: str | Sequence[str] | None, reply_queue: str, connect_timeout: float
 ) -> AsyncTransport:
     resolved = resolve_url(url)
     if is_memory(resolved):
@@ -85,36 +101,109 @@ async def open_async_transport(
     )
 
 
+class _CallPolicy:
+    """What a client does around each attempt, the same for sync and asyncio: the circuit
+    breaker, the retry decision, and a fresh correlation id for every retry (so that a late
+    reply to an earlier attempt can never be taken for the answer to a later one)."""
+
+    def __init__(
+        self,
+        queue: str,
+        retry: RetryPolicy | None,
+        circuit_breaker: CircuitBreaker | None,
+        max_in_flight: int,
+    ) -> None:
+        if max_in_flight < 1:
+            raise ConfigurationError("max_in_flight must be at least 1")
+        self.queue = queue
+        self.retry = retry or RetryPolicy()
+        self.breaker = circuit_breaker
+        self.max_in_flight = max_in_flight
+
+    def before(self) -> None:
+        if self.breaker is not None:
+            self.breaker.before_call(self.queue)
+
+    def succeeded(self) -> None:
+        if self.breaker is not None:
+            self.breaker.record(None)
+        self.retry.record_success()
+
+    def failed(
+        self, error: RpcError, method: MethodSpec[Any, Any], attempt: int, request: Request
+    ) -> tuple[float, Request] | None:
+        """``(delay, next request)`` to retry, or ``None`` to raise ``error``."""
+        if self.breaker is not None:
+            self.breaker.record(error)
+        delay = self.retry.next_delay(error, method.idempotent, attempt, request.deadline)
+        if delay is None:
+            return None
+        return delay, dataclasses.replace(request, correlation_id=uuid.uuid4().hex)
+
+    def no_slot(self, request: Request) -> DeadlineExceeded:
+        return DeadlineExceeded(
+            f"{request.method}: all {self.max_in_flight} call slots of this client stayed busy "
+            "until the deadline"
+        )
+
+
 class Client:
     """Base of generated sync clients.
 
     Thread-safe: share one client between threads. Many calls may be in flight on its one
     connection; each is matched to its reply by correlation id. Use as a context manager, or
     call :meth:`close`.
+
+    Resilience: a lost connection fails the calls in flight at once with ``Unavailable``; the
+    next call reconnects (with backoff, trying each broker address). Idempotent methods, and
+    any call the broker never enqueued, are retried within their deadline (``retry``).
+    ``circuit_breaker`` (off by default) fails fast while a service keeps failing.
+    ``max_in_flight`` bounds concurrent calls; more callers wait, within their deadline.
     """
 
     service: ClassVar[ServiceSpec]
 
-    def __init__(self, transport: SyncTransport, *, queue: str | None = None) -> None:
+    def __init__(
+        self,
+        transport: SyncTransport,
+        *,
+        queue: str | None = None,
+        retry: RetryPolicy | None = None,
+        circuit_breaker: CircuitBreaker | None = None,
+        max_in_flight: int = 1024,
+    ) -> None:
         self._transport = transport
         self._queue = queue or self.service.queue
+        self._policy = _CallPolicy(self._queue, retry, circuit_breaker, max_in_flight)
+        self._slots = threading.BoundedSemaphore(max_in_flight)
 
     @classmethod
     def connect(
         cls,
-        url: str | None = None,
+        url: str | Sequence[str] | None = None,
         *,
         queue: str | None = None,
         reply_queue: str = "direct",
         connect_timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        circuit_breaker: CircuitBreaker | None = None,
+        max_in_flight: int = 1024,
     ) -> Self:
         """Connect to the broker at ``url`` (default: ``$AMQP_URL``, then the local broker).
 
-        ``memory://`` selects the in-process broker that serves workers of this process.
-        ``queue`` overrides the definition's queue; ``reply_queue`` is ``"direct"`` (RabbitMQ
-        direct reply-to) or ``"exclusive"`` (a private auto-delete queue).
+        ``url`` may name several brokers of a cluster (a list, or comma-separated): the client
+        uses the first that answers and fails over to the others. ``memory://`` selects the
+        in-process broker that serves workers of this process. ``queue`` overrides the
+        definition's queue; ``reply_queue`` is ``"direct"`` (RabbitMQ direct reply-to) or
+        ``"exclusive"`` (a private auto-delete queue).
         """
-        return cls(open_sync_transport(url, reply_queue, connect_timeout), queue=queue)
+        return cls(
+            open_sync_transport(url, reply_queue, connect_timeout),
+            queue=queue,
+            retry=retry,
+            circuit_breaker=circuit_breaker,
+            max_in_flight=max_in_flight,
+        )
 
     def close(self) -> None:
         """Close the connection; calls still waiting fail with ``Cancelled``."""
@@ -131,6 +220,16 @@ class Client:
     ) -> None:
         self.close()
 
+    @contextlib.contextmanager
+    def _slot(self, request: Request) -> Iterator[None]:
+        timeout = None if request.deadline is None else max(0.0, request.deadline - time.time())
+        if not self._slots.acquire(timeout=timeout):
+            raise self._policy.no_slot(request)
+        try:
+            yield
+        finally:
+            self._slots.release()
+
     def _call(
         self,
         method: MethodSpec[Any, ResponseT],
@@ -138,7 +237,23 @@ class Client:
         timeout: Timeout = DEFAULT,
     ) -> ResponseT:
         request = build_request(self._queue, method, arguments, timeout)
-        return decode_reply(method, self._transport.call(request))
+        policy = self._policy
+        with self._slot(request):
+            attempt = 0
+            while True:
+                policy.before()
+                try:
+                    result = decode_reply(method, self._transport.call(request))
+                except RpcError as error:
+                    retry = policy.failed(error, method, attempt, request)
+                    if retry is None:
+                        raise
+                    delay, request = retry
+                    time.sleep(delay)  # the backoff itself; bounded by the deadline
+                    attempt += 1
+                    continue
+                policy.succeeded()
+                return result
 
 
 class _Connecting(Generic[ClientT]):
@@ -166,28 +281,51 @@ class _Connecting(Generic[ClientT]):
 
 
 class AsyncClient:
-    """Base of generated asyncio clients. Safe to share between tasks of one event loop."""
+    """Base of generated asyncio clients. Safe to share between tasks of one event loop.
+
+    Resilience as for :class:`Client`: reconnect with failover, retries, an optional circuit
+    breaker, and a bound on calls in flight.
+    """
 
     service: ClassVar[ServiceSpec]
 
-    def __init__(self, transport: AsyncTransport, *, queue: str | None = None) -> None:
+    def __init__(
+        self,
+        transport: AsyncTransport,
+        *,
+        queue: str | None = None,
+        retry: RetryPolicy | None = None,
+        circuit_breaker: CircuitBreaker | None = None,
+        max_in_flight: int = 1024,
+    ) -> None:
         self._transport = transport
         self._queue = queue or self.service.queue
+        self._policy = _CallPolicy(self._queue, retry, circuit_breaker, max_in_flight)
+        self._slots = asyncio.Semaphore(max_in_flight)
 
     @classmethod
     def connect(
         cls,
-        url: str | None = None,
+        url: str | Sequence[str] | None = None,
         *,
         queue: str | None = None,
         reply_queue: str = "direct",
         connect_timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        circuit_breaker: CircuitBreaker | None = None,
+        max_in_flight: int = 1024,
     ) -> _Connecting[Self]:
         """Like :meth:`Client.connect`; ``async with Cls.connect(url) as client`` or ``await``."""
 
         async def open_client() -> Self:
             transport = await open_async_transport(url, reply_queue, connect_timeout)
-            return cls(transport, queue=queue)
+            return cls(
+                transport,
+                queue=queue,
+                retry=retry,
+                circuit_breaker=circuit_breaker,
+                max_in_flight=max_in_flight,
+            )
 
         return _Connecting(open_client)
 
@@ -205,6 +343,21 @@ class AsyncClient:
     ) -> None:
         await self.close()
 
+    @contextlib.asynccontextmanager
+    async def _slot(self, request: Request) -> AsyncIterator[None]:
+        if self._slots.locked():
+            timeout = None if request.deadline is None else request.deadline - time.time()
+            try:
+                await asyncio.wait_for(self._slots.acquire(), timeout)
+            except TimeoutError:
+                raise self._policy.no_slot(request) from None
+        else:
+            await self._slots.acquire()
+        try:
+            yield
+        finally:
+            self._slots.release()
+
     async def _call(
         self,
         method: MethodSpec[Any, ResponseT],
@@ -212,7 +365,23 @@ class AsyncClient:
         timeout: Timeout = DEFAULT,
     ) -> ResponseT:
         request = build_request(self._queue, method, arguments, timeout)
-        return decode_reply(method, await self._transport.call(request))
+        policy = self._policy
+        async with self._slot(request):
+            attempt = 0
+            while True:
+                policy.before()
+                try:
+                    result = decode_reply(method, await self._transport.call(request))
+                except RpcError as error:
+                    retry = policy.failed(error, method, attempt, request)
+                    if retry is None:
+                        raise
+                    delay, request = retry
+                    await asyncio.sleep(delay)
+                    attempt += 1
+                    continue
+                policy.succeeded()
+                return result
 
 
 class DynamicClient:

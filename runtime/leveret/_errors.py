@@ -83,12 +83,22 @@ class RpcError(LeveretError):
     details: Any
     #: The declared error name a server reported, also when this client does not know it.
     remote_error: str | None
+    #: True when the request certainly never reached a queue (no route, publisher nack, no
+    #: connection): retrying is then safe for any method, idempotent or not.
+    never_sent: bool
 
     def __init__(self, message: str, details: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
         self.remote_error = self.error_name
+        self.never_sent = False
+        # Set when the call failed before anything was published (no connection): a retry
+        # costs the service nothing, so it is not charged to the retry budget.
+        self._local = False
+        # Set when the broker returned the request because no queue has that name. Retried
+        # once at most: that helps a failover, and a service that is not deployed fails fast.
+        self._no_route = False
 
     @classmethod
     def _from_wire(cls, message: str, details: Any) -> RpcError:

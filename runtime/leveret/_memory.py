@@ -88,10 +88,12 @@ class MemoryBroker:
         with self._lock:
             queue = self._queues.get(request.queue)
             if queue is None:
-                raise Unavailable(
+                error = Unavailable(
                     f"no queue {request.queue!r} to take {request.method!r}: "
                     "is the service running? (memory broker: NO_ROUTE)"
                 )
+                error.never_sent = error._no_route = True
+                raise error
             if not queue.consumers:
                 queue.backlog.append(_Message(delivery, request.deadline))
                 return

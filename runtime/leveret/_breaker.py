@@ -1,0 +1,88 @@
+"""A circuit breaker per client (and so per service queue). Off unless a client is given one.
+
+Closed: calls go through; a run of ``failure_threshold`` consecutive ``UNAVAILABLE`` or
+``DEADLINE_EXCEEDED`` results opens it. Open: calls fail at once with ``Unavailable`` for
+``reset_timeout`` seconds. Half-open: one probe call goes through; its success closes the
+breaker, its failure opens it again. Thread-safe; shared by the tasks of an asyncio client.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+
+from leveret._errors import DeadlineExceeded, RpcError, Unavailable
+
+__all__ = ["BreakerState", "CircuitBreaker"]
+
+
+class BreakerState(enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half-open"
+
+
+class CircuitBreaker:
+    def __init__(self, failure_threshold: int = 5, reset_timeout: float = 10.0) -> None:
+        if failure_threshold < 1 or reset_timeout <= 0:
+            raise ValueError("failure_threshold must be >= 1 and reset_timeout > 0")
+        self.failure_threshold = failure_threshold
+        self.reset_timeout = reset_timeout
+        self._state = BreakerState.CLOSED
+        self._failures = 0
+        self._opened_at = 0.0
+        self._probing = False
+        self._lock = threading.Lock()
+
+    @property
+    def state(self) -> BreakerState:
+        with self._lock:
+            if self._state is BreakerState.OPEN and self._cooled_down():
+                return BreakerState.HALF_OPEN
+            return self._state
+
+    def _cooled_down(self) -> bool:
+        return time.monotonic() - self._opened_at >= self.reset_timeout
+
+    def before_call(self, queue: str) -> None:
+        """Raise ``Unavailable`` if the call may not go through now."""
+        with self._lock:
+            if self._state is BreakerState.CLOSED:
+                return
+            if self._state is BreakerState.OPEN and self._cooled_down():
+                self._state = BreakerState.HALF_OPEN
+                self._probing = False
+            if self._state is BreakerState.HALF_OPEN and not self._probing:
+                self._probing = True  # this call is the probe
+                return
+            wait = max(0.0, self.reset_timeout - (time.monotonic() - self._opened_at))
+        error = Unavailable(
+            f"circuit breaker for {queue!r} is open after {self.failure_threshold} failures "
+            f"in a row; failing fast (next probe in {wait:.1f} s)"
+        )
+        error.never_sent = True
+        error._local = True
+        raise error
+
+    def record(self, error: RpcError | None) -> None:
+        """Count the outcome of a call that went through ``before_call``."""
+        if error is not None and error._local:
+            # Nothing reached the service (no connection, or this breaker refused the call):
+            # no verdict, but a refused probe must not keep the breaker half-open forever.
+            with self._lock:
+                self._probing = False
+            return
+        trips = isinstance(error, Unavailable | DeadlineExceeded)
+        with self._lock:
+            if not trips:
+                if self._state is not BreakerState.OPEN:
+                    self._state = BreakerState.CLOSED
+                    self._failures = 0
+                    self._probing = False
+                return
+            self._failures += 1
+            if self._state is BreakerState.HALF_OPEN or self._failures >= self.failure_threshold:
+                self._state = BreakerState.OPEN
+                self._opened_at = time.monotonic()
+                self._probing = False
