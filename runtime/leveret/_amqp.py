@@ -262,6 +262,10 @@ def _noop() -> None:
     pass
 
 
+#: Seconds without I/O after which a sync client checks its socket before publishing.
+_IDLE_PROBE_AFTER = 0.0
+
+
 class BlockingTransport(_Calls):
     """The sync client's connection. Thread-safe; see the module docstring for how.
 
@@ -277,6 +281,7 @@ class BlockingTransport(_Calls):
         self._waiters: set[_Slot] = set()
         self._outbox: collections.deque[Request] = collections.deque()
         self._ioloop: Any = None
+        self._last_io = time.monotonic()
         with self._io:
             self._connect(time.time() + connect_timeout)
 
@@ -418,6 +423,8 @@ class BlockingTransport(_Calls):
         while not slot.done() and not self._closed:
             if deadline is not None and time.time() >= deadline:
                 return
+            if self._lost is None and self._conn is not None:
+                self._notice_loss_while_idle()
             if self._lost is not None or self._conn is None:
                 try:
                     self._connect(deadline)
@@ -426,6 +433,27 @@ class BlockingTransport(_Calls):
                     return
             self._flush_outbox()
             self._run_until(slot.done, deadline)
+            self._last_io = time.monotonic()
+
+    def _notice_loss_while_idle(self) -> None:
+        """Read what arrived while nobody drove the I/O, before publishing into it.
+
+        An idle sync client does not see its connection die (nobody polls the socket); one
+        poll that returns at once finds the close, so the request goes out on a new
+        connection instead of into a dead one (where a non-idempotent call could not retry).
+        """
+        if time.monotonic() - self._last_io < _IDLE_PROBE_AFTER:
+            return
+        ioloop = self._ioloop
+        timer = ioloop.call_later(0, _noop)  # so that the poll returns at once
+        try:
+            ioloop.poll()
+            ioloop.process_timeouts()
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            self._on_lost(_lost(self._url, exc))
+        finally:
+            ioloop.remove_timeout(timer)
+        self._last_io = time.monotonic()
 
     def _follow(self, slot: _Slot, deadline: float | None) -> None:
         while not slot.done():
@@ -677,66 +705,221 @@ class AsyncioTransport(_Calls):
 
 
 class AsyncioConsumer:
-    """A worker's connection: consume one queue, reply, then ack (or reject without requeue)."""
+    """A worker's connection: consume one queue, reply, then ack (or reject without requeue).
 
-    def __init__(self, url: str, queue: str, *, prefetch: int, queue_arguments: dict[str, Any]):
+    It outlives its connections. When the connection drops (broker restart, network cut,
+    channel error) it reconnects by itself: it tries each broker address of the URL in order,
+    then backs off (exponential, with jitter) before the next round, and consumes again on the
+    new channel. Only an error that a reconnect cannot fix (the queue exists with other
+    arguments) ends serving, through :attr:`closed`.
+
+    A token names one delivery on one channel: the channel's generation in the high bits, the
+    delivery tag in the low 64. A delivery of a channel that is gone cannot be acked (the broker
+    has requeued it already, and a delivery tag means something else on the next channel), so
+    settling it publishes the reply only, on the current channel, for a caller that may still be
+    waiting.
+
+    Used on one event loop only.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        queue: str,
+        *,
+        prefetch: int,
+        queue_arguments: dict[str, Any],
+        backoff: Backoff | None = None,
+        connect_timeout: float = 10.0,
+    ):
         self._url = url
+        self._urls = split_urls(url) or [url]
         self._queue = queue
         self._prefetch = prefetch
         self._queue_arguments = queue_arguments
+        self._backoff = backoff or Backoff()
+        self._connect_timeout = connect_timeout
         self._conn: Any = None
         self._ch: Any = None
+        self._gen = 0  # generation of the current channel: the high bits of its tokens
+        self._consumer_tag: str | None = None
+        self._on_delivery: OnDelivery | None = None
+        self._stopping = False
+        self._reconnecting: asyncio.Task[None] | None = None
+        self._down: asyncio.Future[None] | None = None  # resolves when the connection is lost
         self.closed: asyncio.Future[BaseException | None] | None = None
+        #: Connections opened so far (1 + the reconnects), and the address of the current one.
+        self.connects = 0
+        self.address: str | None = None
 
-    async def start(self, on_delivery: OnDelivery, connect_timeout: float = 10.0) -> None:
+    async def start(self, on_delivery: OnDelivery) -> None:
+        """Connect and consume; raises ``Unavailable`` if no address answers."""
+        self.closed = asyncio.get_running_loop().create_future()
+        self._on_delivery = on_delivery
+        await self._connect()
+
+    async def _connect(self) -> None:
+        """One round over the addresses, in order; raises the last failure if all fail."""
+        failure: Unavailable | None = None
+        for url in self._urls:
+            try:
+                await self._open(url)
+            except Unavailable as exc:
+                log.debug("cannot consume via %s: %s", redact(url), exc)
+                failure = exc
+                continue
+            return
+        assert failure is not None
+        raise failure
+
+    async def _open(self, url: str) -> None:
         loop = asyncio.get_running_loop()
-        self.closed = loop.create_future()
-        self._conn = await _open_connection(self._url, connect_timeout)
-        self._conn.add_on_close_callback(self._on_closed)
-        self._ch = await _rpc(lambda cb: self._conn.channel(on_open_callback=cb))
-        self._ch.add_on_close_callback(self._on_closed)
-        await _rpc(
-            lambda cb: self._ch.queue_declare(
-                self._queue, durable=True, arguments=self._queue_arguments or None, callback=cb
-            )
+        down: asyncio.Future[None] = loop.create_future()
+        broken: asyncio.Future[BaseException] = loop.create_future()
+        opened: asyncio.Future[Any] = loop.create_future()
+
+        def on_open_error(_conn: Any, exc: BaseException) -> None:
+            _resolve(broken, exc)
+
+        def on_close(conn: Any, exc: BaseException) -> None:
+            _resolve(broken, exc)
+            _resolve(down, None)
+            if conn is self._conn:
+                self._connection_lost(exc)
+
+        conn = AsyncioConnection(
+            _parameters(url, self._connect_timeout),
+            on_open_callback=lambda c: _resolve(opened, c),
+            on_open_error_callback=on_open_error,
+            on_close_callback=on_close,
+            custom_ioloop=loop,
         )
-        await _rpc(lambda cb: self._ch.basic_qos(prefetch_count=self._prefetch, callback=cb))
 
-        def on_message(_ch: Any, method: Any, properties: Any, body: bytes) -> None:
-            headers = properties.headers or {}
-            on_delivery(
-                Delivery(
-                    body=body,
-                    method=properties.type,
-                    correlation_id=properties.correlation_id,
-                    reply_to=properties.reply_to,
-                    content_type=properties.content_type,
-                    headers=headers,
-                    redelivered=bool(method.redelivered),
-                ),
-                method.delivery_tag,
+        async def step(start: Callable[[Callable[[Any], None]], None]) -> Any:
+            done: asyncio.Future[Any] = loop.create_future()
+            start(lambda value: _resolve(done, value))
+            await asyncio.wait(
+                [done, broken], timeout=self._connect_timeout, return_when=asyncio.FIRST_COMPLETED
             )
-
-        await _rpc(lambda cb: self._ch.basic_consume(self._queue, on_message, callback=cb))
-
-    def _on_closed(self, _source: Any, exc: BaseException) -> None:
-        if self.closed is not None and not self.closed.done():
+            if done.done():
+                return done.result()
+            if not broken.done():
+                raise Unavailable(f"cannot reach RabbitMQ at {redact(url)}: timed out")
+            exc = broken.result()
             if isinstance(exc, pika.exceptions.ChannelClosedByBroker) and exc.reply_code == 406:
-                self.closed.set_result(
-                    ConfigurationError(
-                        f"queue {self._queue!r} exists with other arguments: {exc.reply_text}"
-                    )
+                raise ConfigurationError(
+                    f"queue {self._queue!r} exists with other arguments: {exc.reply_text}"
                 )
-            else:
-                self.closed.set_result(_unavailable(self._url, exc))
+            raise _unavailable(url, exc)
+
+        try:
+            await step(lambda cb: opened.add_done_callback(lambda f: cb(f.result())))
+            ch = await step(lambda cb: conn.channel(on_open_callback=cb))
+            ch.add_on_close_callback(lambda c, exc: _resolve(broken, exc))
+            await step(
+                lambda cb: ch.queue_declare(
+                    self._queue, durable=True, arguments=self._queue_arguments or None, callback=cb
+                )
+            )
+            await step(lambda cb: ch.basic_qos(prefetch_count=self._prefetch, callback=cb))
+            gen = self._gen + 1
+            on_delivery = self._on_delivery
+            assert on_delivery is not None
+
+            def on_message(_ch: Any, method: Any, properties: Any, body: bytes) -> None:
+                on_delivery(
+                    Delivery(
+                        body=body,
+                        method=properties.type,
+                        correlation_id=properties.correlation_id,
+                        reply_to=properties.reply_to,
+                        content_type=properties.content_type,
+                        headers=properties.headers or {},
+                        redelivered=bool(method.redelivered),
+                    ),
+                    (gen << 64) | method.delivery_tag,
+                )
+
+            frame = await step(lambda cb: ch.basic_consume(self._queue, on_message, callback=cb))
+        except BaseException:
+            if conn.is_open:
+                conn.close()
+            raise
+        # From here on, losing this connection or channel means: reconnect.
+        self._conn, self._ch, self._gen, self._down = conn, ch, gen, down
+        self._consumer_tag = frame.method.consumer_tag
+        self.connects += 1
+        self.address = url
+        ch.add_on_close_callback(self._channel_lost)
+        ch.add_on_cancel_callback(self._cancelled_by_broker)
+
+    # -- losing the connection -------------------------------------------------------------
+
+    def _channel_lost(self, ch: Any, exc: BaseException) -> None:
+        if ch is not self._ch or self._stopping:
+            return
+        log.warning("channel on %s closed: %s; reconnecting", redact(self.address or ""), exc)
+        if self._conn is not None and self._conn.is_open:
+            self._conn.close()  # its on_close starts the reconnect
+
+    def _cancelled_by_broker(self, _frame: Any) -> None:
+        # The queue was deleted (or its node went away): declare it again on a new connection.
+        if self._stopping:
+            return
+        log.warning("the broker cancelled the consumer of %r; reconnecting", self._queue)
+        if self._conn is not None and self._conn.is_open:
+            self._conn.close()
+
+    def _connection_lost(self, exc: BaseException) -> None:
+        self._conn = self._ch = None
+        self._consumer_tag = None
+        if self._stopping:
+            return
+        log.warning(
+            "lost the connection to %s (%s); reconnecting",
+            redact(self.address or ""),
+            _unavailable(self.address or "", exc),
+        )
+        self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            try:
+                await self._connect()
+            except Unavailable as exc:
+                delay = self._backoff.delay(attempt)
+                attempt += 1
+                log.warning("reconnect failed (%s); next attempt in %.2f s", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            except ConfigurationError as exc:
+                if self.closed is not None and not self.closed.done():
+                    self.closed.set_result(exc)
+                return
+            log.info(
+                "reconnected to %s; consuming %r again", redact(self.address or ""), self._queue
+            )
+            return
+
+    # -- deliveries ------------------------------------------------------------------------
+
+    def live(self, token: int) -> bool:
+        """Whether the token's delivery is on the current, open channel (so it can be acked)."""
+        return token >> 64 == self._gen and self._ch is not None and self._ch.is_open
 
     def settle(self, token: int, reply: OutgoingReply | None, *, ack: bool) -> None:
-        """Publish the reply if there is one, then ack or reject (without requeue)."""
-        if self._ch is None or not self._ch.is_open:
+        """Publish the reply if there is one, then ack or reject (without requeue).
+
+        A delivery of a lost channel is not acked (the broker redelivers it); its reply still
+        goes out on the current channel, if there is one.
+        """
+        ch = self._ch
+        if ch is None or not ch.is_open:
             return  # the broker redelivers what we could not ack
         try:
             if reply is not None:
-                self._ch.basic_publish(
+                ch.basic_publish(
                     "",
                     reply.reply_to,
                     reply.body,
@@ -746,19 +929,58 @@ class AsyncioConsumer:
                         headers={HEADER_STATUS: reply.status},
                     ),
                 )
-            if ack:
-                self._ch.basic_ack(token)
+            if token >> 64 != self._gen:
+                log.debug("not acking a delivery of a lost channel (the broker redelivers it)")
+            elif ack:
+                ch.basic_ack(token & _TAG_MASK)
             else:
-                self._ch.basic_reject(token, requeue=False)
+                ch.basic_reject(token & _TAG_MASK, requeue=False)
         except (pika.exceptions.AMQPError, OSError) as exc:
             log.warning("could not settle a delivery: %s", exc)
 
-    async def stop(self) -> None:
-        if self._conn is None or self._conn.is_closed:
+    def release(self, token: int, delivery: Delivery) -> None:
+        """Hand a delivery that was never started back to the queue (nack with requeue)."""
+        if not self.live(token):
+            return  # requeued with its channel already
+        try:
+            self._ch.basic_nack(token & _TAG_MASK, requeue=True)
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            log.warning("could not requeue a delivery: %s", exc)
+
+    # -- stopping --------------------------------------------------------------------------
+
+    async def cancel(self, timeout: float = 5.0) -> None:
+        """Stop consuming (``basic.cancel``) and stop reconnecting; returns once the broker
+        confirms, so no delivery arrives after it."""
+        self._stopping = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+        ch, tag, down = self._ch, self._consumer_tag, self._down
+        if ch is None or not ch.is_open or tag is None or down is None:
             return
-        loop = asyncio.get_running_loop()
-        closed: asyncio.Future[None] = loop.create_future()
-        self._conn.add_on_close_callback(lambda _c, _e: _resolve(closed, None))
-        if not self._conn.is_closing:
-            self._conn.close()
-        await closed
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        try:
+            ch.basic_cancel(tag, callback=lambda frame: _resolve(done, frame))
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            log.warning("could not cancel the consumer: %s", exc)
+            return
+        await asyncio.wait([done, down], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Close the connection (unacked deliveries go back to the queue); at most ``timeout``."""
+        self._stopping = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+        conn, down = self._conn, self._down
+        if conn is None or conn.is_closed or down is None:
+            return
+        if not conn.is_closing:
+            try:
+                conn.close()
+            except (pika.exceptions.AMQPError, OSError):
+                return
+        await asyncio.wait([down], timeout=timeout)
+
+
+#: The delivery tag's bits in a consumer token.
+_TAG_MASK = (1 << 64) - 1

@@ -155,12 +155,23 @@ class Echo(EchoServicer):
     def __init__(self, name: str = "") -> None:
         self.name = name or f"pid{os.getpid()}"
         self.calls = 0
+        self.active = 0  # handlers running now, and the most ever at once
+        self.max_active = 0
         self.started = threading.Event()
         self.lock = threading.Lock()
 
     def echo(self, request: EchoRequest, context: CallContext) -> EchoReply:
         with self.lock:
             self.calls += 1
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            return self._echo(request, context)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+    def _echo(self, request: EchoRequest, context: CallContext) -> EchoReply:
         self.started.set()
         marker_dir = os.environ.get("LEVERET_TEST_STARTED_DIR")
         if marker_dir:  # lets a test in another process see that this request has started

@@ -1,0 +1,204 @@
+"""Client resilience against a real RabbitMQ: dropped connections (through a loopback TCP proxy
+that the tests cut and restore), retries, the circuit breaker, backpressure, flow control."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import leveret
+from leveret._breaker import BreakerState, CircuitBreaker
+from leveret._retry import RetryPolicy
+from tests.support.echo import Echo, EchoClient
+from tests.support.proxy import TcpProxy, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def echo() -> Echo:
+    return Echo("direct")
+
+
+@pytest.fixture
+def worker(amqp_url: str, queue: str, echo: Echo) -> Iterator[leveret.Worker]:
+    with leveret.Worker(echo, url=amqp_url, queue=queue, concurrency=4) as w:
+        yield w
+
+
+@pytest.fixture
+def proxy() -> Iterator[TcpProxy]:
+    with TcpProxy() as p:
+        yield p
+
+
+class Background:
+    """Runs one call on a thread and keeps its result or exception."""
+
+    def __init__(self, call: object) -> None:
+        self.result: object = None
+        self.error: BaseException | None = None
+        self.finished_at = 0.0
+        self._thread = threading.Thread(target=self._run, args=(call,))
+        self._thread.start()
+
+    def _run(self, call: object) -> None:
+        try:
+            self.result = call()  # type: ignore[operator]
+        except BaseException as exc:
+            self.error = exc
+        self.finished_at = time.monotonic()
+
+    def join(self, timeout: float = 30) -> None:
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the call never returned"
+
+
+def test_call_in_flight_fails_at_once_when_the_connection_drops(
+    worker: leveret.Worker, queue: str, proxy: TcpProxy, echo: Echo
+) -> None:
+    with EchoClient.connect(proxy.url(), queue=queue) as client:
+        call = Background(lambda: client.echo(text="slow", delay=2.0, timeout=20))
+        wait_until(echo.started.is_set, 10, "the handler to start")
+        cut_at = time.monotonic()
+        proxy.cut()
+        call.join()
+        assert isinstance(call.error, leveret.Unavailable), call.error
+        assert "connection lost" in str(call.error)
+        assert call.finished_at - cut_at < 1.0  # at once, not at the 20 s timeout
+        assert call.error.never_sent is False
+        assert echo.calls == 1  # not idempotent: never retried
+
+
+def test_client_reconnects_after_the_connection_comes_back(
+    worker: leveret.Worker, queue: str, proxy: TcpProxy
+) -> None:
+    with EchoClient.connect(proxy.url(), queue=queue) as client:
+        assert client.add(a=1, b=1).sum == 2
+        proxy.cut()
+        proxy.restore()
+        # The cut is noticed by the next call, which reconnects (a new proxied connection).
+        assert client.echo(text="again", timeout=10).text == "again"
+        assert proxy.accepted == 2
+
+
+def test_idempotent_call_waits_out_an_outage_within_its_deadline(
+    worker: leveret.Worker, queue: str, proxy: TcpProxy
+) -> None:
+    with EchoClient.connect(proxy.url(), queue=queue) as client:
+        assert client.add(a=1, b=1).sum == 2
+        proxy.cut()
+        call = Background(lambda: client.add(a=20, b=22, timeout=15))
+        transport = client._transport
+        wait_until(lambda: transport._failures >= 2, 10, "failed reconnect attempts")
+        proxy.restore()
+        call.join()
+        assert call.error is None, call.error
+        assert call.result.sum == 42  # type: ignore[attr-defined]
+
+
+def test_outage_longer_than_the_deadline_is_unavailable(
+    worker: leveret.Worker, queue: str, proxy: TcpProxy
+) -> None:
+    with EchoClient.connect(proxy.url(), queue=queue) as client:
+        proxy.cut()
+        started = time.monotonic()
+        with pytest.raises(leveret.Unavailable, match=r"not connected|cannot reach"):
+            client.add(a=1, b=1, timeout=0.5)
+        assert time.monotonic() - started < 1.0
+
+
+def test_retries_off_means_one_attempt(amqp_url: str) -> None:
+    with EchoClient.connect(
+        amqp_url, queue="leveret.test.nobody-home", retry=RetryPolicy(max_attempts=1)
+    ) as client:
+        started = time.monotonic()
+        with pytest.raises(leveret.Unavailable) as info:
+            client.add(a=1, b=1, timeout=10)
+        assert info.value.never_sent is True
+        assert time.monotonic() - started < 0.2
+
+
+def test_circuit_breaker_opens_fails_fast_and_closes_after_a_good_probe(
+    amqp_url: str, queue: str
+) -> None:
+    breaker = CircuitBreaker(failure_threshold=3, reset_timeout=0.3)
+    with EchoClient.connect(
+        amqp_url, queue=queue, circuit_breaker=breaker, retry=RetryPolicy(max_attempts=1)
+    ) as client:
+        for _ in range(3):  # nobody serves the queue yet: no route
+            with pytest.raises(leveret.Unavailable, match="no queue"):
+                client.echo(text="x")
+        assert breaker.state is BreakerState.OPEN
+        started = time.monotonic()
+        with pytest.raises(leveret.Unavailable, match=r"circuit breaker .* is open"):
+            client.echo(text="x")
+        assert time.monotonic() - started < 0.05
+        with leveret.Worker(Echo(), url=amqp_url, queue=queue):
+            wait_until(lambda: breaker.state is BreakerState.HALF_OPEN, 5, "half-open")
+            assert client.echo(text="probe").text == "probe"  # the probe goes through
+            assert breaker.state is BreakerState.CLOSED
+            assert client.echo(text="ok").text == "ok"
+
+
+def test_circuit_breaker_is_off_by_default(amqp_url: str) -> None:
+    with EchoClient.connect(amqp_url, queue="leveret.test.nobody-home") as client:
+        for _ in range(8):
+            with pytest.raises(leveret.Unavailable, match="no queue"):
+                client.echo(text="x")
+
+
+def test_calls_beyond_max_in_flight_wait_for_a_slot(
+    amqp_url: str, queue: str, worker: leveret.Worker, echo: Echo
+) -> None:
+    with EchoClient.connect(amqp_url, queue=queue, max_in_flight=2) as client:
+        calls = [
+            Background(lambda i=i: client.echo(text=f"c{i}", delay=0.2, timeout=10))
+            for i in range(6)
+        ]
+        for call in calls:
+            call.join()
+        assert [c.error for c in calls] == [None] * 6
+        assert echo.max_active <= 2  # the worker could run 4; the client let only 2 out
+
+
+def test_waiting_for_a_slot_respects_the_deadline(
+    amqp_url: str, queue: str, worker: leveret.Worker
+) -> None:
+    with EchoClient.connect(amqp_url, queue=queue, max_in_flight=1) as client:
+        busy = Background(lambda: client.echo(text="busy", delay=1.0, timeout=10))
+        wait_until(lambda: client._slots._value == 0, 5, "the only slot to be taken")
+        started = time.monotonic()
+        with pytest.raises(leveret.DeadlineExceeded, match="call slots"):
+            client.echo(text="waits", timeout=0.2)
+        assert time.monotonic() - started < 0.5
+        busy.join()
+        assert busy.error is None
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=60)
+
+
+def test_broker_flow_control_makes_calls_wait_then_complete(
+    amqp_url: str, queue: str, worker: leveret.Worker
+) -> None:
+    """connection.blocked (a memory alarm): the call waits within its deadline, then succeeds."""
+    with EchoClient.connect(amqp_url, queue=queue) as client:
+        assert client.add(a=1, b=1).sum == 2
+        transport = client._transport
+        _rabbitmqctl("set_vm_memory_high_watermark", "0.0000001")
+        try:
+            call = Background(lambda: client.add(a=2, b=3, timeout=30))
+            wait_until(lambda: transport._blocked, 20, "the broker to block the client")
+            assert call.finished_at == 0.0  # still waiting
+        finally:
+            _rabbitmqctl("set_vm_memory_high_watermark", "0.4")
+        call.join()
+        assert call.error is None, call.error
+        assert call.result.sum == 5  # type: ignore[attr-defined]
+        assert transport._blocked is False
