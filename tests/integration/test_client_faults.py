@@ -81,7 +81,9 @@ def test_client_reconnects_after_the_connection_comes_back(
         assert client.add(a=1, b=1).sum == 2
         proxy.cut()
         proxy.restore()
-        # The cut is noticed by the next call, which reconnects (a new proxied connection).
+        # An idle client (no call for a while) checks its socket before the next publish, finds
+        # the cut, and reconnects: the request goes out on a new proxied connection.
+        time.sleep(0.3)  # makes the client idle for longer than its 0.2 s probe threshold
         assert client.echo(text="again", timeout=10).text == "again"
         assert proxy.accepted == 2
 
