@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from leveret._errors import LeveretError
+from leveret._supervisor import Supervisor, watch_supervisor
 from leveret._url import redact, resolve_url
-from leveret._worker import Worker
+from leveret._worker import QUEUE_TYPES, Worker
 
 __all__ = ["load_servicer", "register_runtime_commands"]
 
@@ -32,7 +34,7 @@ def load_servicer(target: str) -> object:
 def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
     )
     # pika logs every failed connection attempt as an ERROR; leveret reports the failure itself.
     logging.getLogger("pika").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
@@ -40,6 +42,9 @@ def _serve(args: argparse.Namespace) -> int:
         sys.path.insert(0, args.app_dir)
     try:
         servicer = load_servicer(args.target)
+        if args.workers is not None:
+            return _supervise(args)  # the servicer loads: children will not crash-loop on it
+        watch_supervisor()
         worker = Worker(
             servicer,
             url=args.url,
@@ -47,6 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             prefetch=args.prefetch,
             grace=args.grace,
+            queue_type=args.queue_type,
         )
         worker.run()
     except LeveretError as exc:
@@ -54,7 +60,32 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    if worker.forced_by is not None:
+        return 128 + int(worker.forced_by)
     return 0
+
+
+def _supervise(args: argparse.Namespace) -> int:
+    """``--workers N``: N children, each ``leveret serve`` with the same options."""
+    if args.workers < 1:
+        print("leveret serve: --workers must be at least 1", file=sys.stderr)
+        return 2
+    command = [sys.executable, "-m", "leveret", "serve", args.target]
+    command += ["--app-dir", os.path.abspath(args.app_dir), "--grace", str(args.grace)]
+    for option, value in (
+        ("--queue", args.queue),
+        ("--concurrency", args.concurrency),
+        ("--prefetch", args.prefetch),
+        ("--queue-type", args.queue_type),
+    ):
+        if value is not None:
+            command += [option, str(value)]
+    if args.verbose:
+        command.append("-v")
+    env = dict(os.environ)
+    if args.url is not None:
+        env["AMQP_URL"] = args.url  # not on the command line, where ps shows passwords
+    return Supervisor(command, args.workers, env=env, grace=args.grace).run()
 
 
 def register_runtime_commands(
@@ -66,7 +97,9 @@ def register_runtime_commands(
         description=(
             "Run a servicer (a subclass of a generated <Service>Servicer or "
             "Async<Service>Servicer) on its service queue until SIGTERM or SIGINT. Any number "
-            "of workers may share a queue; each acks a request only after replying."
+            "of workers may share a queue; each acks a request only after replying. The first "
+            "SIGTERM/SIGINT stops consuming, requeues what has not started and lets the "
+            "handlers in progress finish within --grace; a second one exits at once."
         ),
     )
     serve.add_argument("target", metavar="MODULE:CLASS", help="servicer class to instantiate")
@@ -93,6 +126,22 @@ def register_runtime_commands(
         type=float,
         default=10.0,
         help="seconds to let handlers in progress finish on shutdown (default 10)",
+    )
+    serve.add_argument(
+        "--queue-type",
+        choices=QUEUE_TYPES,
+        default=None,
+        help="type of the request queue to declare (default: the definition's, else classic)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help=(
+            "run N worker processes under a supervisor that restarts one that dies and "
+            "forwards SIGTERM/SIGINT to them (default: one worker, in this process)"
+        ),
     )
     serve.add_argument(
         "--app-dir", default=".", help="directory to put on sys.path first (default: .)"

@@ -17,10 +17,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from leveret._errors import Cancelled, DeadlineExceeded, Unavailable
-from leveret._wire import CONTENT_TYPE, Delivery, OutgoingReply, Reply, Request
+from leveret._wire import CONTENT_TYPE, Delivery, OutgoingReply, Reply, Request, read_deadline
 
 __all__ = [
     "AsyncMemoryTransport",
@@ -240,7 +240,31 @@ class MemoryWorkerConsumer:
         if reply is not None:
             self._broker.reply(reply.reply_to, reply.correlation_id, reply.status, reply.body)
 
-    async def stop(self) -> None:
+    def release(self, token: int, delivery: Delivery) -> None:
+        """Requeue a delivery that was never started, as the broker does on a nack: to another
+        consumer of the queue (marked redelivered), else to the queue's backlog."""
+        message = _Message(replace(delivery, redelivered=True), read_deadline(delivery.headers))
+        broker = self._broker
+        with broker._lock:
+            queue = broker._queues.get(self._queue)
+            if queue is None:
+                return
+            others = [c for c in queue.consumers if c is not self._seat]
+            if not others:
+                queue.backlog.append(message)
+                return
+            seat = others[queue.turn % len(others)]
+            queue.turn += 1
+        seat.deliver(message.delivery, next(seat.tokens))
+
+    def live(self, token: int) -> bool:
+        return True
+
+    async def cancel(self) -> None:
+        if self._seat is not None:
+            self._broker.cancel(self._queue, self._seat)
+
+    async def stop(self, timeout: float = 5.0) -> None:
         if self._seat is not None:
             self._broker.cancel(self._queue, self._seat)
             self._seat = None

@@ -52,7 +52,8 @@ class MethodSpec(Generic[RequestT, ResponseT]):
 
 @dataclass(frozen=True, slots=True)
 class ServiceSpec:
-    """A service: its name, its request queue and its methods by wire name."""
+    """A service: its name, its request queue (and the queue's type) and its methods by wire
+    name."""
 
     name: str
     queue: str
@@ -62,6 +63,8 @@ class ServiceSpec:
     by_name: dict[str, MethodSpec[BaseModel, BaseModel]] = field(
         init=False, repr=False, compare=False
     )
+    #: Type of the request queue workers declare: ``"classic"`` or ``"quorum"``.
+    queue_type: str = "classic"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {m.name: m for m in self.methods})
