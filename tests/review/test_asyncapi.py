@@ -303,3 +303,13 @@ def test_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["asyncapi", "schemas", "--out", "x", "--view", "sideways"])
     assert exit_info.value.code == 2
+
+
+def test_edge_definition_passes_too() -> None:
+    """The generator's edge-case definition (keywords, hyphens, nullables, defaults)."""
+    services, diagnostics = load_services([ROOT / "tests/golden/definitions/edge.yaml"])
+    assert services, diagnostics
+    for view in VIEWS:
+        document = _loaded(services[0], view)
+        assert _schema_errors(document) == []
+        assert check_references(document) == []

@@ -326,3 +326,12 @@ def test_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
         main(["docs", "schemas"])
     assert exit_info.value.code == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_edge_definition_examples_validate() -> None:
+    services, diagnostics = load_services(["tests/golden/definitions/edge.yaml"])
+    assert services, diagnostics
+    text, problems = render_docs(services[0])
+    assert problems == () and text is not None
+    assert "| `first-name` | string | no |  | A hyphenated property name. |" in text
+    assert "No properties; other properties are ignored." in text
