@@ -156,6 +156,7 @@ class _ServiceBuilder:
             version=_text(self.data.get("version")),
             description=_text(self.data.get("description")),
             queue=_text(self.data.get("queue"), f"{package}.{service}"),
+            queue_type=_text(self.data.get("queue_type"), "classic"),
             methods=tuple(m for m in methods if m is not None),
             errors=tuple(e for e in errors if e is not None),
             models_schema=json.dumps({"$defs": self._defs}, indent=2, ensure_ascii=False),

@@ -55,3 +55,4 @@ class ServiceDef:
     # definition order: the definition's types, hoisted inline request/response/details schemas
     # and the types it references in other files; every "$ref" rewritten to "#/$defs/<Name>".
     models_schema: str
+    queue_type: str = "classic"  # type of the request queue: "classic" or "quorum"

@@ -284,6 +284,8 @@ class PackageView:
     spec_all: tuple[str, ...]
     client_all: tuple[str, ...]
     servicer_all: tuple[str, ...]
+    # ``queue_type=...`` of the ServiceSpec; empty for a classic queue, the default.
+    queue_type_literal: str = ""
 
 
 def _literal(value: str) -> str:
@@ -519,6 +521,7 @@ def build_package_view(
         init_docstring=docstring(init_doc, ""),
         name_literal=_literal(service.service),
         queue_literal=_literal(service.queue),
+        queue_type_literal="" if service.queue_type == "classic" else _literal(service.queue_type),
         package_literal=_literal(service.package),
         version_literal=_literal(service.version),
         clients=(

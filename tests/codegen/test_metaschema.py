@@ -70,8 +70,8 @@ def test_every_violation_is_reported_sorted_by_position() -> None:
 def test_a_missing_property_points_at_the_mapping_key() -> None:
     assert _validate("leveret: 1\nerrors: {}\npackage: p\nservice: S\nx:\n  y: 1\n") == [
         "d.yaml:5:1: error[LV202]: unknown property 'x' in the document\n"
-        "    hint: allowed: leveret, package, service, version, description, queue, types, "
-        "errors, methods; and `x-` prefixed extension keys"
+        "    hint: allowed: leveret, package, service, version, description, queue, queue_type, "
+        "types, errors, methods; and `x-` prefixed extension keys"
     ]
     assert _validate(
         "leveret: 1\npackage: p\nservice: S\nerrors:\n  Gone:\n    description: d\n"
