@@ -31,7 +31,18 @@ from pika.adapters.asyncio_connection import AsyncioConnection
 from pika.adapters.select_connection import IOLoop
 
 from leveret._backoff import Backoff
-from leveret._errors import Cancelled, ConfigurationError, DeadlineExceeded, RpcError, Unavailable
+from leveret._errors import (
+    ORIGIN_LOCAL,
+    ORIGIN_LOST,
+    ORIGIN_NACK,
+    ORIGIN_NO_ROUTE,
+    Cancelled,
+    ConfigurationError,
+    DeadlineExceeded,
+    RpcError,
+    Unavailable,
+    mark,
+)
 from leveret._url import redact, split_urls
 from leveret._wire import (
     CONTENT_TYPE,
@@ -120,26 +131,25 @@ def _reply_of(properties: Any, body: bytes) -> Reply:
     return Reply(properties.correlation_id or "", status or "UNKNOWN", body)
 
 
-def _not_sent(message: str, *, local: bool = False) -> Unavailable:
+def _not_sent(message: str, origin: str) -> Unavailable:
     error = Unavailable(message)
-    error.never_sent = True
-    error._local = local
+    mark(error, origin)
     return error
 
 
 def _no_route(method: Any, properties: Any) -> Unavailable:
-    error = _not_sent(
+    return _not_sent(
         f"no queue {method.routing_key!r} to take {properties.type!r}: "
-        f"is the service running? (broker: {method.reply_text})"
+        f"is the service running? (broker: {method.reply_text})",
+        ORIGIN_NO_ROUTE,
     )
-    error._no_route = True
-    return error
 
 
 def _lost(url: str, exc: BaseException) -> Unavailable:
     error = _unavailable(url, exc)
     error.message = f"connection lost with the call in flight: {error.message}"
     error.args = (error.message,)
+    mark(error, ORIGIN_LOST)
     return error
 
 
@@ -191,7 +201,7 @@ class _Calls:
                 f"not connected to RabbitMQ at {redact(self._url)} "
                 f"({self._lost.message if self._lost else 'not connected'}); "
                 f"next attempt in {wait:.2f} s",
-                local=True,
+                ORIGIN_LOCAL,
             )
 
     def _attempt_failed(self) -> None:
@@ -250,7 +260,9 @@ class _Calls:
             cid = self._tags.pop(tag, None)
             if nack and cid:
                 self._settle(
-                    cid, None, _not_sent("the broker refused the request (publisher nack)")
+                    cid,
+                    None,
+                    _not_sent("the broker refused the request (publisher nack)", ORIGIN_NACK),
                 )
 
     def _on_blocked(self, _conn: Any, _frame: Any) -> None:
@@ -331,8 +343,7 @@ class BlockingTransport(_Calls):
             return
         self._attempt_failed()
         assert error is not None
-        error.never_sent = True
-        error._local = True
+        mark(error, ORIGIN_LOCAL)
         raise error
 
     def _open(self, url: str, deadline: float) -> None:
@@ -657,8 +668,7 @@ class AsyncioTransport(_Calls):
                 return
             self._attempt_failed()
             assert error is not None
-            error.never_sent = True
-            error._local = True
+            mark(error, ORIGIN_LOCAL)
             raise error
 
     def _teardown(self) -> None:

@@ -12,7 +12,7 @@ import enum
 import threading
 import time
 
-from leveret._errors import DeadlineExceeded, RpcError, Unavailable
+from leveret._errors import ORIGIN_LOCAL, DeadlineExceeded, RpcError, Unavailable, mark
 
 __all__ = ["BreakerState", "CircuitBreaker"]
 
@@ -61,13 +61,11 @@ class CircuitBreaker:
             f"circuit breaker for {queue!r} is open after {self.failure_threshold} failures "
             f"in a row; failing fast (next probe in {wait:.1f} s)"
         )
-        error.never_sent = True
-        error._local = True
-        raise error
+        raise mark(error, ORIGIN_LOCAL)
 
     def record(self, error: RpcError | None) -> None:
         """Count the outcome of a call that went through ``before_call``."""
-        if error is not None and error._local:
+        if error is not None and error._origin == ORIGIN_LOCAL:
             # Nothing reached the service (no connection, or this breaker refused the call):
             # no verdict, but a refused probe must not keep the breaker half-open forever.
             with self._lock:

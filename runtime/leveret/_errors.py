@@ -58,6 +58,20 @@ __all__ = [
 ]
 
 
+ORIGIN_REMOTE = "remote"
+ORIGIN_LOCAL = "local"
+ORIGIN_NO_ROUTE = "no-route"
+ORIGIN_NACK = "nack"
+ORIGIN_LOST = "lost"
+
+
+def mark(error: RpcError, origin: str) -> RpcError:
+    """Record where a transport-made error came from (and whether it never reached a queue)."""
+    error._origin = origin
+    error.never_sent = origin in (ORIGIN_LOCAL, ORIGIN_NO_ROUTE, ORIGIN_NACK)
+    return error
+
+
 class LeveretError(Exception):
     """Base of every exception leveret raises."""
 
@@ -93,12 +107,11 @@ class RpcError(LeveretError):
         self.details = details
         self.remote_error = self.error_name
         self.never_sent = False
-        # Set when the call failed before anything was published (no connection): a retry
-        # costs the service nothing, so it is not charged to the retry budget.
-        self._local = False
-        # Set when the broker returned the request because no queue has that name. Retried
-        # once at most: that helps a failover, and a service that is not deployed fails fast.
-        self._no_route = False
+        # Where a failure came from, for the retry policy and the circuit breaker:
+        # ORIGIN_REMOTE (a reply), ORIGIN_LOCAL (nothing was published: no connection, or an
+        # open breaker), ORIGIN_NO_ROUTE (returned: no such queue), ORIGIN_NACK (refused by the
+        # broker) or ORIGIN_LOST (the connection died with the call in flight).
+        self._origin = ORIGIN_REMOTE
 
     @classmethod
     def _from_wire(cls, message: str, details: Any) -> RpcError:

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from leveret._errors import Cancelled, DeadlineExceeded, Unavailable
+from leveret._errors import ORIGIN_NO_ROUTE, Cancelled, DeadlineExceeded, Unavailable, mark
 from leveret._wire import CONTENT_TYPE, Delivery, OutgoingReply, Reply, Request, read_deadline
 
 __all__ = [
@@ -92,8 +92,7 @@ class MemoryBroker:
                     f"no queue {request.queue!r} to take {request.method!r}: "
                     "is the service running? (memory broker: NO_ROUTE)"
                 )
-                error.never_sent = error._no_route = True
-                raise error
+                raise mark(error, ORIGIN_NO_ROUTE)
             if not queue.consumers:
                 queue.backlog.append(_Message(delivery, request.deadline))
                 return

@@ -2,10 +2,11 @@
 
 A call is retried only on ``UNAVAILABLE``, never past its deadline, with exponential backoff and
 jitter, and only when that is safe: the method is idempotent, or the broker said the request
-never reached a queue (``never_sent``: returned, nacked, or no connection at all). Retries that
-reach the service are charged to a token bucket (gRPC's retry throttling): when most recent
-calls failed, retries stop, so that a failing service is not stormed. Waiting for a connection
-costs the service nothing and is not charged.
+never reached a queue (``never_sent``: returned, nacked, or no connection at all). Retries of
+failures the service or broker reported are charged to a token bucket (gRPC's retry
+throttling): when most recent calls failed, retries stop, so that a failing service is not
+stormed. Connection trouble (no connection, or a connection lost under calls in flight) is
+throttled by the transport's reconnect backoff instead, and is not charged.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from leveret._backoff import Backoff
-from leveret._errors import RpcError, Unavailable
+from leveret._errors import ORIGIN_LOCAL, ORIGIN_LOST, ORIGIN_NO_ROUTE, RpcError, Unavailable
 
 __all__ = ["RetryBudget", "RetryPolicy"]
 
@@ -53,8 +54,8 @@ class RetryBudget:
 class RetryPolicy:
     """How calls of one client are retried; ``RetryPolicy(max_attempts=1)`` turns retries off.
 
-    ``max_attempts`` counts every attempt that reached the broker (the first one too); waiting
-    for a connection is bounded only by the call's deadline.
+    ``max_attempts`` bounds the attempts of a call whose failures the broker or the service
+    reported (the first attempt counts); connection trouble is bounded by the call's deadline.
     """
 
     max_attempts: int = 5
@@ -71,9 +72,11 @@ class RetryPolicy:
             return None
         if not isinstance(error, Unavailable) or not (idempotent or error.never_sent):
             return None
-        if error._no_route and attempt >= 1:
+        if error._origin == ORIGIN_NO_ROUTE and attempt >= 1:
             return None
-        if not error._local:
+        if error._origin not in (ORIGIN_LOCAL, ORIGIN_LOST):
+            # Connection trouble is throttled by the transport's reconnect backoff; the budget
+            # protects a live service from retries of its own failures.
             self.budget.record_failure()
             if attempt + 1 >= self.max_attempts or not self.budget.allows_retry():
                 return None
