@@ -1,5 +1,7 @@
 """leveret: typed RPC over RabbitMQ. The runtime that generated stubs call into."""
 
+from leveret._backoff import Backoff
+from leveret._breaker import BreakerState, CircuitBreaker
 from leveret._client import AsyncClient, Client, DynamicClient
 from leveret._context import CallContext
 from leveret._errors import (
@@ -23,6 +25,7 @@ from leveret._errors import (
     Unimplemented,
     Unknown,
 )
+from leveret._retry import RetryBudget, RetryPolicy
 from leveret._servicer import AsyncServicer, Servicer
 from leveret._spec import DEFAULT, MethodSpec, ServiceSpec, Timeout, UseDefault
 from leveret._status import StatusCode
@@ -34,8 +37,11 @@ __all__ = [
     "AlreadyExists",
     "AsyncClient",
     "AsyncServicer",
+    "Backoff",
+    "BreakerState",
     "CallContext",
     "Cancelled",
+    "CircuitBreaker",
     "Client",
     "ConfigurationError",
     "DataLoss",
@@ -50,6 +56,8 @@ __all__ = [
     "OutOfRange",
     "PermissionDenied",
     "ResourceExhausted",
+    "RetryBudget",
+    "RetryPolicy",
     "RpcError",
     "ServiceSpec",
     "Servicer",
