@@ -1,0 +1,548 @@
+"""Compare an old and a new version of a schema, knowing which way the message travels.
+
+A request must only get looser: the new server has to accept everything old clients send. A
+response must only get tighter: old callers have to accept everything the new server sends. Each
+difference is classified as tighter, looser or incompatible (neither), and the role turns that
+into a rule; a schema of unknown role (``Role.BOTH``) gets the more severe of the two verdicts.
+
+References are followed on both sides, so types are compared by structure, wherever they live and
+whatever they are called. Each pair of schemas is compared once per role, which also ends the
+walk through recursive types.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from leveret_codegen._loader import Position
+from leveret_codegen._review.findings import Finding, Level
+from leveret_codegen._review.fingerprint import fingerprint
+from leveret_codegen._review.rules_breaking import BREAKING_RULES
+from leveret_codegen._review.sources import Schema, Side
+
+__all__ = ["Role", "SchemaComparer"]
+
+
+class Role(enum.Flag):
+    REQUEST = enum.auto()
+    RESPONSE = enum.auto()
+    BOTH = REQUEST | RESPONSE
+
+
+class Change(enum.Enum):
+    TIGHTER = "tighter"  # accepts less than before
+    LOOSER = "looser"  # accepts more than before
+    INCOMPATIBLE = "incompatible"  # some of each
+
+
+_LABELS: Final = {
+    Role.REQUEST: "request",
+    Role.RESPONSE: "response",
+    Role.BOTH: "request and response",
+}
+_SEVERITY: Final = {Level.ERROR: 0, Level.WARNING: 1, Level.INFO: 2}
+_JSON_TYPES: Final = ("string", "integer", "number", "boolean", "object", "array", "null")
+_SHAPING: Final = ("type", "enum", "const", "$ref", "allOf", "anyOf", "oneOf")
+
+Identity = tuple[str, tuple[str | int, ...]]
+
+
+def _directional(change: Change, tight: str, loose: str, compatible: str) -> dict[Role, str]:
+    """Rules by role for a change whose request verdict is ``tight`` (when it tightens) and
+    whose response verdict is ``loose`` (when it loosens); otherwise ``compatible``."""
+    return {
+        Role.REQUEST: tight if change is not Change.LOOSER else compatible,
+        Role.RESPONSE: loose if change is not Change.TIGHTER else compatible,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Bound:
+    value: float
+    exclusive: bool
+    keyword: str
+
+
+def _bound(data: Mapping[str, object], inclusive: str, exclusive: str | None) -> _Bound | None:
+    found: list[_Bound] = []
+    for keyword, is_exclusive in ((inclusive, False), (exclusive, True)):
+        value = data.get(keyword) if keyword else None
+        if keyword and isinstance(value, (int, float)) and not isinstance(value, bool):
+            found.append(_Bound(value, is_exclusive, keyword))
+    if not found:
+        return None
+    lower = inclusive.startswith("min")
+    # the most restrictive bound wins; at equal values the exclusive one
+    return sorted(found, key=lambda b: (b.value if lower else -b.value, b.exclusive))[-1]
+
+
+def _bound_change(old: _Bound | None, new: _Bound | None, *, lower: bool) -> Change | None:
+    if old == new or (old and new and (old.value, old.exclusive) == (new.value, new.exclusive)):
+        return None
+    if old is None:
+        return Change.TIGHTER
+    if new is None:
+        return Change.LOOSER
+    if new.value == old.value:
+        return Change.TIGHTER if new.exclusive else Change.LOOSER
+    return Change.TIGHTER if (new.value > old.value) == lower else Change.LOOSER
+
+
+def _show_bound(bound: _Bound | None, inclusive: str) -> str:
+    return f"no {inclusive}" if bound is None else f"{bound.keyword} {_number(bound.value)}"
+
+
+def _number(value: float) -> str:
+    return json.dumps(value)
+
+
+def _show(value: object, limit: int = 40) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _type_set(data: Mapping[str, object]) -> set[str] | None:
+    declared = data.get("type")
+    names = [declared] if isinstance(declared, str) else declared
+    if not isinstance(names, list) or not all(n in _JSON_TYPES for n in names):
+        return None
+    return {str(n) for n in names}
+
+
+def _show_types(types: set[str]) -> str:
+    ordered = [t for t in _JSON_TYPES if t in types]
+    return ordered[0] if len(ordered) == 1 else "[" + ", ".join(ordered) + "]"
+
+
+def _covered(kind: str, types: set[str]) -> bool:
+    return kind in types or (kind == "integer" and "number" in types)
+
+
+def _values(data: Mapping[str, object]) -> list[object] | None:
+    if isinstance(data.get("enum"), list):
+        values = data["enum"]
+        assert isinstance(values, list)
+        return values
+    if "const" in data:
+        return [data["const"]]
+    return None
+
+
+def _required(data: Mapping[str, object]) -> set[str]:
+    names = data.get("required")
+    return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+
+
+def _mapping(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+class SchemaComparer:
+    """Compares schemas of the ``old`` and ``new`` sides; findings accumulate in ``findings``."""
+
+    def __init__(self, old: Side, new: Side) -> None:
+        self.old = old
+        self.new = new
+        self.findings: list[Finding] = []
+        self._visited: set[tuple[Identity, Identity, Role]] = set()
+        self._pairs: set[tuple[Identity, Identity]] = set()
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def emit(self, rule_id: str, new: Schema, position: Position, message: str) -> None:
+        self.findings.append(BREAKING_RULES[rule_id].at(new.document.path, position, message))
+
+    def _emit_for(
+        self, role: Role, rules: dict[Role, str], new: Schema, position: Position, message: str
+    ) -> None:
+        candidates = [rules[r] for r in (Role.REQUEST, Role.RESPONSE) if r in role]
+        rule_id = min(candidates, key=lambda r: _SEVERITY[BREAKING_RULES[r].severity])
+        self.emit(rule_id, new, position, f"{message} [{_LABELS[role]}]")
+
+    @staticmethod
+    def _at(new: Schema, *keys: str) -> Position:
+        """Where keyword ``keys[0]`` (the first one present) of ``new`` is; else the schema."""
+        for key in keys:
+            if key in new.data:
+                return new.document.key_position((*new.pointer, key))
+        return new.document.key_position(new.pointer)
+
+    # -- the walk ----------------------------------------------------------------------------
+
+    def compared(self, old: Schema, new: Schema) -> bool:
+        """Whether this pair of (followed) schemas was compared in any role."""
+        pair = (self.old.follow(old).identity, self.new.follow(new).identity)
+        return pair in self._pairs
+
+    def same_structure(self, old: Schema, new: Schema) -> bool:
+        return fingerprint(self.old, old) == fingerprint(self.new, new)
+
+    def compare(
+        self, old: Schema, new: Schema, role: Role, where: str, *, check_ref: bool = True
+    ) -> None:
+        """Compare ``old`` and ``new`` (found at ``where``, e.g. ``add.request.values``)."""
+        has_ref = "$ref" in old.data or "$ref" in new.data
+        o, n = self.old.follow(old), self.new.follow(new)
+        if check_ref and "$ref" in old.data and "$ref" in new.data and o.name != n.name:
+            self.emit(
+                "REF_TARGET_CHANGED",
+                new,
+                self._at(new, "$ref"),
+                f"{where}: refers to {n.name!r} instead of {o.name!r}",
+            )
+        if has_ref:  # annotations next to the $ref, at the place of use
+            self._annotations(old, new, where)
+        if n.name is not None:
+            where = n.name
+        key = (o.identity, n.identity, role)
+        if key in self._visited:
+            return
+        self._visited.add(key)
+        self._pairs.add((o.identity, n.identity))
+        if isinstance(o.data.get("$ref"), str) or isinstance(n.data.get("$ref"), str):
+            return  # a reference that does not resolve: nothing to compare it with
+        self._annotations(o, n, where)
+        if not self._types(o, n, role, where):
+            return
+        self._enum(o, n, role, where)
+        self._constraints(o, n, role, where)
+        self._closedness(o, n, role, where)
+        self._object(o, n, role, where)
+        self._items(o, n, role, where)
+        self._variants(o, n, role, where)
+
+    # -- annotations and defaults ------------------------------------------------------------
+
+    def _annotations(self, old: Schema, new: Schema, where: str) -> None:
+        for key in ("title", "description"):
+            before, after = old.data.get(key), new.data.get(key)
+            if before != after:
+                self.emit(
+                    "DESCRIPTION_CHANGED",
+                    new,
+                    self._at(new, key),
+                    f"{where}: {key} changed from {_show(before)} to {_show(after)}",
+                )
+        if old.data.get("default") == new.data.get("default") and (
+            ("default" in old.data) == ("default" in new.data)
+        ):
+            return
+        before, after = old.data.get("default"), new.data.get("default")
+        if "default" not in new.data:
+            rule, text = "DEFAULT_REMOVED", f"default {_show(before)} removed"
+        elif "default" not in old.data:
+            rule, text = "DEFAULT_ADDED", f"default {_show(after)} added"
+        else:
+            rule, text = (
+                "DEFAULT_CHANGED",
+                f"default changed from {_show(before)} to {_show(after)}",
+            )
+        self.emit(rule, new, self._at(new, "default"), f"{where}: {text}")
+
+    # -- types -------------------------------------------------------------------------------
+
+    def _types(self, o: Schema, n: Schema, role: Role, where: str) -> bool:
+        """Type and nullability changes; False when the types are incompatible (stop there)."""
+        old_types, new_types = _type_set(o.data), _type_set(n.data)
+        at = self._at(n, "type")
+        if old_types is None or new_types is None:
+            change = None
+            if old_types is None and new_types is not None and self._is_any(o.data):
+                change, shown = Change.TIGHTER, f"any value -> {_show_types(new_types)}"
+            elif new_types is None and old_types is not None and self._is_any(n.data):
+                change, shown = Change.LOOSER, f"{_show_types(old_types)} -> any value"
+            if change is not None:
+                rules = _directional(
+                    change,
+                    "PROPERTY_TYPE_CHANGED",
+                    "PROPERTY_TYPE_CHANGED",
+                    "PROPERTY_TYPE_COMPATIBLE",
+                )
+                self._emit_for(role, rules, n, at, f"{where}: type changed: {shown}")
+            return True
+        shown = f"from {_show_types(old_types)} to {_show_types(new_types)}"
+        if "null" in new_types and "null" not in old_types:
+            rules = _directional(
+                Change.LOOSER, "", "RESPONSE_PROPERTY_NULLABLE", "PROPERTY_TYPE_COMPATIBLE"
+            )
+            self._emit_for(role, rules, n, at, f"{where}: may now be null (type {shown})")
+        elif "null" in old_types and "null" not in new_types:
+            rules = _directional(
+                Change.TIGHTER, "REQUEST_PROPERTY_NOT_NULLABLE", "", "PROPERTY_TYPE_COMPATIBLE"
+            )
+            self._emit_for(role, rules, n, at, f"{where}: no longer accepts null (type {shown})")
+        old_base, new_base = old_types - {"null"}, new_types - {"null"}
+        if not old_base or not new_base or old_base == new_base:
+            return True
+        widened = all(_covered(t, new_base) for t in old_base)
+        narrowed = all(_covered(t, old_base) for t in new_base)
+        if widened and narrowed:
+            return True
+        change = Change.LOOSER if widened else Change.TIGHTER if narrowed else Change.INCOMPATIBLE
+        rules = _directional(
+            change, "PROPERTY_TYPE_CHANGED", "PROPERTY_TYPE_CHANGED", "PROPERTY_TYPE_COMPATIBLE"
+        )
+        self._emit_for(role, rules, n, at, f"{where}: type changed {shown}")
+        return change is not Change.INCOMPATIBLE
+
+    @staticmethod
+    def _is_any(data: Mapping[str, object]) -> bool:
+        return not any(key in data for key in _SHAPING)
+
+    # -- enum and const ----------------------------------------------------------------------
+
+    def _enum(self, o: Schema, n: Schema, role: Role, where: str) -> None:
+        before, after = _values(o.data), _values(n.data)
+        if before is None and after is None:
+            return
+        at = self._at(n, "enum", "const")
+        if before is None or after is None:
+            change = Change.TIGHTER if before is None else Change.LOOSER
+            listed = ", ".join(_show(v) for v in (after if before is None else before) or [])
+            text = f"enum added: {listed}" if before is None else f"enum removed (was {listed})"
+            self._constraint(change, role, n, at, f"{where}: {text}")
+            return
+        old_keys = {json.dumps(v, sort_keys=True): v for v in before}
+        new_keys = {json.dumps(v, sort_keys=True): v for v in after}
+        removed = [v for k, v in old_keys.items() if k not in new_keys]
+        added = [v for k, v in new_keys.items() if k not in old_keys]
+        if removed:
+            rules = {
+                Role.REQUEST: "REQUEST_ENUM_VALUE_REMOVED",
+                Role.RESPONSE: "RESPONSE_ENUM_VALUE_REMOVED",
+            }
+            listed = ", ".join(_show(v) for v in removed)
+            self._emit_for(role, rules, n, at, f"{where}: enum value {listed} removed")
+        if added:
+            rules = {
+                Role.REQUEST: "REQUEST_ENUM_VALUE_ADDED",
+                Role.RESPONSE: "RESPONSE_ENUM_VALUE_ADDED",
+            }
+            listed = ", ".join(_show(v) for v in added)
+            self._emit_for(role, rules, n, at, f"{where}: enum value {listed} added")
+
+    # -- constraints -------------------------------------------------------------------------
+
+    def _constraint(
+        self, change: Change, role: Role, n: Schema, at: Position, message: str
+    ) -> None:
+        rules = _directional(
+            change,
+            "REQUEST_CONSTRAINT_TIGHTENED",
+            "RESPONSE_CONSTRAINT_LOOSENED",
+            "CONSTRAINT_COMPATIBLE",
+        )
+        self._emit_for(role, rules, n, at, message)
+
+    def _constraints(self, o: Schema, n: Schema, role: Role, where: str) -> None:
+        bounds = (
+            ("minimum", "exclusiveMinimum"),
+            ("maximum", "exclusiveMaximum"),
+            ("minLength", None),
+            ("maxLength", None),
+            ("minItems", None),
+            ("maxItems", None),
+        )
+        for inclusive, exclusive in bounds:
+            before = _bound(o.data, inclusive, exclusive)
+            after = _bound(n.data, inclusive, exclusive)
+            change = _bound_change(before, after, lower=inclusive.startswith("min"))
+            if change is not None:
+                shown = f"{_show_bound(before, inclusive)} -> {_show_bound(after, inclusive)}"
+                at = self._at(n, *(k for k in (inclusive, exclusive) if k))
+                self._constraint(change, role, n, at, f"{where}: {shown}")
+        for keyword in ("pattern", "format"):
+            before_text, after_text = o.data.get(keyword), n.data.get(keyword)
+            if before_text == after_text:
+                continue
+            change = (
+                Change.TIGHTER
+                if before_text is None
+                else Change.LOOSER
+                if after_text is None
+                else Change.INCOMPATIBLE
+            )
+            shown = f"{_show(before_text) if before_text is not None else 'none'} -> " + (
+                _show(after_text) if after_text is not None else "none"
+            )
+            self._constraint(change, role, n, self._at(n, keyword), f"{where}: {keyword} {shown}")
+        self._multiple_of(o, n, role, where)
+
+    def _multiple_of(self, o: Schema, n: Schema, role: Role, where: str) -> None:
+        before, after = o.data.get("multipleOf"), n.data.get("multipleOf")
+        if before == after:
+            return
+        old_step = before if isinstance(before, (int, float)) else None
+        new_step = after if isinstance(after, (int, float)) else None
+        if old_step is None:
+            change = Change.TIGHTER
+        elif new_step is None:
+            change = Change.LOOSER
+        elif (new_step / old_step).is_integer():
+            change = Change.TIGHTER
+        elif (old_step / new_step).is_integer():
+            change = Change.LOOSER
+        else:
+            change = Change.INCOMPATIBLE
+        shown = f"multipleOf {_show(before) if before is not None else 'none'} -> " + (
+            _show(after) if after is not None else "none"
+        )
+        self._constraint(change, role, n, self._at(n, "multipleOf"), f"{where}: {shown}")
+
+    def _closedness(self, o: Schema, n: Schema, role: Role, where: str) -> None:
+        """additionalProperties: false (closed) < a schema (a map) < absent or true (open)."""
+        before, after = o.data.get("additionalProperties"), n.data.get("additionalProperties")
+        if isinstance(before, dict) and isinstance(after, dict):
+            self.compare(
+                Schema(o.document, (*o.pointer, "additionalProperties"), before),
+                Schema(n.document, (*n.pointer, "additionalProperties"), after),
+                role,
+                f"{where}{{}}",
+            )
+            return
+        old_rank, new_rank = self._openness(before), self._openness(after)
+        if old_rank == new_rank:
+            return
+        change = Change.TIGHTER if new_rank < old_rank else Change.LOOSER
+        names = ("false (closed)", "a schema", "true (open)")
+        shown = f"additionalProperties {names[old_rank]} -> {names[new_rank]}"
+        at = self._at(n, "additionalProperties")
+        self._constraint(change, role, n, at, f"{where}: {shown}")
+
+    @staticmethod
+    def _openness(value: object) -> int:
+        return 0 if value is False else 1 if isinstance(value, dict) else 2
+
+    # -- objects -----------------------------------------------------------------------------
+
+    def _object(self, o: Schema, n: Schema, role: Role, where: str) -> None:
+        old_props, new_props = (
+            _mapping(o.data.get("properties")),
+            _mapping(n.data.get("properties")),
+        )
+        old_req, new_req = _required(o.data), _required(n.data)
+        old_closed = o.data.get("additionalProperties") is False
+        new_closed = n.data.get("additionalProperties") is False
+        for name, sub in new_props.items():
+            at_new = Schema(n.document, (*n.pointer, "properties", name), _mapping(sub))
+            position = n.document.key_position(at_new.pointer)
+            if name not in old_props:
+                required = name in new_req
+                rules = {
+                    Role.REQUEST: "REQUEST_REQUIRED_PROPERTY_ADDED"
+                    if required
+                    else "PROPERTY_ADDED",
+                    Role.RESPONSE: "RESPONSE_CLOSED_PROPERTY_ADDED"
+                    if old_closed
+                    else "PROPERTY_ADDED",
+                }
+                text = f"{where}: property {name!r} added" + (" as required" if required else "")
+                self._emit_for(role, rules, n, position, text)
+                continue
+            if name in new_req and name not in old_req:
+                rules = {
+                    Role.REQUEST: "REQUEST_PROPERTY_REQUIRED",
+                    Role.RESPONSE: "RESPONSE_PROPERTY_REQUIRED",
+                }
+                self._emit_for(
+                    role, rules, n, position, f"{where}: property {name!r} became required"
+                )
+            elif name in old_req and name not in new_req:
+                rules = {
+                    Role.REQUEST: "REQUEST_PROPERTY_OPTIONAL",
+                    Role.RESPONSE: "RESPONSE_PROPERTY_OPTIONAL",
+                }
+                self._emit_for(
+                    role, rules, n, position, f"{where}: property {name!r} became optional"
+                )
+            at_old = Schema(o.document, (*o.pointer, "properties", name), _mapping(old_props[name]))
+            self.compare(at_old, at_new, role, f"{where}.{name}")
+        for name in old_props:
+            if name in new_props:
+                continue
+            required = name in old_req
+            rules = {
+                Role.REQUEST: "REQUEST_PROPERTY_REMOVED"
+                if new_closed
+                else "REQUEST_OPEN_PROPERTY_REMOVED",
+                Role.RESPONSE: "RESPONSE_REQUIRED_PROPERTY_REMOVED"
+                if required
+                else "RESPONSE_OPTIONAL_PROPERTY_REMOVED",
+            }
+            text = f"{where}: {'required' if required else 'optional'} property {name!r} removed"
+            self._emit_for(role, rules, n, self._at(n, "properties"), text)
+
+    def _items(self, o: Schema, n: Schema, role: Role, where: str) -> None:
+        before, after = o.data.get("items"), n.data.get("items")
+        if isinstance(before, dict) and isinstance(after, dict):
+            self.compare(
+                Schema(o.document, (*o.pointer, "items"), before),
+                Schema(n.document, (*n.pointer, "items"), after),
+                role,
+                f"{where}[]",
+            )
+        elif isinstance(before, dict) != isinstance(after, dict):
+            change = Change.TIGHTER if isinstance(after, dict) else Change.LOOSER
+            shown = "any items -> typed items" if isinstance(after, dict) else "typed -> any items"
+            self._constraint(change, role, n, self._at(n, "items"), f"{where}: {shown}")
+
+    # -- unions ------------------------------------------------------------------------------
+
+    def _variants(self, o: Schema, n: Schema, role: Role, where: str) -> None:
+        before = _mapping(o.data.get("discriminator")).get("propertyName")
+        after = _mapping(n.data.get("discriminator")).get("propertyName")
+        if before != after:
+            self.emit(
+                "DISCRIMINATOR_CHANGED",
+                n,
+                self._at(n, "discriminator", "oneOf"),
+                f"{where}: discriminator {_show(before)} -> {_show(after)}",
+            )
+        for keyword in ("anyOf", "oneOf", "allOf"):
+            old_list, new_list = o.data.get(keyword), n.data.get(keyword)
+            if isinstance(old_list, list) or isinstance(new_list, list):
+                self._branches(o, n, keyword, role, where)
+
+    def _branches(self, o: Schema, n: Schema, keyword: str, role: Role, where: str) -> None:
+        def parts(s: Schema, side: Side) -> list[tuple[Schema, str]]:
+            raw = s.data.get(keyword)
+            found = [
+                Schema(s.document, (*s.pointer, keyword, i), b)
+                for i, b in enumerate(raw if isinstance(raw, list) else [])
+                if isinstance(b, dict)
+            ]
+            return [(b, fingerprint(side, b)) for b in found]
+
+        old_parts, new_parts = parts(o, self.old), parts(n, self.new)
+        new_prints = [p for _, p in new_parts]
+        old_prints = [p for _, p in old_parts]
+        gone = [(s, p) for s, p in old_parts if p not in new_prints]
+        came = [(s, p) for s, p in new_parts if p not in old_prints]
+        at = self._at(n, keyword)
+        if len(gone) == len(came):  # changed branches: compare them in place
+            for (old_branch, _), (new_branch, _) in zip(gone, came, strict=True):
+                index = new_branch.pointer[-1]
+                self.compare(old_branch, new_branch, role, f"{where}.{keyword}[{index}]")
+            return
+        # allOf parts constrain (more parts: tighter); anyOf/oneOf branches allow (more: looser)
+        for change, branches in ((Change.TIGHTER, gone), (Change.LOOSER, came)):
+            if not branches:
+                continue
+            if keyword == "allOf":
+                flipped = Change.LOOSER if change is Change.TIGHTER else Change.TIGHTER
+                verb = "removed" if change is Change.TIGHTER else "added"
+                self._constraint(
+                    flipped, role, n, at, f"{where}: {len(branches)} allOf part(s) {verb}"
+                )
+                continue
+            rules = _directional(
+                change, "REQUEST_VARIANT_REMOVED", "RESPONSE_VARIANT_ADDED", "VARIANT_COMPATIBLE"
+            )
+            verb = "removed" if change is Change.TIGHTER else "added"
+            self._emit_for(
+                role, rules, n, at, f"{where}: {len(branches)} {keyword} branch(es) {verb}"
+            )

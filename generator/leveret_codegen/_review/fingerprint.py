@@ -1,0 +1,69 @@
+"""A schema's structure as canonical JSON: references resolved, annotations dropped.
+
+Two schemas with the same fingerprint accept the same JSON, whatever their types are called and
+however their keys are ordered, so a renamed type (or a reordered union) is recognised as the
+same thing. A recursive reference becomes ``{"$recursive": n}``, ``n`` counting back along the
+chain of types being expanded, so recursive types have finite fingerprints too.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Final
+
+from leveret_codegen._review.sources import Schema, Side
+
+__all__ = ["ANNOTATIONS", "fingerprint"]
+
+#: Keywords that change no instance's validity (``default`` does change behaviour: kept).
+ANNOTATIONS: Final = frozenset({"description", "title", "examples", "$comment", "deprecated"})
+_UNORDERED: Final = frozenset({"required", "enum", "anyOf", "oneOf", "type"})
+
+
+def fingerprint(side: Side, schema: Schema) -> str:
+    return json.dumps(_canonical(side, schema, ()), sort_keys=True, separators=(",", ":"))
+
+
+def _canonical(side: Side, schema: Schema, stack: tuple[tuple[str, object], ...]) -> object:
+    followed = side.follow(schema)
+    if isinstance(followed.data.get("$ref"), str):
+        return {"$ref": followed.data["$ref"]}  # unresolvable: compare the text
+    identity = followed.identity
+    if identity in stack:
+        return {"$recursive": len(stack) - stack.index(identity)}
+    inner = (*stack, identity)
+    result: dict[str, object] = {}
+    for key, value in followed.data.items():
+        if key in ANNOTATIONS or key.startswith("x-"):
+            continue
+        at = (*followed.pointer, key)
+        if key == "properties" and isinstance(value, dict):
+            result[key] = {
+                name: _sub(side, followed, (*at, name), sub, inner) for name, sub in value.items()
+            }
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+            result[key] = _sub(side, followed, at, value, inner)
+        elif key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
+            parts = [_sub(side, followed, (*at, i), sub, inner) for i, sub in enumerate(value)]
+            result[key] = _sorted(parts) if key in _UNORDERED else parts
+        elif key in _UNORDERED and isinstance(value, list):
+            result[key] = _sorted(value)
+        else:
+            result[key] = value
+    return result
+
+
+def _sub(
+    side: Side,
+    parent: Schema,
+    pointer: tuple[str | int, ...],
+    value: object,
+    stack: tuple[tuple[str, object], ...],
+) -> object:
+    if not isinstance(value, dict):
+        return value
+    return _canonical(side, Schema(parent.document, pointer, value), stack)
+
+
+def _sorted(values: list[object]) -> list[object]:
+    return sorted(values, key=lambda v: json.dumps(v, sort_keys=True))

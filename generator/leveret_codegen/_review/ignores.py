@@ -1,0 +1,159 @@
+"""Ignoring a rule for one definition, with a reason: in a config file or in the definition.
+
+Config file (``--config``, else the first ``leveret.yaml`` or ``.leveret.yaml`` found from the
+current folder up to the repository root)::
+
+    breaking:
+      ignore:
+        - rule: METHOD_REMOVED
+          file: schemas/billing.yaml     # relative to the config file; globs allowed; optional
+          reason: "deprecated in 1.4, nobody calls it since"
+    lint:
+      ignore:
+        - {rule: TYPE_DESCRIPTION, file: "schemas/legacy/*.yaml", reason: "frozen legacy API"}
+
+In a definition, at the top level: ``x-leveret-ignore: [{rule: X, reason: "..."}]`` ignores rule
+X for findings in that file. An ignored finding is still reported, with its reason; it never
+fails the run.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import yaml
+
+from leveret_codegen._loader import LoadedDocument
+from leveret_codegen._review.findings import Finding
+
+__all__ = [
+    "CONFIG_NAMES",
+    "ConfigError",
+    "Ignore",
+    "apply_ignores",
+    "definition_ignores",
+    "find_config",
+    "load_config",
+]
+
+CONFIG_NAMES: Final = ("leveret.yaml", ".leveret.yaml")
+DEFINITION_KEY: Final = "x-leveret-ignore"
+
+
+class ConfigError(Exception):
+    """A config file or an ``x-leveret-ignore`` entry that cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ignore:
+    """Ignore ``rule`` in the files ``pattern`` matches (all files when None).
+
+    Config patterns are relative to ``base`` (the config's folder); a definition's own entries
+    name its display path exactly (``base`` None).
+    """
+
+    rule: str
+    reason: str
+    pattern: str | None
+    base: Path | None
+
+    def matches(self, finding: Finding, cwd: Path) -> bool:
+        if finding.rule != self.rule:
+            return False
+        if self.pattern is None:
+            return True
+        if self.base is None:
+            return finding.file == self.pattern
+        try:
+            relative = (cwd / finding.file).resolve().relative_to(self.base).as_posix()
+        except ValueError:
+            return False
+        return fnmatch.fnmatchcase(relative, self.pattern)
+
+
+def find_config(start: Path) -> Path | None:
+    """The first config file from ``start`` up to the folder holding ``.git`` (or ``/``)."""
+    for folder in (start.resolve(), *start.resolve().parents):
+        for name in CONFIG_NAMES:
+            if (folder / name).is_file():
+                return folder / name
+        if (folder / ".git").exists():
+            return None
+    return None
+
+
+def load_config(path: Path, section: str, known: Iterable[str]) -> list[Ignore]:
+    """The ignores of ``section`` (``breaking`` or ``lint``) in the config file ``path``."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read the config: {exc}") from exc
+    if data is None:
+        return []
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config is a mapping with `breaking` and `lint` sections")
+    unknown = sorted(set(data) - {"breaking", "lint"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown section {unknown[0]!r} (use breaking, lint)")
+    part = data.get(section) or {}
+    if not isinstance(part, dict) or set(part) - {"ignore"}:
+        raise ConfigError(f"{path}: {section}: only `ignore: [...]` is allowed")
+    base = path.resolve().parent
+    return [
+        Ignore(rule, reason, pattern, base)
+        for rule, reason, pattern in _entries(part.get("ignore"), f"{path}: {section}", known)
+    ]
+
+
+def definition_ignores(document: LoadedDocument, known: Iterable[str]) -> list[Ignore]:
+    """The ``x-leveret-ignore`` entries of a definition, for findings in that file."""
+    data = document.data
+    entries = data.get(DEFINITION_KEY) if isinstance(data, dict) else None
+    if entries is None:
+        return []
+    line, col = document.key_position((DEFINITION_KEY,))
+    where = f"{document.path}:{line}:{col}: {DEFINITION_KEY}"
+    found = _entries(entries, where, known, file_allowed=False)
+    return [Ignore(rule, reason, document.path, None) for rule, reason, _ in found]
+
+
+def _entries(
+    entries: object, where: str, known: Iterable[str], *, file_allowed: bool = True
+) -> list[tuple[str, str, str | None]]:
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise ConfigError(f"{where}: expected a list of {{rule, reason}} entries")
+    rules = set(known)
+    allowed = {"rule", "reason", "file"} if file_allowed else {"rule", "reason"}
+    found: list[tuple[str, str, str | None]] = []
+    for index, entry in enumerate(entries):
+        at = f"{where}[{index}]"
+        if not isinstance(entry, dict) or set(entry) - allowed:
+            keys = ", ".join(sorted(allowed))
+            raise ConfigError(f"{at}: an entry is a mapping with the keys {keys}")
+        rule, reason, pattern = entry.get("rule"), entry.get("reason"), entry.get("file")
+        if not isinstance(rule, str) or rule not in rules:
+            raise ConfigError(f"{at}: unknown rule {rule!r}")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ConfigError(f"{at}: ignoring {rule} needs a reason")
+        if pattern is not None and not isinstance(pattern, str):
+            raise ConfigError(f"{at}: file must be a path or a glob")
+        found.append((rule, reason.strip(), posixpath.normpath(pattern) if pattern else None))
+    return found
+
+
+def apply_ignores(
+    findings: Sequence[Finding], ignores: Sequence[Ignore], cwd: Path
+) -> list[Finding]:
+    """The findings, each ignored (with the reason of the first matching entry) or not."""
+    result = []
+    for finding in findings:
+        match = next((i for i in ignores if i.matches(finding, cwd)), None)
+        result.append(finding if match is None else finding.ignore(match.reason))
+    return result

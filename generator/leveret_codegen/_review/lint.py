@@ -1,0 +1,193 @@
+"""``leveret lint``: the front end's verdict plus the rules of ``rules_lint`` on every definition.
+
+The front end (``load_services``) supplies validity and keyword findings for every file of the
+run, referenced ones included. The other rules look at the definitions the user named (or that
+the named folders hold); usage and roles are computed over every file the run loads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Final
+
+from leveret_codegen._diagnostics import Diagnostic
+from leveret_codegen._frontend import load_services
+from leveret_codegen._loader import LoadedDocument, Pointer
+from leveret_codegen._review.compare_schema import Role
+from leveret_codegen._review.findings import Finding
+from leveret_codegen._review.rules_lint import LINT_RULES
+from leveret_codegen._review.sources import FileReader, Side, load_side
+from leveret_codegen._review.usage import Usage, find_usage, label
+from leveret_codegen._walk import iter_schemas
+
+__all__ = ["lint_paths"]
+
+_PASCAL: Final = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_SNAKE: Final = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+_FRONT_END: Final = {"LV401": "KEYWORD_NOT_ENFORCED", "LV402": "KEYWORD_NO_EFFECT"}
+
+
+def _mapping(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def lint_paths(paths: Sequence[str]) -> tuple[list[Finding], Side]:
+    """Every finding for the definitions at ``paths`` (files or folders), and what was loaded."""
+    _, diagnostics = load_services(paths)
+    side = load_side(FileReader(), paths, keep_invalid=True)
+    usage = find_usage(side)
+    own: list[Finding] = []
+    for entry in side.entries:
+        own.extend(_Linter(entry.document, usage).run())
+    places = {(f.file, f.line, f.col) for f in own if f.category == "NAMING"}
+    front = [
+        _from_diagnostic(d)
+        for d in diagnostics
+        if not (d.code == "LV205" and (d.file, d.line, d.col) in places)
+    ]
+    return list(dict.fromkeys([*front, *own])), side
+
+
+def _from_diagnostic(diagnostic: Diagnostic) -> Finding:
+    rule = _FRONT_END.get(diagnostic.code, "DEFINITION_VALID")
+    message = diagnostic.message + (f" ({diagnostic.hint})" if diagnostic.hint else "")
+    if rule == "DEFINITION_VALID":
+        message = f"{diagnostic.code}: {message}"
+    return LINT_RULES[rule].at(diagnostic.file, (diagnostic.line, diagnostic.col), message)
+
+
+class _Linter:
+    """The rules for one definition document."""
+
+    def __init__(self, document: LoadedDocument, usage: Usage) -> None:
+        self.document = document
+        self.data = _mapping(document.data)
+        self.usage = usage
+
+    def finding(self, rule: str, pointer: Pointer, message: str) -> Finding:
+        position = self.document.key_position(pointer)
+        return LINT_RULES[rule].at(self.document.path, position, message)
+
+    def run(self) -> Iterator[Finding]:
+        yield from self.names()
+        yield from self.descriptions()
+        yield from self.methods()
+        yield from self.closedness()
+        yield from self.unused()
+
+    def names(self) -> Iterator[Finding]:
+        service = self.data.get("service")
+        if isinstance(service, str) and not _PASCAL.match(service):
+            yield self.finding(
+                "SERVICE_PASCAL_CASE", ("service",), f"service {service!r} is not PascalCase"
+            )
+        for section, rule, pattern, case in (
+            ("types", "TYPE_PASCAL_CASE", _PASCAL, "PascalCase"),
+            ("errors", "ERROR_PASCAL_CASE", _PASCAL, "PascalCase"),
+            ("methods", "METHOD_SNAKE_CASE", _SNAKE, "snake_case"),
+        ):
+            for name in _mapping(self.data.get(section)):
+                if not pattern.match(name):
+                    what = section[:-1]
+                    yield self.finding(rule, (section, name), f"{what} {name!r} is not {case}")
+        for pointer, schema in iter_schemas(self.document.data):
+            for name in _mapping(schema.get("properties")):
+                if not _SNAKE.match(name):
+                    yield self.finding(
+                        "PROPERTY_SNAKE_CASE",
+                        (*pointer, "properties", name),
+                        f"{label(pointer)}: property {name!r} is not snake_case",
+                    )
+
+    def descriptions(self) -> Iterator[Finding]:
+        if "service" in self.data and not _described(self.data):
+            service = self.data["service"]
+            yield self.finding(
+                "SERVICE_DESCRIPTION", ("service",), f"service {service!r} has no description"
+            )
+        for section, rule in (
+            ("methods", "METHOD_DESCRIPTION"),
+            ("types", "TYPE_DESCRIPTION"),
+            ("errors", "ERROR_DESCRIPTION"),
+        ):
+            for name, spec in _mapping(self.data.get(section)).items():
+                if not _described(_mapping(spec)):
+                    what = section[:-1]
+                    yield self.finding(rule, (section, name), f"{what} {name!r} has no description")
+
+    def methods(self) -> Iterator[Finding]:
+        for name, spec in _mapping(self.data.get("methods")).items():
+            method = _mapping(spec)
+            if "timeout" not in method:
+                yield self.finding(
+                    "METHOD_TIMEOUT",
+                    ("methods", name),
+                    f"method {name!r} states no timeout (write `timeout: null` for none)",
+                )
+            if "idempotent" not in method:
+                yield self.finding(
+                    "METHOD_IDEMPOTENT",
+                    ("methods", name),
+                    f"method {name!r} does not state `idempotent: true` or `false`",
+                )
+
+    def closedness(self) -> Iterator[Finding]:
+        mine = [
+            (schema, role)
+            for (path, _), (schema, role) in self.usage.roles.items()
+            if path == self.document.path
+        ]
+        for schema, role in mine:
+            if not _is_object(schema.data):
+                continue
+            closed = schema.data.get("additionalProperties") is False
+            where = label(schema.pointer)
+            if Role.REQUEST in role and "additionalProperties" not in schema.data:
+                yield self.finding(
+                    "REQUEST_CLOSED",
+                    schema.pointer,
+                    f"{where}: a request object without `additionalProperties: false`",
+                )
+            elif role is Role.RESPONSE and closed:
+                yield self.finding(
+                    "RESPONSE_TOLERANT",
+                    (*schema.pointer, "additionalProperties"),
+                    f"{where}: a response object with `additionalProperties: false`",
+                )
+
+    def unused(self) -> Iterator[Finding]:
+        if "service" not in self.data:
+            return  # a library's types are its exports
+        for name in _mapping(self.data.get("types")):
+            if (self.document.path, ("types", name)) not in self.usage.used:
+                yield self.finding(
+                    "TYPE_UNUSED", ("types", name), f"type {name!r} is not used by any method"
+                )
+        raised = {
+            error
+            for spec in _mapping(self.data.get("methods")).values()
+            for error in _list(_mapping(spec).get("errors"))
+        }
+        for name in _mapping(self.data.get("errors")):
+            if name not in raised:
+                yield self.finding(
+                    "ERROR_UNUSED", ("errors", name), f"error {name!r} is raised by no method"
+                )
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _described(spec: dict[str, object]) -> bool:
+    text = spec.get("description")
+    return isinstance(text, str) and bool(text.strip())
+
+
+def _is_object(data: dict[str, object]) -> bool:
+    if any(key in data for key in ("allOf", "anyOf", "oneOf", "$ref")):
+        return False
+    declared = data.get("type")
+    types = [declared] if isinstance(declared, str) else _list(declared)
+    return "object" in types or "properties" in data

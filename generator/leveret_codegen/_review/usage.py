@@ -1,0 +1,116 @@
+"""Which schemas a run uses, and how: in requests, in responses, or only as exported types.
+
+The walk starts at every method's request (REQUEST) and response (RESPONSE), at every declared
+error's details (RESPONSE: they travel in replies) and at every type of a library (exported, so
+used, in no particular role), and follows references across files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from leveret_codegen._loader import Pointer
+from leveret_codegen._review.compare_schema import Role
+from leveret_codegen._review.sources import Schema, Side
+
+__all__ = ["Usage", "find_usage", "label"]
+
+Identity = tuple[str, Pointer]
+
+
+@dataclass
+class Usage:
+    """``roles``: the roles of every object reached (by identity); ``used``: every schema reached,
+    named types included (by identity: ``(file, ("types", name))``)."""
+
+    roles: dict[Identity, tuple[Schema, Role]] = field(default_factory=dict)
+    used: set[Identity] = field(default_factory=set)
+
+
+def _mapping(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def children(schema: Schema) -> list[Schema]:
+    """The direct subschemas of ``schema``."""
+    found: list[Schema] = []
+    data, at = schema.data, schema.pointer
+    for name, sub in _mapping(data.get("properties")).items():
+        if isinstance(sub, dict):
+            found.append(Schema(schema.document, (*at, "properties", name), sub))
+    for key in ("items", "additionalProperties"):
+        sub = data.get(key)
+        if isinstance(sub, dict):
+            found.append(Schema(schema.document, (*at, key), sub))
+    for key in ("allOf", "anyOf", "oneOf"):
+        subs = data.get(key)
+        for index, sub in enumerate(subs if isinstance(subs, list) else []):
+            if isinstance(sub, dict):
+                found.append(Schema(schema.document, (*at, key, index), sub))
+    return found
+
+
+def find_usage(side: Side) -> Usage:
+    usage = Usage()
+    seen: set[tuple[Identity, Role | None]] = set()
+
+    def walk(schema: Schema, role: Role | None) -> None:
+        if (schema.identity, role) in seen:
+            return
+        seen.add((schema.identity, role))
+        usage.used.add(schema.identity)
+        ref = schema.data.get("$ref")
+        if isinstance(ref, str):
+            target = side.resolver.resolve(schema.document, schema.pointer, ref)
+            if target is not None:
+                walk(
+                    Schema(target.document, ("types", target.name), target.schema, target.name),
+                    role,
+                )
+            return
+        if role is not None:
+            known = usage.roles.get(schema.identity)
+            usage.roles[schema.identity] = (schema, role | known[1] if known else role)
+        for child in children(schema):
+            walk(child, role)
+
+    for document in side.documents:
+        data = _mapping(document.data)
+        if "service" not in data:
+            for name, schema in _mapping(data.get("types")).items():
+                if isinstance(schema, dict):
+                    walk(Schema(document, ("types", name), schema, name), None)
+            continue
+        for name, method in _mapping(data.get("methods")).items():
+            for part, role in (("request", Role.REQUEST), ("response", Role.RESPONSE)):
+                schema = _mapping(method).get(part)
+                if isinstance(schema, dict):
+                    walk(Schema(document, ("methods", name, part), schema), role)
+        for name, error in _mapping(data.get("errors")).items():
+            details = _mapping(error).get("details")
+            if isinstance(details, dict):
+                walk(Schema(document, ("errors", name, "details"), details), Role.RESPONSE)
+    return usage
+
+
+def label(pointer: Pointer) -> str:
+    """A schema's place for people: ``Book.authors[]``, ``add.request``, ``Oops.details``."""
+    text = ""
+    rest: tuple[str | int, ...] = pointer
+    if pointer[:1] == ("types",) and len(pointer) >= 2:
+        text, rest = str(pointer[1]), pointer[2:]
+    elif pointer[:1] in (("methods",), ("errors",)) and len(pointer) >= 3:
+        text, rest = f"{pointer[1]}.{pointer[2]}", pointer[3:]
+    while rest:
+        key = rest[0]
+        if key == "properties" and len(rest) >= 2:
+            text, rest = f"{text}.{rest[1]}", rest[2:]
+        elif key == "items":
+            text, rest = f"{text}[]", rest[1:]
+        elif key == "additionalProperties":
+            text, rest = f"{text}{{}}", rest[1:]
+        elif len(rest) >= 2:
+            text, rest = f"{text}.{key}[{rest[1]}]", rest[2:]
+        else:
+            text, rest = f"{text}.{key}", rest[1:]
+    return text
