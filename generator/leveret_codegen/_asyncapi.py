@@ -259,8 +259,9 @@ def asyncapi_document(service: ServiceDef, view: View = "server") -> dict[str, J
             "requests": {
                 "address": service.queue,
                 "title": f"{service.service} requests",
-                "description": f"The request queue of {service.service}; the AMQP `type` "
-                "property names the method.",
+                "description": f"The request queue of {service.service}, a durable "
+                f"{service.queue_type} queue (x-queue-type); the AMQP `type` property names the "
+                "method.",
                 "messages": request_refs,
                 "bindings": {
                     "amqp": {

@@ -384,12 +384,13 @@ class _Page:
         if service.description:
             lines += [service.description, ""]
         lines += _table(
-            ["Service", "Version", "Queue", "Python package", "Definition"],
+            ["Service", "Version", "Queue", "Queue type", "Python package", "Definition"],
             [
                 [
                     code(service.service),
                     code(service.version) if service.version else "—",
                     code(service.queue),
+                    service.queue_type,
                     code(service.package),
                     code(service.source),
                 ]
