@@ -131,7 +131,9 @@ def test_idempotent_load_survives_a_broker_restart(amqp_url: str, queue: str) ->
     assert idempotent.failures == [], idempotent.failures[:3]
     assert idempotent.wrong == [] and other.wrong == []
     assert idempotent.overdue == [] and other.overdue == []
-    assert all(isinstance(f, leveret.Unavailable | leveret.DeadlineExceeded) for f in other.failures)
+    assert all(
+        isinstance(f, leveret.Unavailable | leveret.DeadlineExceeded) for f in other.failures
+    )
     assert async_results and all(r is True for r in async_results), [
         r for r in async_results if r is not True
     ][:3]
