@@ -350,7 +350,8 @@ class SchemaComparer:
         for inclusive, exclusive in bounds:
             before = _bound(o.data, inclusive, exclusive)
             after = _bound(n.data, inclusive, exclusive)
-            change = _bound_change(before, after, lower=inclusive.startswith("min"))
+            zero = _Bound(0, False, inclusive) if inclusive in ("minLength", "minItems") else None
+            change = _bound_change(before or zero, after or zero, lower=inclusive.startswith("min"))
             if change is not None:
                 shown = f"{_show_bound(before, inclusive)} -> {_show_bound(after, inclusive)}"
                 at = self._at(n, *(k for k in (inclusive, exclusive) if k))

@@ -65,8 +65,11 @@ class _Linter:
         self.data = _mapping(document.data)
         self.usage = usage
 
-    def finding(self, rule: str, pointer: Pointer, message: str) -> Finding:
-        position = self.document.key_position(pointer)
+    def finding(
+        self, rule: str, pointer: Pointer, message: str, *, at_value: bool = False
+    ) -> Finding:
+        document = self.document
+        position = document.position(pointer) if at_value else document.key_position(pointer)
         return LINT_RULES[rule].at(self.document.path, position, message)
 
     def run(self) -> Iterator[Finding]:
@@ -80,7 +83,10 @@ class _Linter:
         service = self.data.get("service")
         if isinstance(service, str) and not _PASCAL.match(service):
             yield self.finding(
-                "SERVICE_PASCAL_CASE", ("service",), f"service {service!r} is not PascalCase"
+                "SERVICE_PASCAL_CASE",
+                ("service",),
+                f"service {service!r} is not PascalCase",
+                at_value=True,
             )
         for section, rule, pattern, case in (
             ("types", "TYPE_PASCAL_CASE", _PASCAL, "PascalCase"),

@@ -82,7 +82,7 @@ class GitReader:
         top = self._git("rev-parse", "--show-toplevel").decode().strip()
         self.root = Path(top).resolve()
         self._git("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
-        listed = self._git("ls-tree", "-r", "-z", "--name-only", revision)
+        listed = self._git("ls-tree", "-r", "-z", "--name-only", "--full-tree", revision)
         self._files = frozenset(p for p in listed.decode().split("\0") if p)
 
     def _git(self, *args: str) -> bytes:
