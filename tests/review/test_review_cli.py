@@ -259,6 +259,14 @@ def test_usage_and_load_errors_exit_2(workdir: Path, capsys: pytest.CaptureFixtu
     assert err.startswith(
         "leveret breaking: the new definitions cannot be read:\nbroken.yaml:2:1: error[LV207]"
     )
+    (workdir / "dangling.yaml").write_text(NEW.replace("{type: integer}", '{$ref: "#/types/Nope"}'))
+    status, out, err = _run(capsys, "breaking", "dangling.yaml", "--against", "old.yaml")
+    assert (status, out) == (2, "")
+    assert err == (
+        "leveret breaking: the new definitions cannot be read:\n"
+        "dangling.yaml:20:23: error[LV301]: $ref to an unknown type 'Nope'\n"
+        "    hint: types of this file: none\n"
+    )
     status, _, err = _run(capsys, "breaking", "new.yaml", "--against", "missing.yaml")
     assert status == 2
     assert "missing.yaml:0:0: error[LV100]: no such file or folder" in err

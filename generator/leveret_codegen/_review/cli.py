@@ -197,6 +197,13 @@ def run_breaking(args: argparse.Namespace) -> int:
             _print_problems(_errors(side), f"leveret breaking: {name} cannot be read:")
             return 2
     findings = compare_sides(old, new)
+    for side, name in (
+        (new, "the new definitions"),
+        (old, f"the old definitions ({args.against})"),
+    ):
+        if side.resolver.diagnostics:  # references that do not resolve: nothing to compare with
+            _print_problems(side.resolver.diagnostics, f"leveret breaking: {name} cannot be read:")
+            return 2
     try:
         new_paths = {d.path for d in new.documents}
         for document in new.documents:

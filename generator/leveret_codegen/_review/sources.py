@@ -19,6 +19,7 @@ from leveret_codegen._diagnostics import Diagnostic, Severity
 from leveret_codegen._loader import LoadedDocument, Pointer, parse_text
 from leveret_codegen._metaschema import validate_document
 from leveret_codegen._refs import Lookup, Resolver
+from leveret_codegen._walk import iter_schemas
 
 __all__ = [
     "Entry",
@@ -195,6 +196,17 @@ class Side:
         display = posixpath.normpath(posixpath.join(posixpath.dirname(referrer.path), relative))
         return self.open(path, display, named=True)
 
+    def check_references(self) -> None:
+        """Resolve every ``$ref`` of every document (loading the files they name), so that
+        ``resolver.diagnostics`` lists each one that does not resolve."""
+        index = 0
+        while index < len(self.documents):  # grows as references pull in more files
+            document = self.documents[index]
+            index += 1
+            for pointer, data in iter_schemas(document.data):
+                if isinstance(data.get("$ref"), str):
+                    self.resolver.follow(document, pointer, data)
+
     def follow(self, schema: Schema) -> Schema:
         """Follow ``$ref``-only chains to the schema that says something (unchanged if broken)."""
         if not isinstance(schema.data.get("$ref"), str):
@@ -243,6 +255,7 @@ def load_side(reader: Reader, paths: Sequence[str], *, keep_invalid: bool = Fals
                 side.entries.append(Entry(PurePosixPath(located).name, document))
             elif document is Lookup.MISSING and isinstance(reader, FileReader):
                 side.diagnostics.append(_not_found(display_root, "no such file or folder"))
+    side.check_references()
     return side
 
 
