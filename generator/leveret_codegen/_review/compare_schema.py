@@ -267,12 +267,18 @@ class SchemaComparer:
         shown = f"from {_show_types(old_types)} to {_show_types(new_types)}"
         if "null" in new_types and "null" not in old_types:
             rules = _directional(
-                Change.LOOSER, "", "RESPONSE_PROPERTY_NULLABLE", "PROPERTY_TYPE_COMPATIBLE"
+                Change.LOOSER,
+                "RESPONSE_PROPERTY_NULLABLE",
+                "RESPONSE_PROPERTY_NULLABLE",
+                "PROPERTY_TYPE_COMPATIBLE",
             )
             self._emit_for(role, rules, n, at, f"{where}: may now be null (type {shown})")
         elif "null" in old_types and "null" not in new_types:
             rules = _directional(
-                Change.TIGHTER, "REQUEST_PROPERTY_NOT_NULLABLE", "", "PROPERTY_TYPE_COMPATIBLE"
+                Change.TIGHTER,
+                "REQUEST_PROPERTY_NOT_NULLABLE",
+                "REQUEST_PROPERTY_NOT_NULLABLE",
+                "PROPERTY_TYPE_COMPATIBLE",
             )
             self._emit_for(role, rules, n, at, f"{where}: no longer accepts null (type {shown})")
         old_base, new_base = old_types - {"null"}, new_types - {"null"}
