@@ -524,3 +524,16 @@ def test_against_a_git_revision(
     assert status == 1
     status, _, err = _run(capsys, "breaking", "defs", "--against", "git:nope")
     assert (status, err) == (2, "leveret breaking: unknown revision 'nope'\n")
+
+
+def test_current_folder_against_an_absolute_copy_pairs_every_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``.`` lists its files without a "./" prefix: pairing must not cut their names."""
+    schemas = Path(__file__).resolve().parents[2] / "schemas"
+    new, old = tmp_path / "new", tmp_path / "old"
+    shutil.copytree(schemas, new)
+    shutil.copytree(schemas, old)
+    monkeypatch.chdir(new)
+    status, out, _ = _run(capsys, "breaking", ".", "--against", str(old))
+    assert (status, out) == (0, "leveret breaking: no changes\n")

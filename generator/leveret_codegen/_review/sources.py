@@ -239,10 +239,10 @@ def load_side(reader: Reader, paths: Sequence[str], *, keep_invalid: bool = Fals
             side.diagnostics.append(_not_found(display_root, "outside the git repository"))
             continue
         if reader.is_dir(located):
-            prefix = f"{located}/" if located else ""
             found = [f for f in reader.files_below(located) if f.lower().endswith(_SUFFIXES)]
             for path in sorted(found, key=lambda f: PurePosixPath(f).parts):
-                relative = path[len(prefix) :]
+                # relpath, not slicing: "." lists its files without a "./" prefix.
+                relative = posixpath.relpath(path, located) if located else path
                 if any(part.startswith(".") for part in PurePosixPath(relative).parts):
                     continue
                 display = posixpath.join(display_root, relative)
