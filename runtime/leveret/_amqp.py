@@ -899,7 +899,10 @@ class AsyncioConsumer:
                 )
             )
             await step(lambda cb: ch.basic_qos(prefetch_count=self._prefetch, callback=cb))
-            gen = self._gen + 1
+            # Deliveries may arrive (and their handlers finish) before basic.consume-ok resumes
+            # this coroutine: settling must already know the new channel.
+            gen = self._gen = self._gen + 1
+            self._ch = ch
             on_delivery = self._on_delivery
             assert on_delivery is not None
 
@@ -918,12 +921,14 @@ class AsyncioConsumer:
                 )
 
             frame = await step(lambda cb: ch.basic_consume(self._queue, on_message, callback=cb))
+            if broken.done():  # lost between consume-ok and here
+                raise _unavailable(url, broken.result())
         except BaseException:
             if conn.is_open:
                 conn.close()
             raise
         # From here on, losing this connection or channel means: reconnect.
-        self._conn, self._ch, self._gen, self._down = conn, ch, gen, down
+        self._conn, self._down = conn, down
         self._consumer_tag = frame.method.consumer_tag
         self.connects += 1
         self.address = url

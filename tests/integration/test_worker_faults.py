@@ -333,7 +333,7 @@ def test_sigterm_finishes_the_running_handler_and_requeues_the_rest(
     _declare_classic(amqp_url, queue)
     with EchoClient.connect(amqp_url, queue=queue) as client:
         calls = [
-            Background(lambda text=f"job{i}": client.echo(text=text, delay=1.0, timeout=30))
+            Background(lambda text=f"job{i}": client.echo(text=text, delay=2.0, timeout=30))
             for i in range(3)
         ]
         wait_until(lambda: _ready_count(amqp_url, queue) == 3, 10, "three requests queued")
@@ -344,10 +344,12 @@ def test_sigterm_finishes_the_running_handler_and_requeues_the_rest(
         wait_until(lambda: len(list(tmp_path.iterdir())) == 1, 10, "the first handler to start")
         stopped_at = time.monotonic()
         first.signal(signal.SIGTERM)
+        # The two it had not started go back to the queue at once (nack), not at its exit.
+        wait_until(lambda: _ready_count(amqp_url, queue) == 2, 5, "two requests requeued")
+        assert first.proc.poll() is None, "requeued only when the worker exited"
         assert first.wait(10) == 0
         assert time.monotonic() - stopped_at < 10, "not within the grace period"
         assert "2 request(s) not started went back to the queue" in first.output()
-        # The two it had not started are back in the queue, for the next worker.
         assert _ready_count(amqp_url, queue) == 2
         second = serve("--concurrency", "2", env=env)
         replies: list[EchoReply] = [call.join() for call in calls]
