@@ -864,7 +864,7 @@ class AsyncioConsumer:
             if conn is self._conn:
                 self._connection_lost(exc)
 
-        conn = AsyncioConnection(
+        conn = _AsyncioConnection(
             _parameters(url, self._connect_timeout),
             on_open_callback=lambda c: _resolve(opened, c),
             on_open_error_callback=on_open_error,
@@ -1001,23 +1001,24 @@ class AsyncioConsumer:
         if ch is None or not ch.is_open:
             return  # the broker redelivers what we could not ack
         try:
-            if reply is not None:
-                ch.basic_publish(
-                    "",
-                    reply.reply_to,
-                    reply.body,
-                    pika.BasicProperties(
-                        content_type=CONTENT_TYPE,
-                        correlation_id=reply.correlation_id,
-                        headers={HEADER_STATUS: reply.status},
-                    ),
-                )
-            if token >> 64 != self._gen:
-                log.debug("not acking a delivery of a lost channel (the broker redelivers it)")
-            elif ack:
-                ch.basic_ack(token & _TAG_MASK)
-            else:
-                ch.basic_reject(token & _TAG_MASK, requeue=False)
+            with ch.connection.corked():  # the reply and its ack in one write
+                if reply is not None:
+                    ch.basic_publish(
+                        "",
+                        reply.reply_to,
+                        reply.body,
+                        pika.BasicProperties(
+                            content_type=CONTENT_TYPE,
+                            correlation_id=reply.correlation_id,
+                            headers={HEADER_STATUS: reply.status},
+                        ),
+                    )
+                if token >> 64 != self._gen:
+                    log.debug("not acking a delivery of a lost channel (the broker redelivers it)")
+                elif ack:
+                    ch.basic_ack(token & _TAG_MASK)
+                else:
+                    ch.basic_reject(token & _TAG_MASK, requeue=False)
         except (pika.exceptions.AMQPError, OSError) as exc:
             log.warning("could not settle a delivery: %s", exc)
 
