@@ -202,6 +202,7 @@ class _Calls:
         self._lost: RpcError | None = None  # why the connection is gone; None while it is up
         self._closed = False
         self._blocked = False  # broker flow control (connection.blocked)
+        self._ready = False  # the channel is set up: publishing may start
         self._failures = 0
         self._next_attempt = 0.0
         self._backoff = Backoff(initial=0.1, multiplier=2.0, maximum=5.0, jitter=0.2)
@@ -235,6 +236,7 @@ class _Calls:
         self._next_attempt = 0.0
         self._lost = None
         self._blocked = False
+        self._ready = True
 
     def _setup(self) -> Generator[Callable[[Callable[[Any], None]], None], Any]:
         """The steps to open a client channel; each yields a pika call that takes a callback."""
@@ -360,6 +362,11 @@ class BlockingTransport(_Calls):
                 error = exc
                 self._teardown()
                 continue
+            except (pika.exceptions.AMQPError, OSError) as exc:
+                # e.g. the channel closed half-way through the setup (a node going down)
+                error = _unavailable(url, exc)
+                self._teardown()
+                continue
             self._attempt_succeeded(url)
             return
         self._attempt_failed()
@@ -414,6 +421,7 @@ class BlockingTransport(_Calls):
     def _teardown(self) -> None:
         conn, ioloop = self._conn, self._ioloop
         self._conn = self._ch = self._ioloop = None
+        self._ready = False
         self._tags.clear()
         if conn is not None and ioloop is not None:
             try:
@@ -557,7 +565,8 @@ class BlockingTransport(_Calls):
                     break
 
     def _flush_outbox(self) -> None:
-        while self._outbox and not self._blocked and self._lost is None:
+        # Not before the channel is set up: a follower's wake-up can run during a reconnect.
+        while self._outbox and self._ready and not self._blocked and self._lost is None:
             request = self._outbox.popleft()
             slot = self._pending.get(request.correlation_id)
             if slot is None or slot.done():
@@ -680,7 +689,7 @@ class AsyncioTransport(_Calls):
                             )
                     except StopIteration:
                         pass
-                except (RpcError, TimeoutError) as exc:
+                except (RpcError, TimeoutError, pika.exceptions.AMQPError, OSError) as exc:
                     error = exc if isinstance(exc, RpcError) else _unavailable(url, exc)
                     self._teardown()
                     continue
@@ -695,6 +704,7 @@ class AsyncioTransport(_Calls):
     def _teardown(self) -> None:
         conn = self._conn
         self._conn = self._ch = None
+        self._ready = False
         self._tags.clear()
         if conn is not None and not (conn.is_closed or conn.is_closing):
             with contextlib.suppress(pika.exceptions.AMQPError, OSError):  # gone either way
