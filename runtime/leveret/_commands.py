@@ -53,6 +53,7 @@ def _serve(args: argparse.Namespace) -> int:
             prefetch=args.prefetch,
             grace=args.grace,
             queue_type=args.queue_type,
+            inline=args.inline,
         )
         worker.run()
     except LeveretError as exc:
@@ -80,6 +81,8 @@ def _supervise(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             command += [option, str(value)]
+    if args.inline:
+        command.append("--inline")
     if args.verbose:
         command.append("-v")
     env = dict(os.environ)
@@ -141,6 +144,14 @@ def register_runtime_commands(
         help=(
             "run N worker processes under a supervisor that restarts one that dies and "
             "forwards SIGTERM/SIGINT to them (default: one worker, in this process)"
+        ),
+    )
+    serve.add_argument(
+        "--inline",
+        action="store_true",
+        help=(
+            "run a sync servicer's handlers on the worker's I/O thread (needs concurrency 1): "
+            "faster, but a running handler delays heartbeats and shutdown signals"
         ),
     )
     serve.add_argument(

@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -227,3 +228,35 @@ def test_async_client_round_trip_error_and_deadline(amqp_url: str, queue: str) -
                     await c.echo(text="x" * 101)
 
     asyncio.run(main())
+
+
+def test_inline_worker_serves_and_maps_errors(amqp_url: str, queue: str) -> None:
+    from tests.support.echo import TooLoud
+
+    threads: set[str] = set()
+
+    class Recording(Echo):
+        def add(self, request: Any, context: leveret.CallContext) -> Any:
+            threads.add(threading.current_thread().name)
+            return super().add(request, context)
+
+    echo = Recording("inline")
+    with (
+        leveret.Worker(echo, url=amqp_url, queue=queue, inline=True),
+        EchoClient.connect(amqp_url, queue=queue) as client,
+    ):
+        assert [client.echo(text=str(i)).text for i in range(50)] == [str(i) for i in range(50)]
+        assert client.add(a=1, b=2).sum == 3
+        assert threads == {f"leveret-{queue}"}  # the worker's own (I/O) thread, no handler pool
+        with pytest.raises(TooLoud):
+            client.fail(kind="declared")
+        with pytest.raises(leveret.Internal):
+            client.fail(kind="plain")
+    assert echo.calls == 50
+
+
+def test_inline_needs_a_sync_servicer_and_concurrency_1(amqp_url: str) -> None:
+    with pytest.raises(leveret.ConfigurationError, match="inline"):
+        leveret.Worker(Echo(), url=amqp_url, concurrency=2, inline=True)
+    with pytest.raises(leveret.ConfigurationError, match="inline"):
+        leveret.Worker(AsyncEcho(), url=amqp_url, inline=True)
