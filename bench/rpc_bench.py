@@ -120,7 +120,9 @@ class AsyncBenchCalculator(AsyncCalculatorServicer):
 
 def leveret_server(url: str, queue: str, kind: str, concurrency: int) -> None:
     servicer = AsyncBenchCalculator() if kind == "async" else BenchCalculator()
-    leveret.Worker(servicer, url=url, queue=queue, concurrency=concurrency).run()
+    leveret.Worker(
+        servicer, url=url, queue=queue, concurrency=concurrency, inline=kind == "inline"
+    ).run()
 
 
 # --------------------------------------------------------------------------------------------
@@ -420,7 +422,10 @@ def main() -> int:
     url = args.url
     tag = uuid.uuid4().hex[:8]
     n = args.inflight
-    q = {m: f"bench.{tag}.{m}" for m in ("raw-1", "leveret-1", f"raw-{n}", f"leveret-{n}")}
+    q = {
+        m: f"bench.{tag}.{m}"
+        for m in ("raw-1", "leveret-1", "leveret-1i", f"raw-{n}", f"leveret-{n}")
+    }
     ctx = mp.get_context("spawn")
     async_kind = args.async_worker
     async_conc = n if async_kind == "async" else args.sync_concurrency
@@ -428,6 +433,9 @@ def main() -> int:
         "raw-1": ctx.Process(target=raw_server, args=(url, q["raw-1"], 1), daemon=True),
         "leveret-1": ctx.Process(
             target=leveret_server, args=(url, q["leveret-1"], "sync", 1), daemon=True
+        ),
+        "leveret-1i": ctx.Process(
+            target=leveret_server, args=(url, q["leveret-1i"], "inline", 1), daemon=True
         ),
         f"raw-{n}": ctx.Process(target=raw_server, args=(url, q[f"raw-{n}"], 2 * n), daemon=True),
         f"leveret-{n}": ctx.Process(
@@ -461,6 +469,12 @@ def main() -> int:
                 "leveret CalculatorClient (sync) -> sync Worker (concurrency 1)",
                 1,
                 lambda: LeveretSyncRunner(url, q["leveret-1"]),
+            ),
+            (
+                "leveret-1i",
+                "leveret CalculatorClient (sync) -> sync Worker, inline=True",
+                1,
+                lambda: LeveretSyncRunner(url, q["leveret-1i"]),
             ),
             (
                 f"raw-{n}",
@@ -540,7 +554,7 @@ def report(args: argparse.Namespace, modes: list[Mode], bpid: int | None) -> Non
         "per-round throughput ratios |"
     )
     print("|---|---:|---:|---:|---:|---|")
-    for lev, raw in (("leveret-1", "raw-1"), (f"leveret-{n}", f"raw-{n}")):
+    for lev, raw in (("leveret-1", "raw-1"), ("leveret-1i", "raw-1"), (f"leveret-{n}", f"raw-{n}")):
         L, R = by[lev].samples, by[raw].samples
         tp = [a.rate / b.rate for a, b in zip(L, R, strict=True)]
         ccpu = [
