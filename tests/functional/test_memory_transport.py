@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import leveret
-from leveret_codegen import generate_files
+from tests.support.generated import generate_into
 
 DEFINITION = """\
 leveret: 1
@@ -65,13 +65,8 @@ def greeter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     root = tmp_path_factory.mktemp("functional")
     definition = root / "greeter.yaml"
     definition.write_text(DEFINITION.format(package=package))
-    result = generate_files([definition])
-    assert result.ok, [d.render() for d in result.diagnostics]
     out = root / "out"
-    for relative, text in result.files.items():
-        target = out / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
+    generate_into([definition], out)
     sys.path.insert(0, str(out))
     try:
         yield importlib.import_module(package)

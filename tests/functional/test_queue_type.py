@@ -12,6 +12,7 @@ import pytest
 
 import leveret
 from leveret_codegen import generate_files
+from tests.support.generated import generate_into
 
 DEFINITION = """\
 leveret: 1
@@ -29,13 +30,8 @@ def _generate(tmp_path: Path, queue_type_line: str) -> tuple[Any, dict[str, str]
     package = f"counter_{uuid.uuid4().hex[:8]}"
     definition = tmp_path / "counter.yaml"
     definition.write_text(DEFINITION.format(package=package, queue_type=queue_type_line))
-    result = generate_files([definition])
-    assert result.ok, [d.render() for d in result.diagnostics]
     out = tmp_path / "out"
-    for relative, text in result.files.items():
-        target = out / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
+    result = generate_into([definition], out)
     sys.path.insert(0, str(out))
     try:
         module = importlib.import_module(package)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import pytest
+
+from tests.support.serve import Serve
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -14,3 +18,17 @@ def pytest_configure(config: pytest.Config) -> None:
         "broker_restart: restarts the broker (rabbitmqctl stop_app/start_app); disturbs every "
         "other user of it while it runs",
     )
+
+
+@pytest.fixture
+def serve(amqp_url: str, queue: str) -> Iterator[Callable[..., Serve]]:
+    started: list[Serve] = []
+
+    def start(*options: str, env: dict[str, str] | None = None) -> Serve:
+        proc = Serve(amqp_url, queue, *options, env=env)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.kill()

@@ -14,20 +14,16 @@ from typing import Any
 import pytest
 
 import leveret
-from leveret_codegen import generate_files
 from tests.conftest import ROOT
+from tests.support.generated import generate_into
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def calculator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
-    result = generate_files([ROOT / "schemas" / "calculator.yaml"])
-    assert result.ok
     out = tmp_path_factory.mktemp("cli")
-    for relative, text in result.files.items():
-        (out / relative).parent.mkdir(parents=True, exist_ok=True)
-        (out / relative).write_text(text)
+    generate_into([ROOT / "schemas" / "calculator.yaml"], out)
     sys.path.insert(0, str(out))
     sys.modules.pop("calculator", None)
     try:

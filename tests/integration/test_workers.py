@@ -3,82 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import leveret
-from tests.conftest import ROOT
 from tests.support.echo import Echo, EchoClient
 from tests.support.raw import RawPeer
+from tests.support.serve import Serve
 
 pytestmark = pytest.mark.integration
-
-
-class ServeProcess:
-    """``leveret serve`` in a child process, ready once its queue has a consumer."""
-
-    def __init__(self, url: str, queue: str, name: str, env: dict[str, str] | None = None):
-        self.name = name
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "leveret",
-                "serve",
-                "tests.support.echo:Echo",
-                "--url",
-                url,
-                "--queue",
-                queue,
-                "--prefetch",
-                "1",
-            ],
-            cwd=ROOT,
-            env={**os.environ, **(env or {})},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        # The worker logs "... serving ..." once it consumes; read until then (bounded).
-        deadline = time.monotonic() + 20
-        for line in self.proc.stdout:
-            if "serving Echo" in line:
-                break
-            assert time.monotonic() < deadline, "worker did not start"
-        else:
-            raise AssertionError(f"worker exited: {self.proc.wait()}")
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(20)
-
-
-@pytest.fixture
-def spawn(amqp_url: str, queue: str) -> Iterator[object]:
-    procs: list[ServeProcess] = []
-
-    def start(name: str, env: dict[str, str] | None = None) -> ServeProcess:
-        proc = ServeProcess(amqp_url, queue, name, env)
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        if proc.proc.poll() is None:
-            proc.kill()
 
 
 def test_two_workers_share_one_queue(amqp_url: str, queue: str) -> None:
@@ -94,12 +33,13 @@ def test_two_workers_share_one_queue(amqp_url: str, queue: str) -> None:
 
 
 def test_worker_killed_mid_request_leaves_it_to_another(
-    amqp_url: str, queue: str, spawn: object, tmp_path: Path
+    amqp_url: str, queue: str, serve: Callable[..., Serve], tmp_path: Path
 ) -> None:
     import threading
 
     env = {"LEVERET_TEST_STARTED_DIR": str(tmp_path)}
-    doomed = spawn("doomed", env)  # type: ignore[operator]
+    doomed = serve("--prefetch", "1", env=env)
+    doomed.wait_for("serving Echo")
     result: list[object] = []
 
     def call() -> None:
@@ -117,7 +57,8 @@ def test_worker_killed_mid_request_leaves_it_to_another(
         assert time.monotonic() < deadline, "the first worker never started the request"
         time.sleep(0.01)
     doomed.kill()
-    survivor = spawn("survivor", env)  # type: ignore[operator]
+    survivor = serve("--prefetch", "1", env=env)
+    survivor.wait_for("serving Echo")
     caller.join(40)
     assert not caller.is_alive()
     assert len(result) == 1 and not isinstance(result[0], Exception), result
@@ -126,9 +67,11 @@ def test_worker_killed_mid_request_leaves_it_to_another(
     assert (tmp_path / f"job.{survivor.proc.pid}").exists()
 
 
-def test_sigterm_stops_a_worker_cleanly(spawn: object) -> None:
-    worker = spawn("w")  # type: ignore[operator]
-    assert worker.stop() == 0
+def test_sigterm_stops_a_worker_cleanly(serve: Callable[..., Serve]) -> None:
+    worker = serve()
+    worker.wait_for("serving Echo")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait(20) == 0
 
 
 @pytest.mark.parametrize(
