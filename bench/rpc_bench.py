@@ -40,6 +40,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -235,6 +236,42 @@ class LeveretSyncRunner:
             result = add(a=i, b=2)
             lat.append(pc() - t0)
             assert result.value == i + 2, result
+        return lat
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class LeveretThreadedRunner:
+    """`inflight` threads sharing one sync client (leader/follower on one connection)."""
+
+    def __init__(self, url: str, queue: str, inflight: int) -> None:
+        self.inflight = inflight
+        self.client = CalculatorClient.connect(url, queue=queue)
+
+    def run(self, calls: int) -> list[float]:
+        lat: list[float] = []
+        counter = iter(range(calls))
+        lock = threading.Lock()
+        pc = time.perf_counter
+        add = self.client.add
+
+        def worker() -> None:
+            while True:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                t0 = pc()
+                result = add(a=i, b=2)
+                lat.append(pc() - t0)
+                assert result.value == i + 2, result
+
+        threads = [threading.Thread(target=worker) for _ in range(self.inflight)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
         return lat
 
     def close(self) -> None:
@@ -488,12 +525,19 @@ def main() -> int:
                 n,
                 lambda: LeveretAsyncRunner(url, q[f"leveret-{n}"], n),
             ),
+            (
+                f"leveret-{n}t",
+                f"leveret CalculatorClient (sync) shared by {n} threads -> the same worker",
+                n,
+                lambda: LeveretThreadedRunner(url, q[f"leveret-{n}"], n),
+            ),
         ]
         modes = []
         for name, desc, inflight, make in specs:
             runner = make()
             runners.append(runner)
-            modes.append(Mode(name, desc, inflight, servers[name].pid, runner))
+            server = servers[name.rstrip("t")] if name.endswith("t") else servers[name]
+            modes.append(Mode(name, desc, inflight, server.pid, runner))
 
         for mode in modes:
             mode.runner.run(args.warmup)
@@ -554,7 +598,12 @@ def report(args: argparse.Namespace, modes: list[Mode], bpid: int | None) -> Non
         "per-round throughput ratios |"
     )
     print("|---|---:|---:|---:|---:|---|")
-    for lev, raw in (("leveret-1", "raw-1"), ("leveret-1i", "raw-1"), (f"leveret-{n}", f"raw-{n}")):
+    for lev, raw in (
+        ("leveret-1", "raw-1"),
+        ("leveret-1i", "raw-1"),
+        (f"leveret-{n}", f"raw-{n}"),
+        (f"leveret-{n}t", f"raw-{n}"),
+    ):
         L, R = by[lev].samples, by[raw].samples
         tp = [a.rate / b.rate for a, b in zip(L, R, strict=True)]
         ccpu = [
