@@ -1,0 +1,154 @@
+"""leveret in the shared peer harness (copied into peerbench/adapters/ by bench/run_peers.sh).
+
+Stubs are generated from bench/peer/peerbench.yaml before the run (``leveret generate``);
+the environment variable LEVERET_PEERBENCH_GEN names that folder. Heavy imports (leveret,
+the stubs) happen inside serve()/client() only: the orchestrator imports every adapter.
+
+Rows (group 7):
+  leveret-sync-seq-inline   generated sync client, 1 in flight, sync Worker(inline=True)
+  leveret-sync-seq          the same against the default worker (sync handler on a thread)
+  leveret-async-64          generated asyncio client, 64 in flight (ctx.run_async), against a
+                            Worker running an async servicer (concurrency 64)
+  leveret-sync-threads-64   one generated sync client shared by 64 threads (64 in flight),
+                            same async worker; the harness has no threaded driver, so this
+                            row drives ctx.meter itself
+
+The server answers with what ctx.handle returns for the request as a dict (unset fields left
+out), validated into the generated reply model; the client returns the reply as a dict.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..common import CONCURRENCY, System
+
+SYSTEMS = [
+    System(id="leveret-sync-seq-inline", label="leveret sync client, Worker(inline=True)",
+           variant="inline", mode="seq", group="7", payload=True),
+    System(id="leveret-sync-seq", label="leveret sync client, default (threaded) worker",
+           variant="threads", mode="seq", group="7", payload=False),
+    System(id="leveret-async-64", label=f"leveret asyncio client, {CONCURRENCY} in flight",
+           variant="async", mode="conc", concurrency=CONCURRENCY, group="7", payload=True),
+    System(id="leveret-sync-threads-64",
+           label=f"leveret sync client shared by {CONCURRENCY} threads",
+           variant="sync-threads", mode="conc", concurrency=CONCURRENCY, group="7",
+           payload=False),
+]
+
+
+def _stubs():
+    gen = os.environ["LEVERET_PEERBENCH_GEN"]
+    if gen not in sys.path:
+        sys.path.insert(0, gen)
+    import peerbench_svc
+
+    return peerbench_svc
+
+
+def cleanup_queues(queue):
+    # the worker declares its queue durable; the orchestrator deletes `queue` too, this makes
+    # the intent explicit (and keeps working if the orchestrator stops doing so)
+    return [queue]
+
+
+def serve(ctx) -> None:
+    import threading
+
+    import leveret
+
+    svc = _stubs()
+    handle = ctx.handle
+    Reply = svc.AddReply
+
+    def reply(request):
+        return Reply(**handle(request.model_dump(exclude_unset=True)))
+
+    if ctx.variant in ("async", "sync-threads"):
+
+        class AsyncAdder(svc.AsyncAdderServicer):
+            async def add(self, request, context):
+                return reply(request)
+
+        worker = leveret.Worker(AsyncAdder(), url=ctx.url, queue=ctx.queue,
+                                concurrency=CONCURRENCY)
+    else:
+
+        class Adder(svc.AdderServicer):
+            def add(self, request, context):
+                return reply(request)
+
+        worker = leveret.Worker(Adder(), url=ctx.url, queue=ctx.queue,
+                                inline=ctx.variant == "inline")
+    worker.start()
+    ctx.ready()
+    threading.Event().wait()  # SIGTERM from the orchestrator ends the process
+
+
+def _threads(ctx, c) -> None:
+    """ctx.concurrency threads share one sync client; each calls in a loop."""
+    import itertools
+    import threading
+    import time
+
+    make, check, pad = ctx.make_request, ctx.check, ctx.pad
+    clock = time.perf_counter_ns
+    add = c.add
+    errors = []
+
+    def phase(total, rec):
+        counter = itertools.count()
+
+        def work():
+            try:
+                while True:
+                    i = next(counter)
+                    if i >= total:
+                        return
+                    req = make(i, pad)
+                    t0 = clock()
+                    resp = add(**req).model_dump(exclude_none=True)
+                    if rec is not None:
+                        rec(clock() - t0)
+                    check(req, resp)
+            except BaseException as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=work) for _ in range(ctx.concurrency)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+
+    phase(ctx.warmup, None)
+    ctx.meter.start()
+    phase(ctx.n, ctx.meter.record)  # list.append: safe from several threads
+    ctx.meter.stop()
+
+
+def client(ctx) -> None:
+    svc = _stubs()
+    if ctx.variant == "sync-threads":
+        with svc.AdderClient.connect(ctx.url, queue=ctx.queue) as c:
+            _threads(ctx, c)
+        return
+    if ctx.mode == "conc":
+        import asyncio
+
+        async def main():
+            async with svc.AsyncAdderClient.connect(ctx.url, queue=ctx.queue) as c:
+                add = c.add
+
+                async def acall(req):
+                    return (await add(**req)).model_dump(exclude_none=True)
+
+                await ctx.run_async(acall)
+
+        asyncio.run(main())
+        return
+    with svc.AdderClient.connect(ctx.url, queue=ctx.queue) as c:
+        add = c.add
+        ctx.run_sync(lambda req: add(**req).model_dump(exclude_none=True))
