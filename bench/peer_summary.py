@@ -67,7 +67,8 @@ def table(data: dict[str, Any], phase: str, payload: int) -> list[str]:
             f"| {f(med([r['p50_ms'] for r in mine if 'p50_ms' in r]), '.3f')} "
             f"| {f(med([r['p99_ms'] for r in mine if 'p99_ms' in r]), '.3f')} "
             f"| {f(med([x for r in mine if (x := cpu_per_k(r))]), '.3f')} "
-            f"| {f(med(cpu_ratio), '.2f')} | {len(mine)}/{len([r for r in runs if r['system'] == s['id']])} |"
+            f"| {f(med(cpu_ratio), '.2f')} "
+            f"| {len(mine)}/{len([r for r in runs if r['system'] == s['id']])} |"
         )
     return out
 
@@ -83,9 +84,11 @@ def main(path: str) -> int:
     with open(path) as fh:
         data = json.load(fh)
     meta = data["meta"]
-    print(f"Run {meta['started_utc']} -> {meta.get('finished_utc')}, {meta['repeats']} rounds, "
-          f"scale {meta['scale']}, load avg {meta.get('loadavg_start')} -> "
-          f"{meta.get('loadavg_end')}")
+    print(
+        f"Run {meta['started_utc']} -> {meta.get('finished_utc')}, {meta['repeats']} rounds, "
+        f"scale {meta['scale']}, load avg {meta.get('loadavg_start')} -> "
+        f"{meta.get('loadavg_end')}"
+    )
     print()
     print(HEAD)
     print("\n".join(table(data, "main", 0)))

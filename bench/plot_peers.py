@@ -76,22 +76,39 @@ def main(src: str, dst: str) -> int:
             return
         near = any(px == x and abs(py - y) < 0.03 * top for px, py in seen)
         seen.add(key)
-        ax.annotate(f"{y:,.0f}", (x, y), textcoords="offset points",
-                    xytext=(-32, -3) if near else (6, -3), fontsize=7)
+        ax.annotate(
+            f"{y:,.0f}",
+            (x, y),
+            textcoords="offset points",
+            xytext=(-32, -3) if near else (6, -3),
+            fontsize=7,
+        )
 
     for family, pts in sorted(families.items(), key=lambda kv: -max(r for _, r in kv[1])):
         pts.sort()
         xs, ys = zip(*pts, strict=True)
         bold = family.startswith("leveret")
         raw = family.startswith("raw")
-        ax.plot(xs, ys, marker="o", linewidth=2.5 if bold else 1.8 if raw else 1.2,
-                linestyle="-" if bold or raw else "--", label=family,
-                **({"color": "black"} if raw else {}))
+        ax.plot(
+            xs,
+            ys,
+            marker="o",
+            linewidth=2.5 if bold else 1.8 if raw else 1.2,
+            linestyle="-" if bold or raw else "--",
+            label=family,
+            **({"color": "black"} if raw else {}),
+        )
         for x, y in pts:
             note(x, y)
     for label, x, y in sorted(singles, key=lambda t: -t[2]):
-        ax.plot([x], [y], marker="D" if label.startswith("leveret") else "x", linestyle="none",
-                markersize=8, label=label)
+        ax.plot(
+            [x],
+            [y],
+            marker="D" if label.startswith("leveret") else "x",
+            linestyle="none",
+            markersize=8,
+            label=label,
+        )
         note(x, y)
     xs_all = sorted({x for _, x, _ in points.values()})
     ax.set_xscale("log", base=2)
@@ -102,9 +119,12 @@ def main(src: str, dst: str) -> int:
     ax.set_xlabel("calls in flight")
     ax.set_ylabel("calls/s (median over rounds)")
     meta = data.get("meta", {})
-    ax.set_title("RPC over RabbitMQ, small JSON request/reply, one broker, 2 cores\n"
-                 f"shared peer harness, {meta.get('repeats', '?')} rounds, scale "
-                 f"{meta.get('scale', '?')}, {meta.get('started_utc', '')}", fontsize=10)
+    ax.set_title(
+        "RPC over RabbitMQ, small JSON request/reply, one broker, 2 cores\n"
+        f"shared peer harness, {meta.get('repeats', '?')} rounds, scale "
+        f"{meta.get('scale', '?')}, {meta.get('started_utc', '')}",
+        fontsize=10,
+    )
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()

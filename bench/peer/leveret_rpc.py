@@ -25,16 +25,40 @@ import sys
 from ..common import CONCURRENCY, System
 
 SYSTEMS = [
-    System(id="leveret-sync-seq-inline", label="leveret sync client, Worker(inline=True)",
-           variant="inline", mode="seq", group="7", payload=True),
-    System(id="leveret-sync-seq", label="leveret sync client, default (threaded) worker",
-           variant="threads", mode="seq", group="7", payload=False),
-    System(id="leveret-async-64", label=f"leveret asyncio client, {CONCURRENCY} in flight",
-           variant="async", mode="conc", concurrency=CONCURRENCY, group="7", payload=True),
-    System(id="leveret-sync-threads-64",
-           label=f"leveret sync client shared by {CONCURRENCY} threads",
-           variant="sync-threads", mode="conc", concurrency=CONCURRENCY, group="7",
-           payload=False),
+    System(
+        id="leveret-sync-seq-inline",
+        label="leveret sync client, Worker(inline=True)",
+        variant="inline",
+        mode="seq",
+        group="7",
+        payload=True,
+    ),
+    System(
+        id="leveret-sync-seq",
+        label="leveret sync client, default (threaded) worker",
+        variant="threads",
+        mode="seq",
+        group="7",
+        payload=False,
+    ),
+    System(
+        id="leveret-async-64",
+        label=f"leveret asyncio client, {CONCURRENCY} in flight",
+        variant="async",
+        mode="conc",
+        concurrency=CONCURRENCY,
+        group="7",
+        payload=True,
+    ),
+    System(
+        id="leveret-sync-threads-64",
+        label=f"leveret sync client shared by {CONCURRENCY} threads",
+        variant="sync-threads",
+        mode="conc",
+        concurrency=CONCURRENCY,
+        group="7",
+        payload=False,
+    ),
 ]
 
 
@@ -71,16 +95,16 @@ def serve(ctx) -> None:
             async def add(self, request, context):
                 return reply(request)
 
-        worker = leveret.Worker(AsyncAdder(), url=ctx.url, queue=ctx.queue,
-                                concurrency=CONCURRENCY)
+        worker = leveret.Worker(AsyncAdder(), url=ctx.url, queue=ctx.queue, concurrency=CONCURRENCY)
     else:
 
         class Adder(svc.AdderServicer):
             def add(self, request, context):
                 return reply(request)
 
-        worker = leveret.Worker(Adder(), url=ctx.url, queue=ctx.queue,
-                                inline=ctx.variant == "inline")
+        worker = leveret.Worker(
+            Adder(), url=ctx.url, queue=ctx.queue, inline=ctx.variant == "inline"
+        )
     worker.start()
     ctx.ready()
     threading.Event().wait()  # SIGTERM from the orchestrator ends the process
@@ -112,7 +136,7 @@ def _threads(ctx, c) -> None:
                     if rec is not None:
                         rec(clock() - t0)
                     check(req, resp)
-            except BaseException as e:  # noqa: BLE001 - reported below
+            except BaseException as e:
                 errors.append(e)
 
         threads = [threading.Thread(target=work) for _ in range(ctx.concurrency)]
