@@ -452,6 +452,11 @@ def main() -> int:
         help="threads of the sync worker behind leveret-64 with --async-worker sync",
     )
     ap.add_argument("--quick", action="store_true", help="3 rounds x 500 calls, 100 warm-up")
+    ap.add_argument(
+        "--only",
+        default="",
+        help="comma-separated modes to run (e.g. raw-1,leveret-1,leveret-1i); default: all",
+    )
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.calls, args.warmup = 3, 500, 100
@@ -532,8 +537,14 @@ def main() -> int:
                 lambda: LeveretThreadedRunner(url, q[f"leveret-{n}"], n),
             ),
         ]
+        only = {m for m in args.only.split(",") if m}
+        unknown = only - {spec[0] for spec in specs}
+        if unknown:
+            ap.error(f"unknown modes: {', '.join(sorted(unknown))}")
         modes = []
         for name, desc, inflight, make in specs:
+            if only and name not in only:
+                continue
             runner = make()
             runners.append(runner)
             server = servers[name.rstrip("t")] if name.endswith("t") else servers[name]
@@ -604,6 +615,8 @@ def report(args: argparse.Namespace, modes: list[Mode], bpid: int | None) -> Non
         (f"leveret-{n}", f"raw-{n}"),
         (f"leveret-{n}t", f"raw-{n}"),
     ):
+        if lev not in by or raw not in by:
+            continue
         L, R = by[lev].samples, by[raw].samples
         tp = [a.rate / b.rate for a, b in zip(L, R, strict=True)]
         ccpu = [

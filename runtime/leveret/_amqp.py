@@ -851,6 +851,7 @@ class AsyncioConsumer:
         self.connects = 0
         self.address: str | None = None
         self.failed_rounds = 0
+        self._beat_tail = b""
 
     @property
     def connected(self) -> bool:
@@ -1059,6 +1060,46 @@ class AsyncioConsumer:
         except (pika.exceptions.AMQPError, OSError) as exc:
             log.warning("could not requeue a delivery: %s", exc)
 
+    # -- heartbeats from another thread -----------------------------------------------------
+
+    @property
+    def heartbeat(self) -> float | None:
+        """The heartbeat timeout negotiated with the broker, in seconds; None when off."""
+        params = getattr(self._conn, "params", None)
+        value = getattr(params, "heartbeat", None)
+        return float(value) if isinstance(value, int) and value > 0 else None
+
+    def beat(self) -> bool:
+        """Write one heartbeat frame to the socket, from a thread other than the loop's.
+
+        Only while the loop's thread runs an inline handler: it does not touch the connection
+        then, and without this a handler longer than the heartbeat timeout would make the
+        broker close the connection under it. A heartbeat is a whole frame, so it may go
+        between any two frames, but only when nothing else waits to be written. Whatever the
+        socket does not take waits in ``_beat_tail`` for :meth:`after_beats` on the loop.
+        Returns whether a heartbeat went out (False over TLS, which this cannot write to).
+        """
+        transport: Any = getattr(self._conn, "_transport", None)
+        if (
+            type(transport) is not _AsyncPlaintextTransport
+            or transport.get_write_buffer_size()
+            or self._beat_tail
+        ):
+            return False
+        try:
+            sent: int = transport._sock.send(_HEARTBEAT_FRAME)
+        except OSError:
+            return False  # the loop meets the same error when it resumes
+        self._beat_tail = _HEARTBEAT_FRAME[sent:]
+        return sent > 0
+
+    def after_beats(self) -> None:
+        """On the loop's thread, once the handler is done: finish a heartbeat cut short."""
+        tail, self._beat_tail = self._beat_tail, b""
+        if tail and self._conn is not None:
+            with contextlib.suppress(pika.exceptions.AMQPError, OSError):
+                self._conn._adapter_emit_data(tail)
+
     # -- stopping --------------------------------------------------------------------------
 
     async def cancel(self, timeout: float = 5.0) -> None:
@@ -1093,6 +1134,9 @@ class AsyncioConsumer:
                 return
         await asyncio.wait([down], timeout=timeout)
 
+
+#: An AMQP heartbeat frame: type 8, channel 0, no payload, frame end.
+_HEARTBEAT_FRAME = b"\x08\x00\x00\x00\x00\x00\x00\xce"
 
 #: The delivery tag's bits in a consumer token.
 _TAG_MASK = (1 << 64) - 1

@@ -259,6 +259,15 @@ class MemoryWorkerConsumer:
     def live(self, token: int) -> bool:
         return True
 
+    #: No connection, so no heartbeats to keep.
+    heartbeat: float | None = None
+
+    def beat(self) -> bool:
+        return False
+
+    def after_beats(self) -> None:
+        pass
+
     async def cancel(self) -> None:
         if self._seat is not None:
             self._broker.cancel(self._queue, self._seat)

@@ -1,11 +1,18 @@
 """Workers: run a servicer on its queue.
 
 A worker is an asyncio loop that consumes the service queue with prefetch. Async handlers run as
-tasks on that loop; sync handlers run on ``concurrency`` handler threads. At most
+tasks on that loop; sync handlers run on ``concurrency`` handler threads, or, for a sync
+servicer with concurrency and prefetch 1 (the default), inline on the loop's thread: one request
+at a time either way, and inline saves two thread switches per request. At most
 ``concurrency`` handlers run at once, whatever the prefetch: deliveries beyond that wait in the
 worker, in order, and are started as handlers finish. Each request is acked only after its
 reply is published, so a worker that dies mid-request leaves the request to another worker
 sharing the queue.
+
+While an inline handler runs, the loop cannot send AMQP heartbeats; a keeper thread sends them
+for it when the handler runs long (:class:`_HeartbeatKeeper`), so the broker keeps the
+connection. Under :meth:`Worker.run` the loop runs on its own thread and the main thread only
+waits for signals, so that they are acted on even while a handler holds the loop's thread.
 
 The consumer reconnects by itself when its connection drops (see :class:`AsyncioConsumer`).
 Shutdown (:meth:`Worker.stop`, or SIGTERM/SIGINT under :meth:`Worker.run`) is graceful: stop
@@ -60,6 +67,16 @@ class _Consumer(Protocol):
     def live(self, token: int) -> bool:
         """Whether the delivery can still be settled (its channel is the current one)."""
 
+    @property
+    def heartbeat(self) -> float | None:
+        """The negotiated heartbeat timeout in seconds; None when there is none."""
+
+    def beat(self) -> bool:
+        """From another thread, while the loop's thread is in a handler: send a heartbeat."""
+
+    def after_beats(self) -> None:
+        """On the loop's thread after such a handler: finish what :meth:`beat` left."""
+
     async def cancel(self) -> None:
         """Stop consuming; deliveries may still arrive until the broker confirms."""
 
@@ -110,6 +127,71 @@ class _HandlerThreads:
             self._queue.put(None)
 
 
+class _HeartbeatKeeper:
+    """Sends the heartbeats that an inline handler keeps the loop's thread from sending.
+
+    The loop's thread calls :meth:`enter` before a handler and :meth:`leave` after it; in
+    between it does not touch the connection, so this thread may write heartbeat frames. It
+    does so once the handler has run for half the heartbeat timeout, as pika would have.
+    """
+
+    def __init__(self, consumer: _Consumer) -> None:
+        self._consumer = consumer
+        self._lock = threading.Lock()
+        self._since: float | None = None
+        self._last = 0.0
+        self._warned = False
+        self._stopped = threading.Event()
+        self.beats = 0
+        self._thread = threading.Thread(target=self._run, name="leveret-heartbeat", daemon=True)
+        self._thread.start()
+
+    def enter(self) -> None:
+        with self._lock:
+            self._since = time.monotonic()
+
+    def leave(self) -> None:
+        with self._lock:  # waits for a heartbeat being written: nothing may interleave
+            self._since = None
+        self._consumer.after_beats()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        while True:
+            timeout = self._consumer.heartbeat
+            interval = timeout / 2 if timeout else 5.0
+            if self._stopped.wait(interval / 4):
+                return
+            if not timeout:
+                continue
+            with self._lock:
+                now = time.monotonic()
+                since = self._since
+                if since is None or now - max(since, self._last) < interval:
+                    continue
+                if self._consumer.beat():
+                    self._last = now
+                    self.beats += 1
+                elif not self._warned:
+                    self._warned = True
+                    log.warning(
+                        "a handler has run for %.0f s and heartbeats cannot be sent for it "
+                        "(TLS connection?): the broker may close the connection; use "
+                        "inline=False (leveret serve --no-inline) for long handlers",
+                        now - since,
+                    )
+
+
+#: What the main thread of :meth:`Worker.run` hears about: a signal number, ``_HANDLER_DONE``
+#: (the inline handler running at the stop has finished), or ``None`` (the loop has ended).
+_HANDLER_DONE = -1
+
+#: Seconds :meth:`Worker.run` allows, after the grace period, for replying and closing.
+_CLOSE_TIME = 10.0
+
+
 class Worker:
     """Serves one servicer instance on its service queue.
 
@@ -119,7 +201,8 @@ class Worker:
     ``prefetch`` how many unacked requests the broker hands this worker (default: concurrency).
     ``queue_type`` is the type of the request queue it declares, ``"classic"`` or ``"quorum"``
     (default: the definition's ``queue_type``); ``grace`` how long shutdown waits for the
-    handlers in progress.
+    handlers in progress. ``inline`` runs a sync servicer's handlers on the loop's thread
+    (default: when concurrency and prefetch are 1); ``False`` keeps them on a handler thread.
 
     The methods are meant for the thread that created the worker; :meth:`stop` may be called
     from any thread.
@@ -136,7 +219,7 @@ class Worker:
         queue_arguments: dict[str, Any] | None = None,
         grace: float = 10.0,
         queue_type: str | None = None,
-        inline: bool = False,
+        inline: bool | None = None,
     ) -> None:
         service = getattr(type(servicer), "service", None)
         if not isinstance(service, ServiceSpec):
@@ -165,8 +248,15 @@ class Worker:
             self._queue_arguments.setdefault("x-queue-type", self.queue_type)
         if inline and (self._is_async or self.concurrency != 1):
             raise ConfigurationError("inline needs a sync servicer and concurrency 1")
-        # Inline: sync handlers run on the event loop's thread, which saves two thread switches
-        # per request; while one runs, the loop (heartbeats, signals) waits for it.
+        if inline is None:
+            # With prefetch 1 the broker sends nothing more while the handler runs, so a busy
+            # loop thread holds nothing back from other workers (memory:// has no prefetch).
+            inline = (
+                not self._is_async
+                and self.concurrency == 1
+                and self.prefetch == 1
+                and not is_memory(self.url)
+            )
         self.inline = inline
         if grace < 0:
             raise ConfigurationError("grace must not be negative")
@@ -184,33 +274,34 @@ class Worker:
         self._running = 0
         self._backlog: collections.deque[tuple[Call, Delivery, int]] = collections.deque()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._keeper: _HeartbeatKeeper | None = None
+        # Between the main thread of run() and the loop's thread:
+        self._events: queue_module.SimpleQueue[int | None] | None = None
+        self._stop_requested = False  # the main thread asked the loop to stop
+        self._inline_busy = False  # the loop's thread is in an inline handler
 
     # -- running ---------------------------------------------------------------------------
 
     async def serve(self, *, ready: threading.Event | None = None) -> None:
         """Consume until :meth:`stop`, then shut down gracefully (see the module docstring)."""
-        await self._serve(ready, handle_signals=False)
-
-    async def _serve(self, ready: threading.Event | None, *, handle_signals: bool) -> None:
-        loop = asyncio.get_running_loop()
-        self._loop = loop
         self._stop, self._abort, self._idle = asyncio.Event(), asyncio.Event(), asyncio.Event()
         self._stopping, self._running = False, 0
         self._backlog.clear()
-        if handle_signals:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.add_signal_handler(sig, self._on_signal, sig)
+        self._loop = asyncio.get_running_loop()
+        if self._stop_requested:  # a signal came before the loop existed
+            self._stop.set()
         consumer = self._consumer()
         self._active = consumer
         if not self._is_async and not self.inline:
             self._threads = _HandlerThreads(
-                self.concurrency, "leveret-handler", loop, self._run_sync, self._finish
+                self.concurrency, "leveret-handler", self._loop, self._run_sync, self._finish
             )
+        if self.inline:
+            self._keeper = _HeartbeatKeeper(consumer)
         try:
             await consumer.start(self._on_delivery)
             log.info(
-                "%s serving %s on %s queue %r at %s (concurrency %d, prefetch %d)",
+                "%s serving %s on %s queue %r at %s (concurrency %d, prefetch %d%s)",
                 type(self).__name__,
                 self.service.name,
                 self.queue_type,
@@ -218,6 +309,7 @@ class Worker:
                 redact(self.url),
                 self.concurrency,
                 self.prefetch,
+                ", handlers inline" if self.inline else "",
             )
             if ready is not None:
                 ready.set()
@@ -240,10 +332,9 @@ class Worker:
             if self._threads is not None:
                 self._threads.shutdown()
                 self._threads = None
-            if handle_signals:
-                for sig in (signal.SIGTERM, signal.SIGINT):
-                    with contextlib.suppress(NotImplementedError, RuntimeError):
-                        loop.remove_signal_handler(sig)
+            if self._keeper is not None:
+                self._keeper.stop()
+                self._keeper = None
 
     async def _shut_down(self, consumer: _Consumer) -> None:
         """Stop consuming, requeue what has not started, let what runs finish within grace."""
@@ -322,7 +413,7 @@ class Worker:
             self._threads.submit(call, token)
             return
         if self.inline:
-            self._finish(token, self._run_sync(call))
+            self._finish(token, self._run_inline(call))
             return
         assert self._loop is not None
         task = self._loop.create_task(self._run_async(call, token))
@@ -354,6 +445,20 @@ class Worker:
                 continue
             self._start(call, token)
 
+    def _run_inline(self, call: Call) -> Outcome:
+        keeper = self._keeper
+        self._inline_busy = True
+        if keeper is not None:
+            keeper.enter()
+        try:
+            return self._run_sync(call)
+        finally:
+            if keeper is not None:
+                keeper.leave()
+            self._inline_busy = False
+            if self._stop_requested and self._events is not None:
+                self._events.put(_HANDLER_DONE)
+
     def _run_sync(self, call: Call) -> Outcome:
         try:
             result = call.handler(call.request, call.context)
@@ -375,21 +480,99 @@ class Worker:
     # -- control ---------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Serve in this thread until SIGTERM or SIGINT; a second signal gives up at once."""
-        asyncio.run(self._serve(None, handle_signals=True))
+        """Serve until SIGTERM or SIGINT; a second signal gives up at once.
 
-    def _on_signal(self, sig: signal.Signals) -> None:
-        if self._stop is not None and not self._stop.is_set():
-            log.info("%s: stopping gracefully (send it again to exit at once)", sig.name)
-            self._stop.set()
-        elif self._abort is not None and not self._abort.is_set():
+        In the main thread, the worker's loop runs on a thread of its own and this thread
+        waits for signals: a handler that holds the loop's thread (inline) cannot delay them.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            asyncio.run(self.serve())  # signals are the main thread's business
+            return
+        events: queue_module.SimpleQueue[int | None] = queue_module.SimpleQueue()
+        failure: list[BaseException] = []
+
+        def serve() -> None:
+            try:
+                asyncio.run(self.serve())
+            except BaseException as exc:
+                failure.append(exc)
+            finally:
+                events.put(None)
+
+        def on_signal(signum: int, _frame: Any) -> None:
+            events.put(signum)  # SimpleQueue.put is safe in a signal handler
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        self._events, self._stop_requested, self.forced_by = events, False, None
+        try:
+            thread = threading.Thread(target=serve, name=f"leveret-{self.queue}", daemon=True)
+            thread.start()
+            self._supervise(events, thread)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self._events = None
+        if failure and self.forced_by is None:
+            raise failure[0]
+
+    def _supervise(
+        self, events: queue_module.SimpleQueue[int | None], thread: threading.Thread
+    ) -> None:
+        """The main thread of :meth:`run`: act on signals until the loop's thread ends."""
+        first = events.get()
+        if first is None:
+            thread.join()
+            return
+        log.info(
+            "%s: stopping gracefully (send it again to exit at once)", signal.Signals(first).name
+        )
+        self._stop_requested = True
+        self._in_loop(self._request_stop)
+        # The loop cannot time an inline handler that holds its thread; this thread does.
+        handler_by: float | None = None
+        if self._inline_busy:
+            handler_by = time.monotonic() + self._grace
+            log.info("stopping: waiting up to %g s for 1 handler(s) in progress", self._grace)
+        end_by = time.monotonic() + self._grace + _CLOSE_TIME
+        while True:
+            limit = handler_by if handler_by is not None else end_by
+            try:
+                event = events.get(timeout=max(0.0, limit - time.monotonic()))
+            except queue_module.Empty:
+                log.warning(
+                    "stopping with %d handler(s) still running: their requests go back to the "
+                    "queue",
+                    max(self._running, 1),
+                )
+                return
+            if event is None:
+                thread.join()
+                return
+            if event == _HANDLER_DONE:
+                if handler_by is not None:
+                    handler_by = None
+                    end_by = time.monotonic() + _CLOSE_TIME
+                continue
+            sig = signal.Signals(event)
             log.warning("%s again: exiting at once", sig.name)
             self.forced_by = sig
-            self._abort.set()
+            self._in_loop(self._request_abort)
+            thread.join(1.0)  # a loop that is free closes its connection; a busy one cannot
+            return
+
+    def _in_loop(self, callback: Callable[[], None]) -> None:
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nothing to do
+                loop.call_soon_threadsafe(callback)
 
     def _request_stop(self) -> None:
         if self._stop is not None:
             self._stop.set()
+
+    def _request_abort(self) -> None:
+        if self._abort is not None:
+            self._abort.set()
 
     def start(self, timeout: float = 30.0) -> Self:
         """Serve on a background thread; returns once consuming, or raises why it could not."""
@@ -415,8 +598,7 @@ class Worker:
         """Stop consuming, let handlers in progress finish, close the connection."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._request_stop)
+            self._in_loop(self._request_stop)
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None

@@ -4,7 +4,6 @@ that the tests cut and restore), retries, the circuit breaker, backpressure, flo
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 
@@ -13,6 +12,7 @@ import pytest
 import leveret
 from leveret._breaker import BreakerState, CircuitBreaker
 from leveret._retry import RetryPolicy
+from tests.support.background import Background
 from tests.support.echo import Echo, EchoClient
 from tests.support.proxy import TcpProxy, wait_until
 
@@ -36,28 +36,6 @@ def proxy() -> Iterator[TcpProxy]:
         yield p
 
 
-class Background:
-    """Runs one call on a thread and keeps its result or exception."""
-
-    def __init__(self, call: object) -> None:
-        self.result: object = None
-        self.error: BaseException | None = None
-        self.finished_at = 0.0
-        self._thread = threading.Thread(target=self._run, args=(call,))
-        self._thread.start()
-
-    def _run(self, call: object) -> None:
-        try:
-            self.result = call()  # type: ignore[operator]
-        except BaseException as exc:
-            self.error = exc
-        self.finished_at = time.monotonic()
-
-    def join(self, timeout: float = 30) -> None:
-        self._thread.join(timeout)
-        assert not self._thread.is_alive(), "the call never returned"
-
-
 def test_call_in_flight_fails_at_once_when_the_connection_drops(
     worker: leveret.Worker, queue: str, proxy: TcpProxy, echo: Echo
 ) -> None:
@@ -66,7 +44,7 @@ def test_call_in_flight_fails_at_once_when_the_connection_drops(
         wait_until(echo.started.is_set, 10, "the handler to start")
         cut_at = time.monotonic()
         proxy.cut()
-        call.join()
+        call.wait()
         assert isinstance(call.error, leveret.Unavailable), call.error
         assert "connection lost" in str(call.error)
         assert call.finished_at - cut_at < 1.0  # at once, not at the 20 s timeout
@@ -98,7 +76,7 @@ def test_idempotent_call_waits_out_an_outage_within_its_deadline(
         transport = client._transport
         wait_until(lambda: transport._failures >= 2, 10, "failed reconnect attempts")
         proxy.restore()
-        call.join()
+        call.wait()
         assert call.error is None, call.error
         assert call.result.sum == 42  # type: ignore[attr-defined]
 
@@ -163,7 +141,7 @@ def test_calls_beyond_max_in_flight_wait_for_a_slot(
             for i in range(6)
         ]
         for call in calls:
-            call.join()
+            call.wait()
         assert [c.error for c in calls] == [None] * 6
         assert echo.max_active <= 2  # the worker could run 4; the client let only 2 out
 
@@ -178,7 +156,7 @@ def test_waiting_for_a_slot_respects_the_deadline(
         with pytest.raises(leveret.DeadlineExceeded, match="call slots"):
             client.echo(text="waits", timeout=0.2)
         assert time.monotonic() - started < 0.5
-        busy.join()
+        busy.wait()
         assert busy.error is None
 
 
@@ -200,7 +178,7 @@ def test_broker_flow_control_makes_calls_wait_then_complete(
             assert call.finished_at == 0.0  # still waiting
         finally:
             _rabbitmqctl("set_vm_memory_high_watermark", "0.4")
-        call.join()
+        call.wait()
         assert call.error is None, call.error
         assert call.result.sum == 5  # type: ignore[attr-defined]
         assert transport._blocked is False

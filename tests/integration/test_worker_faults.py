@@ -15,7 +15,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -29,6 +28,7 @@ import pytest
 import leveret
 from leveret import CallContext
 from tests.conftest import AMQP_URL
+from tests.support.background import Background
 from tests.support.echo import (
     SERVICE,
     AsyncEcho,
@@ -39,64 +39,13 @@ from tests.support.echo import (
     EchoRequest,
 )
 from tests.support.proxy import TcpProxy, wait_until
+from tests.support.raw import publish_echo, ready_count
 from tests.support.serve import Serve
 
 pytestmark = pytest.mark.integration
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-class Background:
-    """One call on a thread, keeping its result or exception."""
-
-    def __init__(self, call: Callable[[], Any]) -> None:
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(call,), daemon=True)
-        self._thread.start()
-
-    def _run(self, call: Callable[[], Any]) -> None:
-        try:
-            self.result = call()
-        except BaseException as exc:
-            self.error = exc
-
-    def join(self, timeout: float = 30.0) -> Any:
-        self._thread.join(timeout)
-        assert not self._thread.is_alive(), "the call did not finish"
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-
-def _ready_count(url: str, queue: str) -> int:
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        return int(conn.channel().queue_declare(queue, passive=True).method.message_count)
-    finally:
-        conn.close()
-
-
-def _publish_echo(url: str, queue: str, texts: list[str], delay: float) -> None:
-    """Publish echo requests nobody waits for (the replies go to a queue that does not exist)."""
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        ch = conn.channel()
-        for text in texts:
-            ch.basic_publish(
-                "",
-                queue,
-                f'{{"text": "{text}", "delay": {delay}}}'.encode(),
-                pika.BasicProperties(
-                    content_type="application/json",
-                    correlation_id=uuid.uuid4().hex,
-                    reply_to="nobody.listens",
-                    type="echo",
-                ),
-            )
-    finally:
-        conn.close()
 
 
 def _declare_classic(url: str, queue: str) -> None:
@@ -214,7 +163,7 @@ def test_settling_a_delivery_of_a_lost_channel_is_harmless(amqp_url: str, queue:
         wait_until(lambda: worker._running == 0, 10, "the redelivered run to finish")
         assert client.add(a=1, b=1).sum == 2  # after the settles, on the same channel
         assert consumer.connects == 2, "a stale ack broke the new channel"
-    assert _ready_count(amqp_url, queue) == 0
+    assert ready_count(amqp_url, queue) == 0
 
 
 @pytest.mark.broker_restart
@@ -254,21 +203,21 @@ def test_sigterm_finishes_the_running_handler_and_requeues_the_rest(
             Background(lambda text=f"job{i}": client.echo(text=text, delay=2.0, timeout=30))
             for i in range(3)
         ]
-        wait_until(lambda: _ready_count(amqp_url, queue) == 3, 10, "three requests queued")
+        wait_until(lambda: ready_count(amqp_url, queue) == 3, 10, "three requests queued")
         first = serve("--concurrency", "1", "--prefetch", "4", "--grace", "10", env=env)
         first.wait_for("serving Echo")
         # It took all three (prefetch 4) and started one (concurrency 1).
-        wait_until(lambda: _ready_count(amqp_url, queue) == 0, 10, "the worker to prefetch all")
+        wait_until(lambda: ready_count(amqp_url, queue) == 0, 10, "the worker to prefetch all")
         wait_until(lambda: len(list(tmp_path.iterdir())) == 1, 10, "the first handler to start")
         stopped_at = time.monotonic()
         first.signal(signal.SIGTERM)
         # The two it had not started go back to the queue at once (nack), not at its exit.
-        wait_until(lambda: _ready_count(amqp_url, queue) == 2, 5, "two requests requeued")
+        wait_until(lambda: ready_count(amqp_url, queue) == 2, 5, "two requests requeued")
         assert first.proc.poll() is None, "requeued only when the worker exited"
         assert first.wait(10) == 0
         assert time.monotonic() - stopped_at < 10, "not within the grace period"
         assert "2 request(s) not started went back to the queue" in first.output()
-        assert _ready_count(amqp_url, queue) == 2
+        assert ready_count(amqp_url, queue) == 2
         second = serve("--concurrency", "2", env=env)
         replies: list[EchoReply] = [call.join() for call in calls]
     by_worker = sorted(reply.worker for reply in replies)
@@ -284,7 +233,7 @@ def test_a_second_signal_exits_at_once(
 ) -> None:
     worker = serve("--grace", "60", env={"LEVERET_TEST_STARTED_DIR": str(tmp_path)})
     worker.wait_for("serving Echo")
-    _publish_echo(amqp_url, queue, ["long"], delay=60)
+    publish_echo(amqp_url, queue, ["long"], delay=60)
     wait_until(lambda: any(tmp_path.iterdir()), 10, "the long handler to start")
     worker.signal(signal.SIGTERM)
     worker.wait_for("waiting up to 60 s for 1 handler(s) in progress")
@@ -294,7 +243,7 @@ def test_a_second_signal_exits_at_once(
     assert worker.wait(5) == 128 + signal.SIGTERM
     assert time.monotonic() - signalled_at < 5
     # The abandoned request was never acked: it is back in the queue.
-    wait_until(lambda: _ready_count(amqp_url, queue) == 1, 10, "the request to be requeued")
+    wait_until(lambda: ready_count(amqp_url, queue) == 1, 10, "the request to be requeued")
 
 
 def test_stop_requeues_deliveries_not_started_on_memory() -> None:

@@ -74,3 +74,33 @@ class RawPeer:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def ready_count(url: str, queue: str) -> int:
+    """Messages ready in ``queue`` (not delivered to a consumer)."""
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        return int(conn.channel().queue_declare(queue, passive=True).method.message_count)
+    finally:
+        conn.close()
+
+
+def publish_echo(url: str, queue: str, texts: list[str], delay: float) -> None:
+    """Publish echo requests nobody waits for (the replies go to a queue that does not exist)."""
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        ch = conn.channel()
+        for text in texts:
+            ch.basic_publish(
+                "",
+                queue,
+                json.dumps({"text": text, "delay": delay}).encode(),
+                pika.BasicProperties(
+                    content_type="application/json",
+                    correlation_id=uuid.uuid4().hex,
+                    reply_to="nobody.listens",
+                    type="echo",
+                ),
+            )
+    finally:
+        conn.close()
