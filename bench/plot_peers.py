@@ -40,12 +40,12 @@ def _families(sid: str, label: str) -> list[str]:
         return []  # variants of the baselines: single markers
     if sid == "leveret-sync-threads-64":
         return []  # a single marker: one sync client shared by 64 threads
-    if sid == "leveret-sync-seq-inline":
-        return ["leveret, Worker(inline=True)"]
     if sid == "leveret-sync-seq":
-        return ["leveret, default worker"]
+        return ["leveret (default worker)"]
+    if sid == "leveret-sync-seq-threaded":
+        return []  # a single marker: Worker(inline=False)
     if sid == "leveret-async-64":
-        return ["leveret, Worker(inline=True)", "leveret, default worker"]
+        return ["leveret (default worker)"]
     return [label.split(",")[0]]
 
 

@@ -10,7 +10,9 @@ Modes (all run in every round, interleaved, so a noisy machine hits them alike):
                then process_data_events until the reply. Server: BlockingConnection consumer,
                json decode, reply, ack (prefetch 1). One call in flight.
   leveret-1    generated CalculatorClient (sync), one call in flight, against a leveret.Worker
-               running a CalculatorServicer subclass (sync handler, concurrency 1).
+               running a CalculatorServicer subclass (sync handler, concurrency 1: by default
+               the handler runs inline on the worker's I/O thread).
+  leveret-1-thread  the same against Worker(inline=False): the handler runs on a thread.
   raw-64       raw pika pipelined: BlockingConnection, a window of 64 requests kept in flight,
                replies matched by correlation id. Server as raw-1 but prefetch 128
                (2x the window, as in ../shared/bench's pika-pipelined-64).
@@ -122,7 +124,11 @@ class AsyncBenchCalculator(AsyncCalculatorServicer):
 def leveret_server(url: str, queue: str, kind: str, concurrency: int) -> None:
     servicer = AsyncBenchCalculator() if kind == "async" else BenchCalculator()
     leveret.Worker(
-        servicer, url=url, queue=queue, concurrency=concurrency, inline=kind == "inline"
+        servicer,
+        url=url,
+        queue=queue,
+        concurrency=concurrency,
+        inline=False if kind == "threaded" else None,  # None: the default
     ).run()
 
 
@@ -455,7 +461,7 @@ def main() -> int:
     ap.add_argument(
         "--only",
         default="",
-        help="comma-separated modes to run (e.g. raw-1,leveret-1,leveret-1i); default: all",
+        help="comma-separated modes to run (e.g. raw-1,leveret-1,leveret-1-thread); default: all",
     )
     args = ap.parse_args()
     if args.quick:
@@ -466,7 +472,7 @@ def main() -> int:
     n = args.inflight
     q = {
         m: f"bench.{tag}.{m}"
-        for m in ("raw-1", "leveret-1", "leveret-1i", f"raw-{n}", f"leveret-{n}")
+        for m in ("raw-1", "leveret-1", "leveret-1-thread", f"raw-{n}", f"leveret-{n}")
     }
     ctx = mp.get_context("spawn")
     async_kind = args.async_worker
@@ -476,8 +482,8 @@ def main() -> int:
         "leveret-1": ctx.Process(
             target=leveret_server, args=(url, q["leveret-1"], "sync", 1), daemon=True
         ),
-        "leveret-1i": ctx.Process(
-            target=leveret_server, args=(url, q["leveret-1i"], "inline", 1), daemon=True
+        "leveret-1-thread": ctx.Process(
+            target=leveret_server, args=(url, q["leveret-1-thread"], "threaded", 1), daemon=True
         ),
         f"raw-{n}": ctx.Process(target=raw_server, args=(url, q[f"raw-{n}"], 2 * n), daemon=True),
         f"leveret-{n}": ctx.Process(
@@ -508,15 +514,15 @@ def main() -> int:
             ),
             (
                 "leveret-1",
-                "leveret CalculatorClient (sync) -> sync Worker (concurrency 1)",
+                "leveret CalculatorClient (sync) -> default sync Worker (concurrency 1: inline)",
                 1,
                 lambda: LeveretSyncRunner(url, q["leveret-1"]),
             ),
             (
-                "leveret-1i",
-                "leveret CalculatorClient (sync) -> sync Worker, inline=True",
+                "leveret-1-thread",
+                "leveret CalculatorClient (sync) -> sync Worker(inline=False), handler on a thread",
                 1,
-                lambda: LeveretSyncRunner(url, q["leveret-1i"]),
+                lambda: LeveretSyncRunner(url, q["leveret-1-thread"]),
             ),
             (
                 f"raw-{n}",
@@ -611,7 +617,7 @@ def report(args: argparse.Namespace, modes: list[Mode], bpid: int | None) -> Non
     print("|---|---:|---:|---:|---:|---|")
     for lev, raw in (
         ("leveret-1", "raw-1"),
-        ("leveret-1i", "raw-1"),
+        ("leveret-1-thread", "raw-1"),
         (f"leveret-{n}", f"raw-{n}"),
         (f"leveret-{n}t", f"raw-{n}"),
     ):

@@ -5,8 +5,9 @@ the environment variable LEVERET_PEERBENCH_GEN names that folder. Heavy imports 
 the stubs) happen inside serve()/client() only: the orchestrator imports every adapter.
 
 Rows (group 7):
-  leveret-sync-seq-inline   generated sync client, 1 in flight, sync Worker(inline=True)
-  leveret-sync-seq          the same against the default worker (sync handler on a thread)
+  leveret-sync-seq          generated sync client, 1 in flight, against the default sync
+                            Worker (concurrency 1: the handler runs inline on its I/O thread)
+  leveret-sync-seq-threaded the same against Worker(inline=False) (handler on a thread)
   leveret-async-64          generated asyncio client, 64 in flight (ctx.run_async), against a
                             Worker running an async servicer (concurrency 64)
   leveret-sync-threads-64   one generated sync client shared by 64 threads (64 in flight),
@@ -26,17 +27,17 @@ from ..common import CONCURRENCY, System
 
 SYSTEMS = [
     System(
-        id="leveret-sync-seq-inline",
-        label="leveret sync client, Worker(inline=True)",
-        variant="inline",
+        id="leveret-sync-seq",
+        label="leveret sync client, default worker",
+        variant="default",
         mode="seq",
         group="7",
         payload=True,
     ),
     System(
-        id="leveret-sync-seq",
-        label="leveret sync client, default (threaded) worker",
-        variant="threads",
+        id="leveret-sync-seq-threaded",
+        label="leveret sync client, Worker(inline=False)",
+        variant="threaded",
         mode="seq",
         group="7",
         payload=False,
@@ -102,9 +103,8 @@ def serve(ctx) -> None:
             def add(self, request, context):
                 return reply(request)
 
-        worker = leveret.Worker(
-            Adder(), url=ctx.url, queue=ctx.queue, inline=ctx.variant == "inline"
-        )
+        inline = False if ctx.variant == "threaded" else None  # None: the default (inline)
+        worker = leveret.Worker(Adder(), url=ctx.url, queue=ctx.queue, inline=inline)
     worker.start()
     ctx.ready()
     threading.Event().wait()  # SIGTERM from the orchestrator ends the process
