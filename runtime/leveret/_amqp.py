@@ -26,6 +26,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 import pika
+import pika.data
 import pika.exceptions
 from pika.adapters.asyncio_connection import AsyncioConnection
 from pika.adapters.select_connection import IOLoop
@@ -44,6 +45,7 @@ from leveret._errors import (
     Unavailable,
     mark,
 )
+from leveret._frames import Confirm, FastDelivery, FrameEncoder, read_fast
 from leveret._url import redact, split_urls
 from leveret._wire import (
     CONTENT_TYPE,
@@ -126,11 +128,43 @@ class _CoalescingFrames:
                 self._emit(b"".join(held))
 
 
-class _SelectConnection(_CoalescingFrames, pika.SelectConnection):  # type: ignore[misc]
+class _FastReads:
+    """Read the deliveries and confirms of one channel in one step each (``_frames``), and
+    everything else frame by frame as pika does. The owner turns it on for its channel once
+    the channel is set up (``fast_reads``)."""
+
+    _frame_buffer: bytes
+    frames_received: int
+    _fast_channel = 0
+    _on_fast: Callable[[FastDelivery | Confirm], None] | None = None
+
+    def fast_reads(self, channel: int, on_fast: Callable[[FastDelivery | Confirm], None]) -> None:
+        self._fast_channel, self._on_fast = channel, on_fast
+
+    def _on_data_available(self, data_in: bytes) -> None:
+        # pika's own loop (Connection._on_data_available), with one step in front of it.
+        self._frame_buffer += data_in
+        while self._frame_buffer:
+            on_fast = self._on_fast
+            if on_fast is not None:
+                used, item = read_fast(self._frame_buffer, self._fast_channel)
+                if item is not None:
+                    self._trim_frame_buffer(used)  # type: ignore[attr-defined]
+                    self.frames_received += 1
+                    on_fast(item)
+                    continue
+            consumed, frame_value = self._read_frame()  # type: ignore[attr-defined]
+            if not frame_value:
+                return
+            self._trim_frame_buffer(consumed)  # type: ignore[attr-defined]
+            self._process_frame(frame_value)  # type: ignore[attr-defined]
+
+
+class _SelectConnection(_FastReads, _CoalescingFrames, pika.SelectConnection):  # type: ignore[misc]
     pass
 
 
-class _AsyncioConnection(_CoalescingFrames, AsyncioConnection):  # type: ignore[misc]
+class _AsyncioConnection(_FastReads, _CoalescingFrames, AsyncioConnection):  # type: ignore[misc]
     pass
 
 
@@ -151,23 +185,24 @@ def _unavailable(url: str, exc: BaseException) -> Unavailable:
     return Unavailable(f"cannot reach RabbitMQ at {redact(url)}: {reason}")
 
 
-def _properties(request: Request, reply_to: str) -> pika.BasicProperties:
-    return pika.BasicProperties(
-        content_type=CONTENT_TYPE,
-        correlation_id=request.correlation_id,
-        reply_to=reply_to,
-        type=request.method,
-        expiration=request.expiration_ms(time.time()),
-        headers=request.headers(),
-    )
+def _encoder(conn: Any, ch: Any) -> FrameEncoder:
+    """leveret's frame encoder for a channel, sized to the frame_max the broker agreed."""
+    return FrameEncoder(ch.channel_number, conn.params.frame_max)
 
 
-def _reply_of(properties: Any, body: bytes) -> Reply:
-    headers = properties.headers or {}
-    status = headers.get(HEADER_STATUS)
+def _headers(encoded: bytes | None) -> dict[str, Any]:
+    """A delivery's headers table, read by pika's table decoder."""
+    if encoded is None:
+        return {}
+    table: dict[str, Any] = pika.data.decode_table(encoded, 0)[0]
+    return table
+
+
+def _reply_of(correlation_id: str | None, headers: dict[str, Any] | None, body: bytes) -> Reply:
+    status = (headers or {}).get(HEADER_STATUS)
     if isinstance(status, bytes):
         status = status.decode("ascii", "replace")
-    return Reply(properties.correlation_id or "", status or "UNKNOWN", body)
+    return Reply(correlation_id or "", status if isinstance(status, str) else "UNKNOWN", body)
 
 
 def _not_sent(message: str, origin: str) -> Unavailable:
@@ -216,6 +251,7 @@ class _Calls:
         self._tag = 0
         self._conn: Any = None
         self._ch: Any = None
+        self._frames = FrameEncoder(1, 4096)  # replaced by one sized for each new channel
         self._reply_to = DIRECT_REPLY_TO
         self._lost: RpcError | None = None  # why the connection is gone; None while it is up
         self._closed = False
@@ -261,6 +297,7 @@ class _Calls:
         self._conn.add_on_connection_blocked_callback(self._on_blocked)
         self._conn.add_on_connection_unblocked_callback(self._on_unblocked)
         self._ch = yield lambda cb: self._conn.channel(on_open_callback=cb)
+        self._frames = _encoder(self._conn, self._ch)
         self._ch.add_on_close_callback(self._on_closed)
         yield lambda cb: self._ch.confirm_delivery(self._on_confirm, callback=cb)
         self._ch.add_on_return_callback(self._on_return)
@@ -273,30 +310,56 @@ class _Calls:
         yield lambda cb: self._ch.basic_consume(
             self._reply_to, self._on_reply, auto_ack=True, callback=cb
         )
+        # The channel carries replies and confirms only: read them the fast way from now on.
+        self._conn.fast_reads(self._ch.channel_number, self._on_fast)
 
     def _publish(self, request: Request) -> None:
         self._tag += 1
         self._tags[self._tag] = request.correlation_id
         try:
-            self._ch.basic_publish(
-                "", request.queue, request.body, _properties(request, self._reply_to), True
+            conn, ch = self._conn, self._ch
+            if not ch.is_open or not conn.is_open:
+                raise pika.exceptions.ChannelWrongStateError("the channel is closed")
+            conn._output_marshaled_frames(
+                (
+                    self._frames.publish(
+                        "",
+                        request.queue,
+                        request.body,
+                        mandatory=True,
+                        content_type=CONTENT_TYPE,
+                        headers=request.headers(),
+                        correlation_id=request.correlation_id,
+                        reply_to=self._reply_to,
+                        expiration=request.expiration_ms(time.time()),
+                        type=request.method,
+                    ),
+                )
             )
         except (pika.exceptions.AMQPError, OSError) as exc:
             self._on_lost(_lost(self._url, exc))
 
     def _on_reply(self, _ch: Any, _method: Any, properties: Any, body: bytes) -> None:
-        self._settle(properties.correlation_id, _reply_of(properties, body), None)
+        cid = properties.correlation_id
+        self._settle(cid, _reply_of(cid, properties.headers, body), None)
+
+    def _on_fast(self, item: FastDelivery | Confirm) -> None:
+        if isinstance(item, Confirm):
+            self._confirmed(item.delivery_tag, item.multiple, nack=False)
+            return
+        cid = item.correlation_id
+        self._settle(cid or "", _reply_of(cid, _headers(item.headers), item.body), None)
 
     def _on_return(self, _ch: Any, method: Any, properties: Any, _body: bytes) -> None:
         self._settle(properties.correlation_id, None, _no_route(method, properties))
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
-        if method.multiple:
-            tags = [t for t in self._tags if t <= method.delivery_tag]
-        else:
-            tags = [method.delivery_tag]
         nack = isinstance(method, pika.spec.Basic.Nack)
+        self._confirmed(method.delivery_tag, method.multiple, nack=nack)
+
+    def _confirmed(self, delivery_tag: int, multiple: bool, *, nack: bool) -> None:
+        tags = [t for t in self._tags if t <= delivery_tag] if multiple else [delivery_tag]
         for tag in tags:
             cid = self._tags.pop(tag, None)
             if nack and cid:
@@ -852,6 +915,7 @@ class AsyncioConsumer:
         self.address: str | None = None
         self.failed_rounds = 0
         self._beat_tail = b""
+        self._frames = FrameEncoder(1, 4096)  # replaced by one sized for each new channel
 
     @property
     def connected(self) -> bool:
@@ -932,6 +996,7 @@ class AsyncioConsumer:
             # this coroutine: settling must already know the new channel.
             gen = self._gen = self._gen + 1
             self._ch = ch
+            self._frames = _encoder(conn, ch)
             on_delivery = self._on_delivery
             assert on_delivery is not None
 
@@ -949,6 +1014,22 @@ class AsyncioConsumer:
                     (gen << 64) | method.delivery_tag,
                 )
 
+            def on_fast(item: FastDelivery | Confirm) -> None:
+                if isinstance(item, FastDelivery):  # the channel carries deliveries only
+                    on_delivery(
+                        Delivery(
+                            body=item.body,
+                            method=item.type,
+                            correlation_id=item.correlation_id,
+                            reply_to=item.reply_to,
+                            content_type=item.content_type,
+                            headers=_headers(item.headers),
+                            redelivered=item.redelivered,
+                        ),
+                        (gen << 64) | item.delivery_tag,
+                    )
+
+            conn.fast_reads(ch.channel_number, on_fast)
             frame = await step(lambda cb: ch.basic_consume(self._queue, on_message, callback=cb))
             if broken.done():  # lost between consume-ok and here
                 raise _unavailable(url, broken.result())
@@ -1030,22 +1111,25 @@ class AsyncioConsumer:
         if ch is None or not ch.is_open:
             return  # the broker redelivers what we could not ack
         try:
-            with ch.connection.corked():  # the reply and its ack in one write
+            conn = ch.connection
+            with conn.corked():  # the reply and its ack in one write
                 if reply is not None:
-                    ch.basic_publish(
-                        "",
-                        reply.reply_to,
-                        reply.body,
-                        pika.BasicProperties(
-                            content_type=CONTENT_TYPE,
-                            correlation_id=reply.correlation_id,
-                            headers={HEADER_STATUS: reply.status},
-                        ),
+                    conn._output_marshaled_frames(
+                        (
+                            self._frames.publish(
+                                "",
+                                reply.reply_to,
+                                reply.body,
+                                content_type=CONTENT_TYPE,
+                                headers={HEADER_STATUS: reply.status},
+                                correlation_id=reply.correlation_id,
+                            ),
+                        )
                     )
                 if token >> 64 != self._gen:
                     log.debug("not acking a delivery of a lost channel (the broker redelivers it)")
                 elif ack:
-                    ch.basic_ack(token & _TAG_MASK)
+                    conn._output_marshaled_frames((self._frames.ack(token & _TAG_MASK),))
                 else:
                     ch.basic_reject(token & _TAG_MASK, requeue=False)
         except (pika.exceptions.AMQPError, OSError) as exc:
