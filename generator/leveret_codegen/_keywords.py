@@ -18,7 +18,7 @@ import jsonschema
 from leveret_codegen._diagnostics import Diagnostic, Severity
 from leveret_codegen._loader import LoadedDocument, Pointer
 from leveret_codegen._names import python_field_name
-from leveret_codegen._walk import iter_schemas
+from leveret_codegen._walk import iter_schema_roots, iter_schemas
 
 __all__ = ["SUPPORTED_KEYWORDS", "check_schemas"]
 
@@ -117,11 +117,13 @@ _TYPING: Final = ("type", "$ref", "allOf", "anyOf", "oneOf", "enum", "const")
 def check_schemas(doc: LoadedDocument) -> list[Diagnostic]:
     """Keyword, ``required`` and property-name findings for every schema of ``doc``."""
     found: list[Diagnostic] = []
+    roots = {pointer for pointer, _ in iter_schema_roots(doc.data)}
     for pointer, schema in iter_schemas(doc.data):
         found.extend(_keywords(doc, pointer, schema))
         found.extend(_types(doc, pointer, schema))
         found.extend(_values(doc, pointer, schema))
         found.extend(_composition(doc, pointer, schema))
+        found.extend(_all_of(doc, pointer, schema, at_root=pointer in roots))
         found.extend(_object(doc, pointer, schema))
         found.extend(_default(doc, pointer, schema))
     return found
@@ -300,6 +302,55 @@ def _composition(
                 "LV408",
                 "a branch of a discriminated oneOf must be a $ref to an object type",
                 'name the branch under `types:` and write {$ref: "#/types/<Name>"}',
+            )
+
+
+# What an inline allOf member below the root of a schema loses (dmcg keeps only its `type`).
+_MERGED_ONLY_AT_ROOT: Final = frozenset(
+    {k for k, (applies, _) in _APPLIES_TO.items() if "object" not in applies}
+    | {"enum", "const", "uniqueItems"}
+)
+
+
+def _all_of(
+    doc: LoadedDocument, pointer: Pointer, schema: dict[str, object], *, at_root: bool
+) -> Iterator[Diagnostic]:
+    """Two uses of allOf whose meaning the models change (found by tests/codegen/test_conformance).
+
+    ``additionalProperties`` next to ``allOf``/``anyOf``/``oneOf`` applies, in JSON Schema, only to
+    the properties declared beside it, so it rejects (or constrains) the members' properties;
+    the models merge the members into one class and accept them. And the models merge the
+    constraints of non-object allOf members only at the root of a named type, request, response
+    or details: below it (a property, an item), an inline member keeps its `type` and loses the
+    rest.
+    """
+    applicators = [k for k in ("allOf", "anyOf", "oneOf") if k in schema]
+    if applicators and schema.get("additionalProperties", True) is not True:
+        yield doc.diagnostic(
+            (*pointer, "additionalProperties"),
+            "LV401",
+            f"'additionalProperties' next to {applicators[0]!r} is not enforced by the generated "
+            "models",
+            "JSON Schema applies it to every property not declared beside it, those of the "
+            f"{applicators[0]} members included; declare all properties in one object type, or "
+            "remove additionalProperties",
+            at_key=True,
+        )
+    members = schema.get("allOf")
+    if at_root or not isinstance(members, list):
+        return
+    for index, member in enumerate(members):
+        if not isinstance(member, dict) or "$ref" in member or member.get("type") == "object":
+            continue
+        lost = sorted(k for k in member if k in _MERGED_ONLY_AT_ROOT)
+        if lost:
+            yield doc.diagnostic(
+                (*pointer, "allOf", index),
+                "LV401",
+                "'allOf' is not enforced by the generated models here: below the root of a "
+                f"type, this member's {', '.join(repr(k) for k in lost)} would be dropped",
+                "name the combined schema under `types:` and reference it as "
+                '"#/types/<Name>", or write its constraints in one schema',
             )
 
 
