@@ -28,6 +28,8 @@ using the broker), and the ratios leveret/raw per round (median reported).
 
     .venv/bin/python bench/rpc_bench.py            # 5 rounds x 2000 calls
     .venv/bin/python bench/rpc_bench.py --quick    # 3 rounds x 500 calls
+    .venv/bin/python bench/rpc_bench.py --inflight 256 --only raw-256,leveret-256,leveret-256t
+    .venv/bin/python bench/rpc_bench.py --json out.json   # every sample, for bench/plot_inflight.py
 """
 
 from __future__ import annotations
@@ -459,6 +461,11 @@ def main() -> int:
     )
     ap.add_argument("--quick", action="store_true", help="3 rounds x 500 calls, 100 warm-up")
     ap.add_argument(
+        "--json",
+        metavar="PATH",
+        help="also write every sample as JSON (bench/plot_inflight.py plots such files)",
+    )
+    ap.add_argument(
         "--only",
         default="",
         help="comma-separated modes to run (e.g. raw-1,leveret-1,leveret-1-thread); default: all",
@@ -580,7 +587,35 @@ def main() -> int:
         delete_queues(url, list(q.values()))
 
     report(args, modes, bpid)
+    if args.json:
+        write_json(Path(args.json), args, modes)
     return 0
+
+
+def write_json(path: Path, args: argparse.Namespace, modes: list[Mode]) -> None:
+    """Every sample of every mode, for plots across runs at different levels of calls in flight."""
+    doc = {
+        "meta": {
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "rounds": args.rounds,
+            "calls": args.calls,
+            "python": platform.python_version(),
+            "pika": pika.__version__,
+            "rabbitmq": rabbitmq_version(),
+            "cpus": os.cpu_count(),
+        },
+        "modes": [
+            {
+                "name": m.name,
+                "description": m.description,
+                "inflight": m.inflight,
+                "samples": [vars(x) for x in m.samples],
+            }
+            for m in modes
+        ],
+    }
+    path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
 
 
 def report(args: argparse.Namespace, modes: list[Mode], bpid: int | None) -> None:
