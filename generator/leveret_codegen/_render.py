@@ -21,6 +21,7 @@ import jinja2
 
 from leveret_codegen._diagnostics import Diagnostic, file_error
 from leveret_codegen._ir import ErrorDef, MethodDef, ServiceDef
+from leveret_codegen._models import MODEL_ONLY_VALIDATORS
 
 __all__ = [
     "ModelField",
@@ -139,19 +140,56 @@ def _own_fields(node: ast.ClassDef, source: str) -> Iterable[ModelField]:
                         elif keyword.arg == "default_factory":
                             raise UnsupportedField(node.name, name, "a default_factory")
             annotation = inner
+        annotation, stripped = _strip_model_validators(annotation)
         if isinstance(default, ast.Call) and _call_name(default) == "Field":
             raise UnsupportedField(node.name, name, "a Field(...) default")
         names = sorted(_names_in(annotation) | (_names_in(default) if default else set()))
         yield ModelField(
             name=name,
             wire_name=wire_name,
-            annotation=_source(source, annotation),
+            annotation=ast.unparse(annotation) if stripped else _source(source, annotation),
             default=_source(source, default) if default is not None else None,
             mutable_default=isinstance(
                 default, ast.List | ast.Dict | ast.Set | ast.ListComp | ast.DictComp | ast.SetComp
             ),
             names=tuple(names),
         )
+
+
+def _strip_model_validators(node: ast.expr) -> tuple[ast.expr, bool]:
+    """``node`` without the ``Annotated`` layers that only add a model's own validators.
+
+    The validators are private to the models module; a client parameter keeps the plain type and
+    the model, which the arguments go through, applies them.
+    """
+
+    class Strip(ast.NodeTransformer):
+        stripped = False
+
+        def visit_Subscript(self, sub: ast.Subscript) -> ast.AST:
+            self.generic_visit(sub)
+            if _is_annotated(sub):
+                assert isinstance(sub.slice, ast.Tuple)
+                inner, *metadata = sub.slice.elts
+                if all(_is_model_validator(item) for item in metadata):
+                    self.stripped = True
+                    return inner
+            return sub
+
+    strip = Strip()
+    result = strip.visit(node)
+    assert isinstance(result, ast.expr)
+    return result, strip.stripped
+
+
+def _is_model_validator(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and _call_name(node) in ("BeforeValidator", "AfterValidator")
+        and len(node.args) == 1
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id in MODEL_ONLY_VALIDATORS
+    )
 
 
 class UnsupportedField(Exception):

@@ -341,21 +341,10 @@ DIVERGENCES: Final[dict[GroupKey, dict[str, str]]] = {
     },
 }
 
-_LITERAL_BOOL: Final = (
-    "BUG: an integer Literal matches JSON true/false (True == 1), even in strict mode; leveret "
-    "refuses boolean enum/const values but not the integers 0 and 1 that booleans match"
-)
-
 #: Tests the models get wrong although leveret accepts the schema: bugs, not accepted
 #: divergences. Strict xfail too, so that a fix (refuse, or generate better models) shows up.
-KNOWN_BUGS: Final[dict[GroupKey, dict[str, str]]] = {
-    ("const.json", "const with 0 does not match other zero-like types"): {
-        "false is invalid": _LITERAL_BOOL,
-    },
-    ("const.json", "const with 1 does not match true"): {"true is invalid": _LITERAL_BOOL},
-    ("enum.json", "enum with 0 does not match false"): {"false is invalid": _LITERAL_BOOL},
-    ("enum.json", "enum with 1 does not match true"): {"true is invalid": _LITERAL_BOOL},
-}
+#: Empty: the last ones (an integer Literal matched JSON true/false) are fixed in ``_models``.
+KNOWN_BUGS: Final[dict[GroupKey, dict[str, str]]] = {}
 
 # -- the suite -----------------------------------------------------------------------------------
 

@@ -155,3 +155,55 @@ def test_schema_text_round_trips_through_json() -> None:
     # models_schema is JSON text; the fixture must stay valid JSON for the front end's contract.
     service = ir_fixtures.service()
     assert set(json.loads(service.models_schema)) == {"$defs"}
+
+
+INT_LITERALS = {
+    "Level": {"type": "integer", "enum": [0, 1, 2]},
+    "Holder": {
+        "type": "object",
+        "required": ["level", "one", "negative", "name"],
+        "properties": {
+            "level": {"$ref": "#/$defs/Level"},
+            "one": {"type": "integer", "const": 1, "description": "Always one."},
+            "negative": {"type": "integer", "enum": [-1, 3]},
+            "name": {"type": "string", "enum": ["a", "b"]},
+            "codes": {"type": "array", "items": {"type": "integer", "enum": [1, 2]}, "maxItems": 3},
+        },
+    },
+}
+
+
+def test_integer_literals_reject_booleans(tmp_path: Path) -> None:
+    # pydantic matches a Literal by equality and True == 1: without the validator, JSON true
+    # passes for const 1, even in strict mode (tests/codegen/test_conformance.py found it).
+    code, diagnostics = generate_models(ir_fixtures.service(defs=INT_LITERALS), HEADER)
+    assert diagnostics == () and code is not None
+    assert code.count("BeforeValidator(_reject_bool)") == 4  # Level, one, negative, codes items
+    assert 'Literal["a", "b"]' in code.replace("'", '"')  # string literals are left alone
+    module = _import(code, tmp_path, "leveret_test_int_literals")
+    good = {"level": 0, "one": 1, "negative": -1, "name": "a", "codes": [1, 2]}
+    assert module.Holder.model_validate_json(json.dumps(good), strict=True).level == 0
+    for field, bad in (
+        ("level", False),
+        ("level", True),
+        ("one", True),
+        ("negative", True),
+        ("codes", [True]),
+    ):
+        body = json.dumps({**good, field: bad})
+        with pytest.raises(ValidationError, match="not a boolean"):
+            module.Holder.model_validate_json(body, strict=True)
+        with pytest.raises(ValidationError, match="not a boolean"):
+            module.Holder(**{**good, field: bad})
+
+
+def test_client_signatures_leave_the_models_validators_out() -> None:
+    code, _ = generate_models(ir_fixtures.service(defs=INT_LITERALS), HEADER)
+    assert code is not None
+    fields = {f.name: f for f in analyze_models(code).classes["Holder"]}
+    assert fields["level"].annotation == "Level"
+    assert fields["one"].annotation == "Literal[1]"
+    assert fields["negative"].annotation == "Literal[-1, 3]"
+    assert fields["codes"].annotation.startswith("list[Literal[1, 2]]")
+    names = {name for f in fields.values() for name in f.names}
+    assert not names & {"_reject_bool", "BeforeValidator"}
