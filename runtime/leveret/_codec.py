@@ -7,6 +7,7 @@ says (``"2"`` is not an integer); arguments from Python callers are validated in
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -107,7 +108,10 @@ def error_from_payload(method: MethodSpec[Any, Any], payload: ErrorPayload) -> R
         if model is None:
             return declared._from_wire(payload.message, None)
         try:
-            return declared._from_wire(payload.message, model.model_validate(payload.details))
+            # Strictly and from JSON, as requests and responses are: lax validation of the
+            # parsed dict would turn "7" into 7 and accept what a response may not carry.
+            details = model.model_validate_json(json.dumps(payload.details), strict=True)
+            return declared._from_wire(payload.message, details)
         except ValidationError:
             pass  # a newer server's details; keep the status and the raw details
     code = StatusCode.UNKNOWN if payload.code is StatusCode.OK else payload.code

@@ -95,6 +95,17 @@ def test_declared_error_with_unparseable_details_keeps_status() -> None:
     assert type(info.value) is leveret.FailedPrecondition
 
 
+def test_declared_error_details_are_validated_strictly() -> None:
+    details = {"limit": "7"}  # lax validation would make it 7
+    status = leveret.StatusCode.FAILED_PRECONDITION
+    body = encode_error(ErrorPayload(status, "x", "TooLoud", details))
+    with pytest.raises(leveret.FailedPrecondition) as info:
+        decode_reply(FAIL, Reply("c", "FAILED_PRECONDITION", body))
+    assert type(info.value) is leveret.FailedPrecondition
+    assert info.value.details == {"limit": "7"}
+    assert info.value.remote_error == "TooLoud"
+
+
 def test_timeout_must_be_a_number() -> None:
     from leveret._client import build_request
 
