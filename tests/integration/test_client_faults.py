@@ -3,7 +3,9 @@ that the tests cut and restore), retries, the circuit breaker, backpressure, flo
 
 from __future__ import annotations
 
+import json
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
@@ -13,8 +15,9 @@ import leveret
 from leveret._breaker import BreakerState, CircuitBreaker
 from leveret._retry import RetryPolicy
 from tests.support.background import Background
-from tests.support.echo import Echo, EchoClient
+from tests.support.echo import Echo, EchoClient, EchoReply, EchoRequest
 from tests.support.proxy import TcpProxy, wait_until
+from tests.support.raw import publish_echo, ready_count
 
 pytestmark = pytest.mark.integration
 
@@ -182,3 +185,67 @@ def test_broker_flow_control_makes_calls_wait_then_complete(
         assert call.error is None, call.error
         assert call.result.sum == 5  # type: ignore[attr-defined]
         assert transport._blocked is False
+
+
+class _Gated(Echo):
+    """Echo whose request "hold" waits for ``gate``; records the texts it served, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.hold_started = threading.Event()
+        self.texts: list[str] = []
+
+    def _echo(self, request: EchoRequest, context: leveret.CallContext) -> EchoReply:
+        self.texts.append(request.text)
+        if request.text == "hold":
+            self.hold_started.set()
+            self.gate.wait(20)
+        return super()._echo(request, context)
+
+
+def _queue_policy(queue: str) -> str:
+    out = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "name", "policy"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    return next((line.split()[1] for line in out.splitlines() if line.split()[:1] == [queue]), "")
+
+
+def test_a_nacked_call_is_retried_even_when_not_idempotent(amqp_url: str, queue: str) -> None:
+    """The broker refuses the publish (a full queue, overflow reject-publish): nack means the
+    request was never enqueued, so the client tries again although `echo` is not idempotent, and
+    the handler runs exactly once."""
+    gated = _Gated()
+    policy = f"leveret-test-{queue}"
+    retry = RetryPolicy()
+    with leveret.Worker(gated, url=amqp_url, queue=queue) as worker:
+        assert worker.inline  # one request at a time: "hold" keeps the next one in the queue
+        # A policy, so that the worker's own declaration of the queue stays as it is.
+        limits = json.dumps({"max-length": 1, "overflow": "reject-publish"})
+        _rabbitmqctl("set_policy", "--apply-to", "queues", policy, f"^{queue}$", limits)
+        try:
+            wait_until(lambda: _queue_policy(queue) == policy, 20, "the policy to apply")
+            with EchoClient.connect(amqp_url, queue=queue, retry=retry) as client:
+                hold = Background(lambda: client.echo(text="hold", timeout=20))
+                wait_until(gated.hold_started.is_set, 10, "the first request to be held")
+                publish_echo(amqp_url, queue, ["filler"], 0.0)
+                wait_until(lambda: ready_count(amqp_url, queue) == 1, 10, "the queue to be full")
+                after = Background(lambda: client.echo(text="after", timeout=20))
+                wait_until(
+                    lambda: retry.budget.tokens < retry.budget.max_tokens or after.finished_at,
+                    10,
+                    "a publisher nack",
+                )
+                assert after.finished_at == 0.0, after.error  # refused, and being retried
+                gated.gate.set()
+                after.wait()
+                hold.wait()
+        finally:
+            _rabbitmqctl("clear_policy", policy)
+    assert hold.error is None and after.error is None, (hold.error, after.error)
+    assert after.result.text == "after"  # type: ignore[attr-defined]
+    assert gated.texts == ["hold", "filler", "after"]
