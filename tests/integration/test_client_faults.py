@@ -16,7 +16,7 @@ from leveret._breaker import BreakerState, CircuitBreaker
 from leveret._retry import RetryPolicy
 from tests.support.background import Background
 from tests.support.echo import Echo, EchoClient, EchoReply, EchoRequest
-from tests.support.proxy import TcpProxy, wait_until
+from tests.support.proxy import TcpProxy, free_port, wait_until
 from tests.support.raw import publish_echo, ready_count
 
 pytestmark = pytest.mark.integration
@@ -93,6 +93,19 @@ def test_outage_longer_than_the_deadline_is_unavailable(
         with pytest.raises(leveret.Unavailable, match=r"not connected|cannot reach"):
             client.add(a=1, b=1, timeout=0.5)
         assert time.monotonic() - started < 1.0
+
+
+def test_client_fails_over_to_the_next_broker_address(worker: leveret.Worker, queue: str) -> None:
+    dead = f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F"
+    with TcpProxy() as first, TcpProxy() as second:
+        url = ",".join([dead, first.url(), second.url()])
+        with EchoClient.connect(url, queue=queue) as client:
+            assert client.add(a=1, b=1).sum == 2  # the dead address skipped
+            assert (first.connections, second.connections) == (1, 0)
+            first.cut()  # and it stays down
+            assert client.add(a=2, b=2, timeout=10).sum == 4
+            assert second.connections == 1
+            assert client.echo(text="not idempotent").text == "not idempotent"
 
 
 def test_retries_off_means_one_attempt(amqp_url: str) -> None:

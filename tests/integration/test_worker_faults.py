@@ -13,7 +13,6 @@ import dataclasses
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -38,7 +37,7 @@ from tests.support.echo import (
     EchoReply,
     EchoRequest,
 )
-from tests.support.proxy import TcpProxy, wait_until
+from tests.support.proxy import TcpProxy, free_port, wait_until
 from tests.support.raw import publish_echo, ready_count
 from tests.support.serve import Serve
 
@@ -87,12 +86,6 @@ def _consumer(worker: leveret.Worker) -> Any:
     return consumer
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # -- reconnect and failover ------------------------------------------------------------------
 
 
@@ -119,7 +112,7 @@ def test_worker_reconnects_after_a_tcp_cut(amqp_url: str, queue: str) -> None:
 
 @pytest.mark.faults
 def test_worker_fails_over_to_the_next_broker_address(amqp_url: str, queue: str) -> None:
-    dead = f"amqp://guest:guest@127.0.0.1:{_free_port()}/%2F"
+    dead = f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F"
     with TcpProxy() as first, TcpProxy() as second:
         url = ",".join([dead, first.url(), second.url()])
         with (

@@ -19,6 +19,13 @@ from typing import Self
 __all__ = ["TcpProxy", "wait_until"]
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on (for an address that refuses connections)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
     """Poll ``condition`` until it holds; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
