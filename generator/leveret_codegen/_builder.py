@@ -52,15 +52,80 @@ def build_document(
     once); the rest is returned. The ServiceDef is None for a type library or when ``doc`` has
     errors.
     """
+    found: list[Diagnostic] = []
     for pointer, schema in iter_schemas(doc.data):
         if isinstance(schema.get("$ref"), str):
             resolver.follow(doc, pointer, schema)  # reports unknown targets and loops
+        found.extend(_closed_all_of_members(doc, resolver, pointer, schema))
     data = _dict(doc.data)
     if "service" not in data:
-        return None, []
+        return None, found
     builder = _ServiceBuilder(doc, resolver)
     service = builder.build()
-    return service, builder.diagnostics
+    found.extend(builder.diagnostics)
+    return (None if has_errors(found) else service), found
+
+
+def _closed_all_of_members(
+    doc: LoadedDocument, resolver: Resolver, pointer: Pointer, schema: dict[str, object]
+) -> list[Diagnostic]:
+    """allOf members that close their properties while the others add some: LV401.
+
+    JSON Schema checks each member on its own, so a member with ``additionalProperties`` (false,
+    or a schema) applies it to the properties the other members or the schema itself declare:
+    with false, no instance may have them. The models merge the members into one class and
+    accept them. A ``$ref`` member counts, whichever file its type is in.
+    """
+    members = schema.get("allOf")
+    if not isinstance(members, list):
+        return []
+    followed = [
+        (index, inner)
+        for index, member in enumerate(members)
+        if isinstance(member, dict)
+        and (inner := resolver.follow(doc, (*pointer, "allOf", index), member)) is not None
+    ]
+    names = {i: {p for _, _, p in _properties(resolver, f)} for i, f in followed}
+    found = []
+    for index, inner in followed:
+        if inner.schema.get("additionalProperties", True) is True:
+            continue
+        added = set(_dict(schema.get("properties"))).union(
+            *(n for i, n in names.items() if i != index)
+        )
+        extra = sorted(added - names[index])
+        if not extra:
+            continue
+        subject = f"type {inner.named.name!r}" if inner.named else f"allOf member {index}"
+        found.append(
+            doc.diagnostic(
+                (*pointer, "allOf", index),
+                "LV401",
+                f"{subject} closes its properties with 'additionalProperties', which JSON Schema "
+                f"applies to {', '.join(repr(n) for n in extra)} of the other allOf members; the "
+                "generated models would accept them",
+                "declare all the properties in one object type, or remove additionalProperties "
+                f"from {subject}",
+            )
+        )
+    return found
+
+
+def _properties(
+    resolver: Resolver, followed: Followed
+) -> list[tuple[LoadedDocument, Pointer, str]]:
+    """Every property of an object schema, its allOf members' included, with where it is."""
+    found = [
+        (followed.document, followed.pointer, name)
+        for name in _dict(followed.schema.get("properties"))
+    ]
+    for index, member in enumerate(_list(followed.schema.get("allOf"))):
+        inner = resolver.follow(
+            followed.document, (*followed.pointer, "allOf", index), _dict(member)
+        )
+        if inner is not None:
+            found.extend(_properties(resolver, inner))
+    return found
 
 
 class _ServiceBuilder:
@@ -289,7 +354,7 @@ class _ServiceBuilder:
 
     def _check_client_parameters(self, method: str, request: _Model) -> None:
         """Client methods take the request's properties as keyword arguments next to their own."""
-        for document, pointer, prop in self._properties(request.followed):
+        for document, pointer, prop in _properties(self.resolver, request.followed):
             python = python_field_name(prop)
             if python in RESERVED_CLIENT_PARAMETERS:
                 self.diagnostics.append(
@@ -302,19 +367,6 @@ class _ServiceBuilder:
                         at_key=True,
                     )
                 )
-
-    def _properties(self, followed: Followed) -> list[tuple[LoadedDocument, Pointer, str]]:
-        found = [
-            (followed.document, followed.pointer, name)
-            for name in _dict(followed.schema.get("properties"))
-        ]
-        for index, member in enumerate(_list(followed.schema.get("allOf"))):
-            inner = self.resolver.follow(
-                followed.document, (*followed.pointer, "allOf", index), _dict(member)
-            )
-            if inner is not None:
-                found.extend(self._properties(inner))
-        return found
 
     # -- $defs ---------------------------------------------------------------------------------
 
