@@ -45,17 +45,21 @@ class CircuitBreaker:
     def _cooled_down(self) -> bool:
         return time.monotonic() - self._opened_at >= self.reset_timeout
 
-    def before_call(self, queue: str) -> None:
-        """Raise ``Unavailable`` if the call may not go through now."""
+    def before_call(self, queue: str) -> bool:
+        """Raise ``Unavailable`` if the call may not go through now; True for the probe.
+
+        Whatever happens to the call, its outcome must come back: ``record`` (with ``probe``
+        as returned here), or ``abandon`` when it ended without one (cancelled, say).
+        """
         with self._lock:
             if self._state is BreakerState.CLOSED:
-                return
+                return False
             if self._state is BreakerState.OPEN and self._cooled_down():
                 self._state = BreakerState.HALF_OPEN
                 self._probing = False
             if self._state is BreakerState.HALF_OPEN and not self._probing:
                 self._probing = True  # this call is the probe
-                return
+                return True
             wait = max(0.0, self.reset_timeout - (time.monotonic() - self._opened_at))
         error = Unavailable(
             f"circuit breaker for {queue!r} is open after {self.failure_threshold} failures "
@@ -63,24 +67,41 @@ class CircuitBreaker:
         )
         raise mark(error, ORIGIN_LOCAL)
 
-    def record(self, error: RpcError | None) -> None:
+    def record(self, error: RpcError | None, *, probe: bool = False) -> None:
         """Count the outcome of a call that went through ``before_call``."""
-        if error is not None and error._origin == ORIGIN_LOCAL:
-            # Nothing reached the service (no connection, or this breaker refused the call):
-            # no verdict, but a refused probe must not keep the breaker half-open forever.
-            with self._lock:
-                self._probing = False
-            return
-        trips = isinstance(error, Unavailable | DeadlineExceeded)
+        # Nothing reached the service (no connection, or this breaker refused the call).
+        local = error is not None and error._origin == ORIGIN_LOCAL
+        trips = not local and isinstance(error, Unavailable | DeadlineExceeded)
         with self._lock:
-            if not trips:
-                if self._state is not BreakerState.OPEN:
+            if self._state is not BreakerState.CLOSED:
+                # Once open, only the probe decides; calls that started before it opened do not.
+                if not probe:
+                    return
+                self._probing = False
+                if local:
+                    return  # no verdict: the next call probes
+                if trips:
+                    self._open()
+                else:
                     self._state = BreakerState.CLOSED
                     self._failures = 0
-                    self._probing = False
+                return
+            if local:
+                return
+            if not trips:
+                self._failures = 0
                 return
             self._failures += 1
-            if self._state is BreakerState.HALF_OPEN or self._failures >= self.failure_threshold:
-                self._state = BreakerState.OPEN
-                self._opened_at = time.monotonic()
+            if self._failures >= self.failure_threshold:
+                self._open()
+
+    def abandon(self, probe: bool) -> None:
+        """A call ended without an outcome (cancelled, or a bug): let the next call probe."""
+        if probe:
+            with self._lock:
                 self._probing = False
+
+    def _open(self) -> None:
+        self._state = BreakerState.OPEN
+        self._opened_at = time.monotonic()
+        self._probing = False

@@ -120,21 +120,31 @@ class _CallPolicy:
         self.breaker = circuit_breaker
         self.max_in_flight = max_in_flight
 
-    def before(self) -> None:
-        if self.breaker is not None:
-            self.breaker.before_call(self.queue)
+    def before(self) -> bool:
+        """Let the breaker refuse the attempt; True when it is the breaker's probe."""
+        return self.breaker is not None and self.breaker.before_call(self.queue)
 
-    def succeeded(self) -> None:
+    def succeeded(self, probe: bool) -> None:
         if self.breaker is not None:
-            self.breaker.record(None)
+            self.breaker.record(None, probe=probe)
         self.retry.record_success()
 
+    def abandoned(self, probe: bool) -> None:
+        """The attempt ended without an outcome: cancelled, or an exception not an RpcError."""
+        if self.breaker is not None:
+            self.breaker.abandon(probe)
+
     def failed(
-        self, error: RpcError, method: MethodSpec[Any, Any], attempt: int, request: Request
+        self,
+        error: RpcError,
+        method: MethodSpec[Any, Any],
+        attempt: int,
+        request: Request,
+        probe: bool,
     ) -> tuple[float, Request] | None:
         """``(delay, next request)`` to retry, or ``None`` to raise ``error``."""
         if self.breaker is not None:
-            self.breaker.record(error)
+            self.breaker.record(error, probe=probe)
         delay = self.retry.next_delay(error, method.idempotent, attempt, request.deadline)
         if delay is None:
             return None
@@ -241,18 +251,21 @@ class Client:
         with self._slot(request):
             attempt = 0
             while True:
-                policy.before()
+                probe = policy.before()
                 try:
                     result = decode_reply(method, self._transport.call(request))
                 except RpcError as error:
-                    retry = policy.failed(error, method, attempt, request)
+                    retry = policy.failed(error, method, attempt, request, probe)
                     if retry is None:
                         raise
                     delay, request = retry
                     time.sleep(delay)  # the backoff itself; bounded by the deadline
                     attempt += 1
                     continue
-                policy.succeeded()
+                except BaseException:
+                    policy.abandoned(probe)
+                    raise
+                policy.succeeded(probe)
                 return result
 
 
@@ -369,18 +382,21 @@ class AsyncClient:
         async with self._slot(request):
             attempt = 0
             while True:
-                policy.before()
+                probe = policy.before()
                 try:
                     result = decode_reply(method, await self._transport.call(request))
                 except RpcError as error:
-                    retry = policy.failed(error, method, attempt, request)
+                    retry = policy.failed(error, method, attempt, request, probe)
                     if retry is None:
                         raise
                     delay, request = retry
                     await asyncio.sleep(delay)
                     attempt += 1
                     continue
-                policy.succeeded()
+                except BaseException:
+                    policy.abandoned(probe)
+                    raise
+                policy.succeeded(probe)
                 return result
 
 

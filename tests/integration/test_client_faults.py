@@ -3,6 +3,7 @@ that the tests cut and restore), retries, the circuit breaker, backpressure, flo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import threading
@@ -15,7 +16,7 @@ import leveret
 from leveret._breaker import BreakerState, CircuitBreaker
 from leveret._retry import RetryPolicy
 from tests.support.background import Background
-from tests.support.echo import Echo, EchoClient, EchoReply, EchoRequest
+from tests.support.echo import AsyncEchoClient, Echo, EchoClient, EchoReply, EchoRequest
 from tests.support.proxy import TcpProxy, free_port, wait_until
 from tests.support.raw import publish_echo, ready_count
 
@@ -139,6 +140,29 @@ def test_circuit_breaker_opens_fails_fast_and_closes_after_a_good_probe(
             assert client.echo(text="probe").text == "probe"  # the probe goes through
             assert breaker.state is BreakerState.CLOSED
             assert client.echo(text="ok").text == "ok"
+
+
+def test_a_cancelled_probe_does_not_leave_the_breaker_stuck(amqp_url: str, queue: str) -> None:
+    """The caller gives up on the probe (cancels it): the next call is the next probe."""
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=0.2)
+
+    async def scenario() -> str:
+        async with AsyncEchoClient.connect(
+            amqp_url, queue=queue, circuit_breaker=breaker, retry=RetryPolicy(max_attempts=1)
+        ) as client:
+            with pytest.raises(leveret.Unavailable, match="no queue"):
+                await client.echo(text="x")  # nobody serves the queue: open
+            assert breaker.state is BreakerState.OPEN
+            with leveret.Worker(Echo(), url=amqp_url, queue=queue):
+                while breaker.state is not BreakerState.HALF_OPEN:
+                    await asyncio.sleep(0.01)
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(client.echo(text="slow", delay=1.0, timeout=5), 0.1)
+                reply = await client.echo(text="next", timeout=5)
+            return reply.text
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 30)) == "next"
+    assert breaker.state is BreakerState.CLOSED
 
 
 def test_circuit_breaker_is_off_by_default(amqp_url: str) -> None:

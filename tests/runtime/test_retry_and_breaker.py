@@ -110,10 +110,10 @@ def test_breaker_opens_after_a_run_fails_fast_then_probes() -> None:
     deadline = time.monotonic() + 2
     while breaker.state is not BreakerState.HALF_OPEN:
         assert time.monotonic() < deadline
-    breaker.before_call("q")  # the probe
+    assert breaker.before_call("q") is True  # the probe
     with pytest.raises(leveret.Unavailable):
         breaker.before_call("q")  # only one probe at a time
-    breaker.record(unavailable())  # the probe failed: open again
+    breaker.record(unavailable(), probe=True)  # the probe failed: open again
     assert breaker.state is BreakerState.OPEN
 
 
@@ -124,8 +124,8 @@ def test_breaker_closes_on_a_good_probe_and_ignores_other_errors() -> None:
     deadline = time.monotonic() + 2
     while breaker.state is not BreakerState.HALF_OPEN:
         assert time.monotonic() < deadline
-    breaker.before_call("q")
-    breaker.record(leveret.NotFound("x"))  # the service answered: it is up
+    probe = breaker.before_call("q")
+    breaker.record(leveret.NotFound("x"), probe=probe)  # the service answered: it is up
     assert breaker.state is BreakerState.CLOSED
 
 
@@ -135,3 +135,44 @@ def test_a_run_is_consecutive() -> None:
         breaker.before_call("q")
         breaker.record(error)
     assert breaker.state is BreakerState.CLOSED
+
+
+def _half_open(breaker: CircuitBreaker) -> None:
+    breaker.before_call("q")
+    breaker.record(unavailable())
+    deadline = time.monotonic() + 2
+    while breaker.state is not BreakerState.HALF_OPEN:
+        assert time.monotonic() < deadline
+
+
+def test_an_abandoned_probe_lets_the_next_call_probe() -> None:
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=0.01)
+    _half_open(breaker)
+    probe = breaker.before_call("q")
+    assert probe is True
+    breaker.abandon(probe)  # cancelled: no outcome
+    assert breaker.before_call("q") is True  # not stuck half-open with a probe that never ends
+
+
+def test_once_open_only_the_probe_decides() -> None:
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=0.01)
+    breaker.before_call("q")  # a call that started while it was closed ...
+    _half_open(breaker)
+    probe = breaker.before_call("q")
+    breaker.record(None)  # ... ends now: it neither closes the breaker
+    assert breaker.state is BreakerState.HALF_OPEN
+    breaker.record(leveret.Unavailable("late"))  # nor opens it again
+    assert breaker.state is BreakerState.HALF_OPEN
+    with pytest.raises(leveret.Unavailable):
+        breaker.before_call("q")  # and it does not free a second probe
+    breaker.record(None, probe=probe)
+    assert breaker.state is BreakerState.CLOSED
+
+
+def test_a_probe_refused_locally_gives_no_verdict() -> None:
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=0.01)
+    _half_open(breaker)
+    probe = breaker.before_call("q")
+    breaker.record(unavailable(ORIGIN_LOCAL), probe=probe)  # not connected: nothing was asked
+    assert breaker.state is BreakerState.HALF_OPEN
+    assert breaker.before_call("q") is True
