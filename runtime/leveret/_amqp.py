@@ -299,6 +299,9 @@ class _Calls:
         self._ch = yield lambda cb: self._conn.channel(on_open_callback=cb)
         self._frames = _encoder(self._conn, self._ch)
         self._ch.add_on_close_callback(self._on_closed)
+        # The broker numbers the confirms of every new channel from 1.
+        self._tags.clear()
+        self._tag = 0
         yield lambda cb: self._ch.confirm_delivery(self._on_confirm, callback=cb)
         self._ch.add_on_return_callback(self._on_return)
         self._reply_to = DIRECT_REPLY_TO

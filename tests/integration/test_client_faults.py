@@ -252,10 +252,14 @@ def _queue_policy(queue: str) -> str:
     return next((line.split()[1] for line in out.splitlines() if line.split()[:1] == [queue]), "")
 
 
-def test_a_nacked_call_is_retried_even_when_not_idempotent(amqp_url: str, queue: str) -> None:
+@pytest.mark.parametrize("reconnected", [False, True], ids=["first-connection", "reconnected"])
+def test_a_nacked_call_is_retried_even_when_not_idempotent(
+    amqp_url: str, queue: str, proxy: TcpProxy, reconnected: bool
+) -> None:
     """The broker refuses the publish (a full queue, overflow reject-publish): nack means the
     request was never enqueued, so the client tries again although `echo` is not idempotent, and
-    the handler runs exactly once."""
+    the handler runs exactly once. After a reconnect too: the broker numbers the confirms of the
+    new channel from 1, and the client must match them to its calls the same way."""
     gated = _Gated()
     policy = f"leveret-test-{queue}"
     retry = RetryPolicy()
@@ -266,7 +270,15 @@ def test_a_nacked_call_is_retried_even_when_not_idempotent(amqp_url: str, queue:
         _rabbitmqctl("set_policy", "--apply-to", "queues", policy, f"^{queue}$", limits)
         try:
             wait_until(lambda: _queue_policy(queue) == policy, 20, "the policy to apply")
-            with EchoClient.connect(amqp_url, queue=queue, retry=retry) as client:
+            with EchoClient.connect(proxy.url(), queue=queue, retry=retry) as client:
+                if reconnected:
+                    for i in range(3):
+                        assert client.add(a=i, b=1).sum == i + 1
+                    proxy.cut()
+                    proxy.restore()
+                    assert client.add(a=5, b=5).sum == 10  # idempotent: on a new connection
+                    assert proxy.accepted == 2
+                    gated.texts.clear()
                 hold = Background(lambda: client.echo(text="hold", timeout=20))
                 wait_until(gated.hold_started.is_set, 10, "the first request to be held")
                 publish_echo(amqp_url, queue, ["filler"], 0.0)
