@@ -509,8 +509,8 @@ class BlockingTransport(_Calls):
         self._tags.clear()
         if conn is not None and ioloop is not None:
             try:
-                if conn.is_open:
-                    conn.close()
+                _abort(conn)  # an attempt still opening too: its socket must not stay open
+                if not conn.is_closed:
                     self._run_until(lambda: bool(conn.is_closed), time.time() + 1.0, ioloop)
             except (pika.exceptions.AMQPError, OSError):
                 pass  # it is gone either way
@@ -695,6 +695,10 @@ class BlockingTransport(_Calls):
 # -- asyncio ---------------------------------------------------------------------------------
 
 
+def _timed_out(url: str) -> Unavailable:
+    return Unavailable(f"cannot reach RabbitMQ at {redact(url)}: timed out")
+
+
 async def _open_connection(url: str, connect_timeout: float) -> Any:
     loop = asyncio.get_running_loop()
     opened: asyncio.Future[Any] = loop.create_future()
@@ -707,7 +711,7 @@ async def _open_connection(url: str, connect_timeout: float) -> Any:
         if not opened.done():
             opened.set_exception(_unavailable(url, exc))
 
-    _AsyncioConnection(
+    conn = _AsyncioConnection(
         _parameters(url, connect_timeout),
         on_open_callback=on_open,
         on_open_error_callback=on_error,
@@ -716,8 +720,29 @@ async def _open_connection(url: str, connect_timeout: float) -> Any:
     )
     try:
         return await asyncio.wait_for(opened, connect_timeout)
-    except TimeoutError:
-        raise Unavailable(f"cannot reach RabbitMQ at {redact(url)}: timed out") from None
+    except BaseException as exc:
+        # Timed out or cancelled half-way: abort the attempt, or its socket (and, should the
+        # broker answer later, a whole connection) would stay open unused.
+        _abort(conn)
+        if isinstance(exc, TimeoutError):
+            raise _timed_out(url) from None
+        raise
+
+
+def _abort(conn: Any) -> None:
+    """Close a connection, or end an attempt that is still opening by dropping its socket."""
+    if conn.is_closed or conn.is_closing:
+        return
+    with contextlib.suppress(pika.exceptions.AMQPError, OSError):  # gone either way
+        transport = getattr(conn, "_transport", None)
+        if not conn.is_open and transport is not None:
+            # During the AMQP handshake, pika 1.4's close() ends in an AssertionError raised
+            # from its I/O loop (the workflow reports the class AMQPConnectionWorkflowAborted,
+            # not an instance), and so does abort() (no error to report). A transport that
+            # fails with an error ends the attempt as an ordinary failed one.
+            transport._initiate_abort(ConnectionAbortedError("the attempt was given up"))
+            return
+        conn.close()
 
 
 def _resolve(future: asyncio.Future[Any], value: Any) -> None:
@@ -752,8 +777,21 @@ class AsyncioTransport(_Calls):
         await self._connect()
         return self
 
-    async def _connect(self) -> None:
-        async with self._connecting:
+    async def _connect(self, deadline: float | None = None) -> None:
+        """Connect, trying each address; no later than ``deadline`` (a call's), if given."""
+
+        def time_left() -> float:
+            """For the next step: ``connect_timeout``, or less if the deadline comes first."""
+            if deadline is None:
+                return self._connect_timeout
+            return max(0.0, min(self._connect_timeout, deadline - time.time()))
+
+        try:
+            # Another task may be connecting: wait for it, but not past this call's deadline.
+            await asyncio.wait_for(self._connecting.acquire(), time_left())
+        except TimeoutError:
+            raise mark(_timed_out(self._url), ORIGIN_LOCAL) from None
+        try:
             if self._conn is not None and self._lost is None:
                 return  # another task reconnected while this one waited
             self._check_gate()
@@ -762,21 +800,26 @@ class AsyncioTransport(_Calls):
             for url in self._urls:
                 try:
                     self._lost = None
-                    self._conn = await _open_connection(url, self._connect_timeout)
+                    self._conn = await _open_connection(url, time_left())
                     self._conn.add_on_close_callback(self._on_closed)
                     steps = self._setup()
                     result: Any = None
                     try:
                         while True:
-                            result = await asyncio.wait_for(
-                                _rpc(steps.send(result)), self._connect_timeout
-                            )
+                            result = await asyncio.wait_for(_rpc(steps.send(result)), time_left())
                     except StopIteration:
                         pass
-                except (RpcError, TimeoutError, pika.exceptions.AMQPError, OSError) as exc:
+                except TimeoutError:
+                    error = _timed_out(url)
+                    self._teardown()
+                    continue
+                except (RpcError, pika.exceptions.AMQPError, OSError) as exc:
                     error = exc if isinstance(exc, RpcError) else _unavailable(url, exc)
                     self._teardown()
                     continue
+                except BaseException:
+                    self._teardown()  # cancelled half-way: no half-set-up connection stays
+                    raise
                 self._attempt_succeeded(url)
                 self._unblocked.set()
                 return
@@ -784,21 +827,22 @@ class AsyncioTransport(_Calls):
             assert error is not None
             mark(error, ORIGIN_LOCAL)
             raise error
+        finally:
+            self._connecting.release()
 
     def _teardown(self) -> None:
         conn = self._conn
         self._conn = self._ch = None
         self._ready = False
         self._tags.clear()
-        if conn is not None and not (conn.is_closed or conn.is_closing):
-            with contextlib.suppress(pika.exceptions.AMQPError, OSError):  # gone either way
-                conn.close()
+        if conn is not None:
+            _abort(conn)
 
     async def call(self, request: Request) -> Reply:
         if self._closed:
             raise Cancelled("the client was closed")
         if self._lost is not None or self._conn is None:
-            await self._connect()
+            await self._connect(request.deadline)
         cid = request.correlation_id
         future: asyncio.Future[Reply] = self._loop.create_future()
         self._pending[cid] = future

@@ -109,6 +109,53 @@ def test_client_fails_over_to_the_next_broker_address(worker: leveret.Worker, qu
             assert client.echo(text="not idempotent").text == "not idempotent"
 
 
+def test_asyncio_reconnect_is_bounded_by_the_call_deadline(
+    worker: leveret.Worker, queue: str, proxy: TcpProxy
+) -> None:
+    """The broker's address takes the TCP connection and never answers: a call that has to
+    reconnect fails at its own deadline, not after the client's connect timeout."""
+
+    async def scenario() -> float:
+        async with AsyncEchoClient.connect(proxy.url(), queue=queue, connect_timeout=5) as client:
+            assert (await client.add(a=1, b=1)).sum == 2
+            proxy.stall()
+            started = time.monotonic()
+            with pytest.raises(leveret.Unavailable, match="timed out") as info:
+                await client.add(a=1, b=2, timeout=0.5)
+            elapsed = time.monotonic() - started
+            assert info.value.never_sent is True
+            assert proxy.stalled >= 1  # it did try to reconnect
+            # and gave the attempt up: no socket stays open, waiting for the broker to answer
+            for _ in range(100):
+                if proxy.held_open() == 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert proxy.held_open() == 0
+            proxy.restore()
+            assert (await client.add(a=2, b=2, timeout=10)).sum == 4  # and recovers
+            return elapsed
+
+    elapsed = asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert 0.4 < elapsed < 1.5, elapsed  # the 0.5 s deadline, not the 5 s connect timeout
+
+
+def test_sync_reconnect_is_bounded_by_the_call_deadline(
+    worker: leveret.Worker, queue: str, proxy: TcpProxy
+) -> None:
+    with EchoClient.connect(proxy.url(), queue=queue, connect_timeout=5) as client:
+        assert client.add(a=1, b=1).sum == 2
+        proxy.stall()
+        started = time.monotonic()
+        with pytest.raises(leveret.Unavailable, match="timed out"):
+            client.add(a=1, b=2, timeout=0.5)
+        elapsed = time.monotonic() - started
+        assert proxy.stalled >= 1
+        wait_until(lambda: proxy.held_open() == 0, 5, "the client to drop its attempts")
+        proxy.restore()
+        assert client.add(a=2, b=2, timeout=10).sum == 4
+    assert 0.4 < elapsed < 1.5, elapsed
+
+
 def test_retries_off_means_one_attempt(amqp_url: str) -> None:
     with EchoClient.connect(
         amqp_url, queue="leveret.test.nobody-home", retry=RetryPolicy(max_attempts=1)

@@ -43,6 +43,10 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._pairs: set[tuple[socket.socket, socket.socket]] = set()
         self._cut = False
+        self._stall = False
+        self._held: list[socket.socket] = []  # connections accepted while stalled
+        #: Connections accepted and held unanswered while stalled.
+        self.stalled = 0
         self._closed = False
         #: Connections accepted and forwarded so far (each connect of a client counts once).
         self.accepted = 0
@@ -69,13 +73,29 @@ class TcpProxy:
         for pair in pairs:
             _close_pair(pair)
 
+    def stall(self) -> None:
+        """Close every connection; accept new ones but never answer (a broker that hangs)."""
+        self.cut()
+        with self._lock:
+            self._stall = True
+
+    def held_open(self) -> int:
+        """Connections held while stalled that their client has not closed (yet)."""
+        with self._lock:
+            held = list(self._held)
+        return sum(1 for sock in held if not _closed_by_peer(sock))
+
     def restore(self) -> None:
         with self._lock:
-            self._cut = False
+            self._cut = self._stall = False
+            held, self._held = self._held, []
+        for sock in held:
+            _close(sock)
 
     def close(self) -> None:
         self._closed = True
         self.cut()
+        self.restore()  # closes the connections held while stalled
         # close() alone does not wake a thread blocked in accept() on Linux; shutdown() does.
         with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)
@@ -102,7 +122,13 @@ class TcpProxy:
             except OSError:
                 return
             with self._lock:
+                held = self._stall and not self._closed
+                if held:
+                    self._held.append(client)
+                    self.stalled += 1
                 refused = self._cut or self._closed
+            if held:
+                continue
             if refused:
                 _close(client)
                 continue
@@ -138,6 +164,19 @@ class TcpProxy:
         with self._lock:
             self._pairs.discard(pair)
         _close_pair(pair)
+
+
+def _closed_by_peer(sock: socket.socket) -> bool:
+    """Whether the other end closed ``sock`` (what it sent before is read and dropped)."""
+    sock.setblocking(False)
+    try:
+        while True:
+            if not sock.recv(65536):
+                return True
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 def _close(sock: socket.socket) -> None:
