@@ -1080,9 +1080,13 @@ class AsyncioConsumer:
             frame = await step(lambda cb: ch.basic_consume(self._queue, on_message, callback=cb))
             if broken.done():  # lost between consume-ok and here
                 raise _unavailable(url, broken.result())
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            # pika raises at once when the connection or channel closed between two steps
+            # (a broker going down during start_app, say): the same as losing it in a step.
+            _abort(conn)
+            raise _unavailable(url, exc) from exc
         except BaseException:
-            if conn.is_open:
-                conn.close()
+            _abort(conn)  # a timed-out attempt too: no socket stays open
             raise
         # From here on, losing this connection or channel means: reconnect.
         self._conn, self._down = conn, down
@@ -1126,17 +1130,22 @@ class AsyncioConsumer:
         while not self._stopping:
             try:
                 await self._connect()
-            except Unavailable as exc:
-                delay = self._backoff.delay(attempt)
-                attempt += 1
-                self.failed_rounds += 1
-                log.warning("reconnect failed (%s); next attempt in %.2f s", exc, delay)
-                await asyncio.sleep(delay)
-                continue
             except ConfigurationError as exc:
                 if self.closed is not None and not self.closed.done():
                     self.closed.set_result(exc)
                 return
+            except Exception as exc:
+                delay = self._backoff.delay(attempt)
+                attempt += 1
+                self.failed_rounds += 1
+                if isinstance(exc, Unavailable):
+                    log.warning("reconnect failed (%s); next attempt in %.2f s", exc, delay)
+                else:
+                    # A bug, or a pika error not foreseen: this task is all that brings the
+                    # worker back, so it must not end; the next round may well succeed.
+                    log.exception("reconnect failed unexpectedly; next attempt in %.2f s", delay)
+                await asyncio.sleep(delay)
+                continue
             log.info(
                 "reconnected to %s; consuming %r again", redact(self.address or ""), self._queue
             )

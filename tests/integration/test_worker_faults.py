@@ -111,6 +111,42 @@ def test_worker_reconnects_after_a_tcp_cut(amqp_url: str, queue: str) -> None:
 
 
 @pytest.mark.faults
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pika.exceptions.ChannelWrongStateError("Channel is closed."),  # pika raises, not calls back
+        RuntimeError("a bug in a reconnect step"),
+    ],
+    ids=["pika-error", "bug"],
+)
+def test_an_unforeseen_error_while_reconnecting_does_not_end_the_reconnects(
+    amqp_url: str, queue: str, failure: Exception
+) -> None:
+    with (
+        TcpProxy() as proxy,
+        leveret.Worker(Echo("w"), url=proxy.url(), queue=queue) as worker,
+        EchoClient.connect(amqp_url, queue=queue) as client,
+    ):
+        assert client.add(a=1, b=2).sum == 3
+        consumer = _consumer(worker)
+        real_open = consumer._open
+        raised: list[Exception] = []
+
+        async def open_failing_once(url: str) -> None:
+            if not raised:
+                raised.append(failure)
+                raise failure
+            await real_open(url)
+
+        consumer._open = open_failing_once
+        proxy.cut()
+        proxy.restore()
+        wait_until(lambda: consumer.connects == 2, 20, "the worker to reconnect after the error")
+        assert raised == [failure] and consumer.failed_rounds >= 1
+        assert client.echo(text="after").worker == "w"
+
+
+@pytest.mark.faults
 def test_worker_fails_over_to_the_next_broker_address(amqp_url: str, queue: str) -> None:
     dead = f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F"
     with TcpProxy() as first, TcpProxy() as second:
