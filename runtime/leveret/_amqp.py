@@ -633,6 +633,11 @@ class BlockingTransport(_Calls):
                     continue
                 remaining = None if deadline is None else deadline - time.time()
                 if remaining is not None and remaining <= 0:
+                    # This thread may have been the one woken to lead: pass that on, or the
+                    # other followers would wait for a leader that never comes.
+                    with self._lock:
+                        self._waiters.discard(slot)
+                    self._wake_next()
                     return
                 slot.event.wait(remaining)
                 slot.event.clear()
@@ -642,6 +647,10 @@ class BlockingTransport(_Calls):
 
     def _release_io(self) -> None:
         self._io.release()
+        self._wake_next()
+
+    def _wake_next(self) -> None:
+        """Wake one follower still waiting, to lead if the connection is free."""
         with self._lock:
             for waiter in self._waiters:
                 if not waiter.done():
