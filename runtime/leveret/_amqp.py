@@ -862,7 +862,14 @@ class AsyncioTransport(_Calls):
             )
         try:
             if self._blocked:
-                await self._wait_unblocked(future)
+                try:
+                    await self._wait_unblocked(future)
+                except RpcError as error:
+                    if error._origin != ORIGIN_LOST:
+                        raise
+                    # Lost while waiting for flow control to lift: this one was never sent.
+                    message = f"{error.message} (before the call was sent)"
+                    raise _not_sent(message, ORIGIN_LOCAL) from None
             self._publish(request)
             return await future
         finally:

@@ -568,6 +568,9 @@ class Worker:
 
     def _request_stop(self) -> None:
         if self._stop is not None:
+            # At once, not when serve() next runs: a delivery read before then (the one a
+            # finished handler's ack lets in, say) must go back to the queue, not start.
+            self._stopping = True
             self._stop.set()
 
     def _request_abort(self) -> None:

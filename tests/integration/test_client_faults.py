@@ -4,6 +4,7 @@ that the tests cut and restore), retries, the circuit breaker, backpressure, flo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import threading
@@ -165,6 +166,43 @@ def test_retries_off_means_one_attempt(amqp_url: str) -> None:
             client.add(a=1, b=1, timeout=10)
         assert info.value.never_sent is True
         assert time.monotonic() - started < 0.2
+
+
+def test_asyncio_call_held_by_flow_control_is_not_lost_with_the_connection(
+    amqp_url: str, queue: str, worker: leveret.Worker, proxy: TcpProxy, echo: Echo
+) -> None:
+    """A call waiting for connection.blocked to lift was never sent: when the connection drops
+    meanwhile, even a method that is not idempotent is tried again, and runs once."""
+
+    async def scenario() -> str:
+        async with AsyncEchoClient.connect(proxy.url(), queue=queue) as client:
+            assert (await client.add(a=1, b=1)).sum == 2
+            transport = client._transport
+            _rabbitmqctl("set_vm_memory_high_watermark", "0.0000001")
+            try:
+                for _ in range(2000):  # the broker tells the client after a publish
+                    if transport._blocked:
+                        break
+                    with contextlib.suppress(leveret.DeadlineExceeded):
+                        await client.add(a=0, b=0, timeout=0.01)
+                assert transport._blocked
+                call = asyncio.ensure_future(client.echo(text="held", timeout=30))
+                await asyncio.sleep(0)  # let it reach the wait for the block to lift
+                assert not call.done()
+                proxy.cut()
+                proxy.restore()
+                for _ in range(500):
+                    if proxy.accepted >= 2 or call.done():
+                        break
+                    await asyncio.sleep(0.02)
+                assert not call.done() or call.exception() is None, call.exception()
+            finally:
+                _rabbitmqctl("set_vm_memory_high_watermark", "0.4")
+            return (await call).text
+
+    calls_before = echo.calls
+    assert asyncio.run(asyncio.wait_for(scenario(), 60)) == "held"
+    assert echo.calls - calls_before == 1
 
 
 def test_circuit_breaker_opens_fails_fast_and_closes_after_a_good_probe(
