@@ -55,7 +55,8 @@ class RetryPolicy:
     """How calls of one client are retried; ``RetryPolicy(max_attempts=1)`` turns retries off.
 
     ``max_attempts`` bounds the attempts of a call whose failures the broker or the service
-    reported (the first attempt counts); connection trouble is bounded by the call's deadline.
+    reported (the first attempt counts); connection trouble is bounded by the call's deadline,
+    or by ``max_attempts`` too for a call without one.
     """
 
     max_attempts: int = 5
@@ -80,6 +81,8 @@ class RetryPolicy:
             self.budget.record_failure()
             if attempt + 1 >= self.max_attempts or not self.budget.allows_retry():
                 return None
+        elif deadline is None and attempt + 1 >= self.max_attempts:
+            return None  # connection trouble is bounded by the deadline; without one, by this
         delay = self.backoff.delay(min(attempt, 16))
         if deadline is not None and time.time() + delay >= deadline:
             return None

@@ -79,6 +79,13 @@ def test_max_attempts_bounds_reported_failures_not_connection_waits() -> None:
     assert RetryPolicy(max_attempts=1).next_delay(unavailable(ORIGIN_LOCAL), True, 0, FAR) is None
 
 
+def test_without_a_deadline_connection_trouble_is_bounded_by_max_attempts() -> None:
+    policy = RetryPolicy(max_attempts=3)
+    for origin in (ORIGIN_LOCAL, ORIGIN_LOST):
+        assert policy.next_delay(unavailable(origin), True, 1, None) is not None
+        assert policy.next_delay(unavailable(origin), True, 2, None) is None  # not forever
+
+
 def test_budget_stops_retries_when_most_calls_fail_and_recovers_with_successes() -> None:
     policy = RetryPolicy(budget=RetryBudget(max_tokens=10, token_ratio=1.0))
     outcomes = [policy.next_delay(unavailable(), True, 0, FAR) for _ in range(6)]
