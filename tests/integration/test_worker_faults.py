@@ -222,8 +222,9 @@ def test_worker_resumes_after_a_broker_restart(
 # -- graceful shutdown -----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_sigterm_finishes_the_running_handler_and_requeues_the_rest(
-    amqp_url: str, queue: str, serve: Callable[..., Serve], tmp_path: Path
+    amqp_url: str, queue: str, serve: Callable[..., Serve], tmp_path: Path, stop: signal.Signals
 ) -> None:
     env = {"LEVERET_TEST_STARTED_DIR": str(tmp_path)}
     _declare_classic(amqp_url, queue)
@@ -239,7 +240,7 @@ def test_sigterm_finishes_the_running_handler_and_requeues_the_rest(
         wait_until(lambda: ready_count(amqp_url, queue) == 0, 10, "the worker to prefetch all")
         wait_until(lambda: len(list(tmp_path.iterdir())) == 1, 10, "the first handler to start")
         stopped_at = time.monotonic()
-        first.signal(signal.SIGTERM)
+        first.signal(stop)
         # The two it had not started go back to the queue at once (nack), not at its exit.
         wait_until(lambda: ready_count(amqp_url, queue) == 2, 5, "two requests requeued")
         assert first.proc.poll() is None, "requeued only when the worker exited"
@@ -257,11 +258,13 @@ def test_sigterm_finishes_the_running_handler_and_requeues_the_rest(
     assert second.wait(10) == 0
 
 
+@pytest.mark.parametrize("workers", [None, "2"], ids=["one-process", "supervised"])
 def test_a_second_signal_exits_at_once(
-    amqp_url: str, queue: str, serve: Callable[..., Serve], tmp_path: Path
+    amqp_url: str, queue: str, serve: Callable[..., Serve], tmp_path: Path, workers: str | None
 ) -> None:
-    worker = serve("--grace", "60", env={"LEVERET_TEST_STARTED_DIR": str(tmp_path)})
-    worker.wait_for("serving Echo")
+    options = ["--grace", "60", *(["--workers", workers] if workers else [])]
+    worker = serve(*options, env={"LEVERET_TEST_STARTED_DIR": str(tmp_path)})
+    worker.wait_for("serving Echo", count=int(workers or 1))
     publish_echo(amqp_url, queue, ["long"], delay=60)
     wait_until(lambda: any(tmp_path.iterdir()), 10, "the long handler to start")
     worker.signal(signal.SIGTERM)
