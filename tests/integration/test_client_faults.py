@@ -17,7 +17,15 @@ import leveret
 from leveret._breaker import BreakerState, CircuitBreaker
 from leveret._retry import RetryPolicy
 from tests.support.background import Background
-from tests.support.echo import AsyncEchoClient, Echo, EchoClient, EchoReply, EchoRequest
+from tests.support.echo import (
+    AddReply,
+    AddRequest,
+    AsyncEchoClient,
+    Echo,
+    EchoClient,
+    EchoReply,
+    EchoRequest,
+)
 from tests.support.proxy import TcpProxy, free_port, wait_until
 from tests.support.raw import publish_echo, ready_count
 
@@ -84,6 +92,81 @@ def test_idempotent_call_waits_out_an_outage_within_its_deadline(
         call.wait()
         assert call.error is None, call.error
         assert call.result.sum == 42  # type: ignore[attr-defined]
+
+
+class _SlowFirstAdd(Echo):
+    """``add`` holds its first request until ``gate`` opens; later ones answer at once."""
+
+    def __init__(self) -> None:
+        super().__init__("slow-first-add")
+        self.gate = threading.Event()
+        self.first_started = threading.Event()
+        self.adds = 0
+
+    def add(self, request: AddRequest, context: leveret.CallContext) -> AddReply:
+        self.adds += 1
+        if self.adds == 1:
+            self.first_started.set()
+            self.gate.wait(20)
+        return super().add(request, context)
+
+
+@pytest.mark.parametrize("client_kind", ["sync", "asyncio"])
+def test_idempotent_call_in_flight_is_retried_after_the_connection_drops(
+    amqp_url: str, queue: str, proxy: TcpProxy, client_kind: str
+) -> None:
+    """The connection drops with an idempotent call in flight: the call does not fail, it is
+    sent again on a new connection; the first attempt's late reply is dropped."""
+    slow = _SlowFirstAdd()
+    with leveret.Worker(slow, url=amqp_url, queue=queue, concurrency=2):
+        if client_kind == "sync":
+            with EchoClient.connect(proxy.url(), queue=queue) as client:
+                call = Background(lambda: client.add(a=20, b=22, timeout=20))
+                wait_until(slow.first_started.is_set, 10, "the first attempt to be handled")
+                proxy.cut()
+                proxy.restore()
+                call.wait()
+                slow.gate.set()
+                assert call.error is None, call.error
+                assert call.result.sum == 42  # type: ignore[attr-defined]
+        else:
+
+            async def scenario() -> int:
+                async with AsyncEchoClient.connect(proxy.url(), queue=queue) as client:
+                    call = asyncio.ensure_future(client.add(a=20, b=22, timeout=20))
+                    while not slow.first_started.is_set():
+                        await asyncio.sleep(0.01)
+                    proxy.cut()
+                    proxy.restore()
+                    reply = await call
+                    slow.gate.set()
+                    return reply.sum
+
+            assert asyncio.run(asyncio.wait_for(scenario(), 30)) == 42
+    assert slow.adds == 2  # the first attempt and the retry
+    assert proxy.accepted == 2
+
+
+def test_asyncio_call_in_flight_fails_at_once_when_the_connection_drops(
+    worker: leveret.Worker, queue: str, proxy: TcpProxy, echo: Echo
+) -> None:
+    async def scenario() -> tuple[BaseException | None, float]:
+        async with AsyncEchoClient.connect(proxy.url(), queue=queue) as client:
+            call = asyncio.ensure_future(client.echo(text="slow", delay=2.0, timeout=20))
+            while not echo.started.is_set():
+                await asyncio.sleep(0.01)
+            cut_at = time.monotonic()
+            proxy.cut()
+            with contextlib.suppress(leveret.RpcError):
+                await call
+            return call.exception(), time.monotonic() - cut_at
+
+    error, elapsed = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert isinstance(error, leveret.Unavailable), error
+    assert "connection lost" in str(error)
+    assert error.never_sent is False
+    assert elapsed < 1.0  # at once, not at the 20 s timeout
+    assert echo.calls == 1  # not idempotent: never retried
 
 
 def test_outage_longer_than_the_deadline_is_unavailable(
@@ -301,6 +384,12 @@ def test_broker_flow_control_makes_calls_wait_then_complete(
             call = Background(lambda: client.add(a=2, b=3, timeout=30))
             wait_until(lambda: transport._blocked, 20, "the broker to block the client")
             assert call.finished_at == 0.0  # still waiting
+            # A call held back by the block still ends at its deadline.
+            started = time.monotonic()
+            with pytest.raises(leveret.DeadlineExceeded):
+                client.add(a=1, b=1, timeout=0.3)
+            assert time.monotonic() - started < 1.0
+            assert call.finished_at == 0.0
         finally:
             _rabbitmqctl("set_vm_memory_high_watermark", "0.4")
         call.wait()
