@@ -125,16 +125,23 @@ class Dispatcher:
                 error = exc
             else:
                 return Outcome(OutgoingReply(call.reply_to, cid, STATUS_OK, body), ack=True)
-        if not isinstance(error, RpcError):
-            log.error(
-                "handler %s failed (cid=%s)",
-                call.method.name,
-                cid,
-                exc_info=(type(error), error, error.__traceback__),
-            )
-            error = Internal(f"internal error in {call.method.name} (correlation id {cid})")
+        if isinstance(error, RpcError):
+            try:
+                body = encode_exception(error)
+            except Exception as exc:  # e.g. details that are not JSON: the handler's bug
+                error = exc
+            else:
+                reply = OutgoingReply(call.reply_to, cid, error.status.name, body)
+                return Outcome(reply, ack=True)
+        log.error(
+            "handler %s failed (cid=%s)",
+            call.method.name,
+            cid,
+            exc_info=(type(error), error, error.__traceback__),
+        )
+        internal = Internal(f"internal error in {call.method.name} (correlation id {cid})")
         return Outcome(
-            OutgoingReply(call.reply_to, cid, error.status.name, encode_exception(error)),
+            OutgoingReply(call.reply_to, cid, internal.status.name, encode_exception(internal)),
             ack=True,
         )
 

@@ -469,9 +469,14 @@ class Worker:
     async def _run_async(self, call: Call, token: int) -> None:
         try:
             result = await call.handler(call.request, call.context)
-        except asyncio.CancelledError:
-            raise  # given up at shutdown: unacked, so the broker redelivers it
-        except Exception as exc:
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if self._stopping or (task is not None and task.cancelling()):
+                raise  # given up at shutdown: unacked, so the broker redelivers it
+            # Something the handler awaited was cancelled, not this task: a failed call, and
+            # its concurrency slot must come back.
+            outcome = self._dispatcher.finish(call, error=exc)
+        except BaseException as exc:
             outcome = self._dispatcher.finish(call, error=exc)
         else:
             outcome = self._dispatcher.finish(call, result)
