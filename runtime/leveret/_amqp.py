@@ -185,6 +185,12 @@ def _unavailable(url: str, exc: BaseException) -> Unavailable:
     return Unavailable(f"cannot reach RabbitMQ at {redact(url)}: {reason}")
 
 
+def _text(value: str | bytes | None) -> str | None:
+    """A short-string property as text: pika gives bytes for one that is not UTF-8, and the
+    fast reader decodes such bytes with replacement characters; both ways must agree."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
 def _encoder(conn: Any, ch: Any) -> FrameEncoder:
     """leveret's frame encoder for a channel, sized to the frame_max the broker agreed."""
     return FrameEncoder(ch.channel_number, conn.params.frame_max)
@@ -1067,10 +1073,10 @@ class AsyncioConsumer:
                 on_delivery(
                     Delivery(
                         body=body,
-                        method=properties.type,
-                        correlation_id=properties.correlation_id,
-                        reply_to=properties.reply_to,
-                        content_type=properties.content_type,
+                        method=_text(properties.type),
+                        correlation_id=_text(properties.correlation_id),
+                        reply_to=_text(properties.reply_to),
+                        content_type=_text(properties.content_type),
                         headers=properties.headers or {},
                         redelivered=bool(method.redelivered),
                     ),

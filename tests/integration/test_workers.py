@@ -112,6 +112,29 @@ def test_malformed_message_neither_crashes_nor_stalls_the_worker(
     _assert_queue_empty(amqp_url, queue)
 
 
+@pytest.mark.parametrize("prop", ["content_type", "correlation_id", "reply_to", "method"])
+def test_a_large_message_with_a_property_that_is_not_utf8_is_handled_once(
+    amqp_url: str, queue: str, prop: str
+) -> None:
+    """Not UTF-8, on a message too large to arrive in one read (pika's own reader then gives
+    bytes, not text): answered or dropped once, never a reconnect and redelivery loop."""
+    echo = Echo("w")
+    big = json.dumps({"text": "x" * 400_000}).encode()
+    with leveret.Worker(echo, url=amqp_url, queue=queue, prefetch=1) as worker:
+        peer = RawPeer(amqp_url)
+        try:
+            bad: dict[str, object] = {"method": "echo", prop: b"\xff\xfe"}
+            peer.publish(queue, big, **bad)  # type: ignore[arg-type]
+            good = peer.publish(queue, b'{"text": "after"}', method="echo")
+            reply = peer.wait(good)
+            assert reply is not None and reply.json()["text"] == "after"
+        finally:
+            peer.close()
+        assert worker._active is not None and worker._active.connects == 1
+    assert echo.calls <= 2  # the bad one ran once at most
+    _assert_queue_empty(amqp_url, queue)
+
+
 def _assert_queue_empty(url: str, queue: str) -> None:
     import pika
 
