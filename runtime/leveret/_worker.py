@@ -232,10 +232,10 @@ class Worker:
         self.url = resolve_url(url)
         self.queue = queue or service.queue
         default_concurrency = 64 if self._is_async else 1
-        self.concurrency = concurrency or default_concurrency
+        self.concurrency = default_concurrency if concurrency is None else concurrency
         if self.concurrency < 1:
             raise ConfigurationError("concurrency must be at least 1")
-        self.prefetch = prefetch or self.concurrency
+        self.prefetch = self.concurrency if prefetch is None else prefetch
         if self.prefetch < 1:
             raise ConfigurationError("prefetch must be at least 1")
         self.queue_type = queue_type or getattr(service, "queue_type", "classic")

@@ -260,3 +260,9 @@ def test_inline_needs_a_sync_servicer_and_concurrency_1(amqp_url: str) -> None:
         leveret.Worker(Echo(), url=amqp_url, concurrency=2, inline=True)
     with pytest.raises(leveret.ConfigurationError, match="inline"):
         leveret.Worker(AsyncEcho(), url=amqp_url, inline=True)
+
+
+@pytest.mark.parametrize("option", ["concurrency", "prefetch"])
+def test_zero_concurrency_or_prefetch_is_refused_not_defaulted(amqp_url: str, option: str) -> None:
+    with pytest.raises(leveret.ConfigurationError, match=f"{option} must be at least 1"):
+        leveret.Worker(Echo(), url=amqp_url, **{option: 0})  # type: ignore[arg-type]
