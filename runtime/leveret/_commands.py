@@ -42,9 +42,8 @@ def _serve(args: argparse.Namespace) -> int:
         sys.path.insert(0, args.app_dir)
     try:
         servicer = load_servicer(args.target)
-        if args.workers is not None:
-            return _supervise(args)  # the servicer loads: children will not crash-loop on it
-        watch_supervisor()
+        # Built with --workers too: the servicer loads and the options hold here, once, so
+        # the children will not crash-loop on them under the supervisor.
         worker = Worker(
             servicer,
             url=args.url,
@@ -55,6 +54,9 @@ def _serve(args: argparse.Namespace) -> int:
             queue_type=args.queue_type,
             inline=args.inline,
         )
+        if args.workers is not None:
+            return _supervise(args)
+        watch_supervisor()
         worker.run()
     except LeveretError as exc:
         print(f"leveret serve: {exc}", file=sys.stderr)

@@ -341,6 +341,15 @@ def test_supervisor_restarts_a_worker_that_dies(
     assert _gone(survivor) and _gone(replacement)
 
 
+def test_supervisor_refuses_bad_options_before_starting_workers(
+    serve: Callable[..., Serve],
+) -> None:
+    supervisor = serve("--workers", "2", "--inline", "--concurrency", "4")
+    assert supervisor.wait(20) == 1
+    assert "inline needs a sync servicer and concurrency 1" in supervisor.output()
+    assert "serving" not in supervisor.output()
+
+
 def test_supervisor_forwards_sigterm_for_a_graceful_stop(
     amqp_url: str, queue: str, serve: Callable[..., Serve], tmp_path: Path
 ) -> None:
