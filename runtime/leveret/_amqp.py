@@ -185,6 +185,10 @@ def _unavailable(url: str, exc: BaseException) -> Unavailable:
     return Unavailable(f"cannot reach RabbitMQ at {redact(url)}: {reason}")
 
 
+def _timed_out(url: str) -> Unavailable:
+    return Unavailable(f"cannot reach RabbitMQ at {redact(url)}: timed out")
+
+
 def _text(value: str | bytes | None) -> str | None:
     """A short-string property as text: pika gives bytes for one that is not UTF-8, and the
     fast reader decodes such bytes with replacement characters; both ways must agree."""
@@ -506,7 +510,7 @@ class BlockingTransport(_Calls):
         if not done():
             if self._lost is not None:
                 raise self._lost
-            raise Unavailable(f"cannot reach RabbitMQ at {redact(url)}: timed out")
+            raise _timed_out(url)
 
     def _teardown(self) -> None:
         conn, ioloop = self._conn, self._ioloop
@@ -710,10 +714,6 @@ class BlockingTransport(_Calls):
 # -- asyncio ---------------------------------------------------------------------------------
 
 
-def _timed_out(url: str) -> Unavailable:
-    return Unavailable(f"cannot reach RabbitMQ at {redact(url)}: timed out")
-
-
 async def _open_connection(url: str, connect_timeout: float) -> Any:
     loop = asyncio.get_running_loop()
     opened: asyncio.Future[Any] = loop.create_future()
@@ -824,17 +824,17 @@ class AsyncioTransport(_Calls):
                             result = await asyncio.wait_for(_rpc(steps.send(result)), time_left())
                     except StopIteration:
                         pass
-                except TimeoutError:
-                    error = _timed_out(url)
-                    self._teardown()
+                except BaseException as exc:
+                    self._teardown()  # cancelled half-way too: no half-set-up connection stays
+                    if isinstance(exc, TimeoutError):
+                        error = _timed_out(url)
+                    elif isinstance(exc, RpcError):
+                        error = exc
+                    elif isinstance(exc, pika.exceptions.AMQPError | OSError):
+                        error = _unavailable(url, exc)
+                    else:
+                        raise
                     continue
-                except (RpcError, pika.exceptions.AMQPError, OSError) as exc:
-                    error = exc if isinstance(exc, RpcError) else _unavailable(url, exc)
-                    self._teardown()
-                    continue
-                except BaseException:
-                    self._teardown()  # cancelled half-way: no half-set-up connection stays
-                    raise
                 self._attempt_succeeded(url)
                 self._unblocked.set()
                 return
@@ -1043,7 +1043,7 @@ class AsyncioConsumer:
             if done.done():
                 return done.result()
             if not broken.done():
-                raise Unavailable(f"cannot reach RabbitMQ at {redact(url)}: timed out")
+                raise _timed_out(url)
             exc = broken.result()
             if isinstance(exc, pika.exceptions.ChannelClosedByBroker) and exc.reply_code == 406:
                 raise ConfigurationError(

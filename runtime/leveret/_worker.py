@@ -394,32 +394,27 @@ class Worker:
     # -- deliveries ------------------------------------------------------------------------
 
     def _on_delivery(self, delivery: Delivery, token: int) -> None:
+        consumer = self._active
+        assert consumer is not None
         try:
-            self._deliver(delivery, token)
+            if self._stopping:
+                consumer.release(token, delivery)
+                return
+            accepted = self._dispatcher.accept(delivery)
+            if isinstance(accepted, Outcome):
+                consumer.settle(token, accepted.reply, ack=accepted.ack)
+            elif self._running < self.concurrency:
+                self._start(accepted, token)
+            else:
+                self._backlog.append((accepted, delivery, token))
         except Exception:
             # Nothing about one message may reach the I/O callbacks: the connection would
             # drop, the broker would redeliver the message, and so on without end.
             log.exception(
                 "dropped a delivery the worker could not handle (cid=%r)", delivery.correlation_id
             )
-            consumer = self._active
-            if consumer is not None:
-                with contextlib.suppress(Exception):
-                    consumer.settle(token, None, ack=False)
-
-    def _deliver(self, delivery: Delivery, token: int) -> None:
-        consumer = self._active
-        assert consumer is not None
-        if self._stopping:
-            consumer.release(token, delivery)
-            return
-        accepted = self._dispatcher.accept(delivery)
-        if isinstance(accepted, Outcome):
-            consumer.settle(token, accepted.reply, ack=accepted.ack)
-        elif self._running < self.concurrency:
-            self._start(accepted, token)
-        else:
-            self._backlog.append((accepted, delivery, token))
+            with contextlib.suppress(Exception):
+                consumer.settle(token, None, ack=False)
 
     def _start(self, call: Call, token: int) -> None:
         self._running += 1
