@@ -1,0 +1,198 @@
+"""The asyncio client's connection, on pika's ``AsyncioConnection`` in the caller's loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import pika
+import pika.data
+import pika.exceptions
+import pika.spec
+
+from leveret._amqp._calls import _Calls, _not_sent
+from leveret._amqp._connection import (
+    _abort,
+    _open_connection,
+    _resolve,
+    _rpc,
+    _timed_out,
+    _unavailable,
+)
+from leveret._errors import (
+    ORIGIN_LOCAL,
+    ORIGIN_LOST,
+    Cancelled,
+    DeadlineExceeded,
+    RpcError,
+    mark,
+)
+from leveret._wire import (
+    Reply,
+    Request,
+)
+
+log = logging.getLogger("leveret.amqp")
+
+
+class AsyncioTransport(_Calls):
+    """The asyncio client's connection, on the running loop. Safe to share between tasks."""
+
+    def __init__(self, url: str, reply_queue: str, connect_timeout: float) -> None:
+        super().__init__(url, reply_queue, connect_timeout)
+        self._loop = asyncio.get_running_loop()
+        self._pending: dict[str, asyncio.Future[Reply]] = {}
+        self._connecting = asyncio.Lock()
+        self._unblocked = asyncio.Event()
+        self._unblocked.set()
+
+    @classmethod
+    async def open(
+        cls, url: str, *, reply_queue: str = "direct", connect_timeout: float = 10.0
+    ) -> AsyncioTransport:
+        self = cls(url, reply_queue, connect_timeout)
+        await self._connect()
+        return self
+
+    async def _connect(self, deadline: float | None = None) -> None:
+        """Connect, trying each address; no later than ``deadline`` (a call's), if given."""
+
+        def time_left() -> float:
+            """For the next step: ``connect_timeout``, or less if the deadline comes first."""
+            if deadline is None:
+                return self._connect_timeout
+            return max(0.0, min(self._connect_timeout, deadline - time.time()))
+
+        try:
+            # Another task may be connecting: wait for it, but not past this call's deadline.
+            await asyncio.wait_for(self._connecting.acquire(), time_left())
+        except TimeoutError:
+            raise mark(_timed_out(self._url), ORIGIN_LOCAL) from None
+        try:
+            if self._conn is not None and self._lost is None:
+                return  # another task reconnected while this one waited
+            self._check_gate()
+            self._teardown()
+            error: RpcError | None = None
+            for url in self._urls:
+                try:
+                    self._lost = None
+                    self._conn = await _open_connection(url, time_left())
+                    self._conn.add_on_close_callback(self._on_closed)
+                    steps = self._setup()
+                    result: Any = None
+                    try:
+                        while True:
+                            result = await asyncio.wait_for(_rpc(steps.send(result)), time_left())
+                    except StopIteration:
+                        pass
+                except BaseException as exc:
+                    self._teardown()  # cancelled half-way too: no half-set-up connection stays
+                    if isinstance(exc, TimeoutError):
+                        error = _timed_out(url)
+                    elif isinstance(exc, RpcError):
+                        error = exc
+                    elif isinstance(exc, pika.exceptions.AMQPError | OSError):
+                        error = _unavailable(url, exc)
+                    else:
+                        raise
+                    continue
+                self._attempt_succeeded(url)
+                self._unblocked.set()
+                return
+            self._attempt_failed()
+            assert error is not None
+            mark(error, ORIGIN_LOCAL)
+            raise error
+        finally:
+            self._connecting.release()
+
+    def _teardown(self) -> None:
+        conn = self._conn
+        self._conn = self._ch = None
+        self._ready = False
+        self._tags.clear()
+        if conn is not None:
+            _abort(conn)
+
+    async def call(self, request: Request) -> Reply:
+        if self._closed:
+            raise Cancelled("the client was closed")
+        if self._lost is not None or self._conn is None:
+            await self._connect(request.deadline)
+        cid = request.correlation_id
+        future: asyncio.Future[Reply] = self._loop.create_future()
+        self._pending[cid] = future
+        timer = None
+        if request.deadline is not None:
+            timer = self._loop.call_at(
+                self._loop.time() + (request.deadline - time.time()), self._expire, future, request
+            )
+        try:
+            if self._blocked:
+                try:
+                    await self._wait_unblocked(future)
+                except RpcError as error:
+                    if error._origin != ORIGIN_LOST:
+                        raise
+                    # Lost while waiting for flow control to lift: this one was never sent.
+                    message = f"{error.message} (before the call was sent)"
+                    raise _not_sent(message, ORIGIN_LOCAL) from None
+            self._publish(request)
+            return await future
+        finally:
+            self._pending.pop(cid, None)
+            if timer is not None:
+                timer.cancel()
+
+    async def _wait_unblocked(self, future: asyncio.Future[Reply]) -> None:
+        """Wait while the broker blocks publishing; the call's deadline still applies."""
+        self._unblocked.clear()
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(self._unblocked.wait())
+        try:
+            await asyncio.wait([waiter, future], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if future.done():
+            future.result()  # raises DeadlineExceeded
+
+    def _on_unblocked_flush(self) -> None:
+        self._unblocked.set()
+
+    @staticmethod
+    def _expire(future: asyncio.Future[Reply], request: Request) -> None:
+        if not future.done():
+            future.set_exception(
+                DeadlineExceeded(f"{request.method}: no reply before the deadline")
+            )
+
+    def _settle(self, cid: str, reply: Reply | None, error: RpcError | None) -> None:
+        future = self._pending.get(cid)
+        if future is None or future.done():
+            log.debug("dropped a late reply (cid=%s)", cid)
+        elif error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(reply)  # type: ignore[arg-type]
+
+    def _on_lost(self, error: RpcError) -> None:
+        if self._lost is None:
+            self._lost = error
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(error)
+
+    async def close(self) -> None:
+        self._closed = True
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(Cancelled("the client was closed"))
+        conn = self._conn
+        self._conn = None
+        if conn is not None and not (conn.is_closed or conn.is_closing):
+            closed: asyncio.Future[None] = self._loop.create_future()
+            conn.add_on_close_callback(lambda _c, _e: _resolve(closed, None))
+            conn.close()
+            await closed

@@ -1,0 +1,230 @@
+"""The call table both clients share: connecting with failover and backoff, publishing a
+request, and settling calls by correlation id from replies, confirms and returns."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Generator
+from typing import Any
+
+import pika
+import pika.data
+import pika.exceptions
+import pika.spec
+
+from leveret._amqp._connection import _encoder, _headers, _unavailable
+from leveret._backoff import Backoff
+from leveret._errors import (
+    ORIGIN_LOCAL,
+    ORIGIN_LOST,
+    ORIGIN_NACK,
+    ORIGIN_NO_ROUTE,
+    ConfigurationError,
+    RpcError,
+    Unavailable,
+    mark,
+)
+from leveret._frames import Confirm, FastDelivery, FrameEncoder
+from leveret._url import redact, split_urls
+from leveret._wire import (
+    CONTENT_TYPE,
+    DIRECT_REPLY_TO,
+    HEADER_STATUS,
+    Reply,
+    Request,
+)
+
+log = logging.getLogger("leveret.amqp")
+
+#: Reply queue strategies: RabbitMQ direct reply-to, or an exclusive auto-delete queue.
+REPLY_QUEUES = ("direct", "exclusive")
+
+
+def _reply_of(correlation_id: str | None, headers: dict[str, Any] | None, body: bytes) -> Reply:
+    status = (headers or {}).get(HEADER_STATUS)
+    if isinstance(status, bytes):
+        status = status.decode("ascii", "replace")
+    return Reply(correlation_id or "", status if isinstance(status, str) else "UNKNOWN", body)
+
+
+def _not_sent(message: str, origin: str) -> Unavailable:
+    error = Unavailable(message)
+    mark(error, origin)
+    return error
+
+
+def _no_route(method: Any, properties: Any) -> Unavailable:
+    return _not_sent(
+        f"no queue {method.routing_key!r} to take {properties.type!r}: "
+        f"is the service running? (broker: {method.reply_text})",
+        ORIGIN_NO_ROUTE,
+    )
+
+
+def _lost(url: str, exc: BaseException) -> Unavailable:
+    error = _unavailable(url, exc)
+    error.message = f"connection lost with the call in flight: {error.message}"
+    error.args = (error.message,)
+    mark(error, ORIGIN_LOST)
+    return error
+
+
+class _Calls:
+    """What both clients share: connecting with failover and backoff, and settling calls.
+
+    Calls are settled by correlation id. Publisher confirms are tracked by delivery tag; a nack
+    fails the call with ``Unavailable`` (the request never reached a queue), and so does a
+    mandatory return (no queue by that name). When the connection is lost, calls in flight
+    fail at once; the next call reconnects, trying each broker address in turn, no sooner than
+    the backoff allows after a failed attempt (so that callers do not storm a broker that is
+    coming back).
+    """
+
+    def __init__(self, url: str, reply_queue: str, connect_timeout: float) -> None:
+        if reply_queue not in REPLY_QUEUES:
+            raise ConfigurationError(f"reply_queue must be one of {REPLY_QUEUES}")
+        self._urls = split_urls(url)
+        if not self._urls:
+            raise ConfigurationError("no broker address given")
+        self._url = self._urls[0]  # the address in use, for messages
+        self._reply_queue = reply_queue
+        self._connect_timeout = connect_timeout
+        self._tags: dict[int, str] = {}
+        self._tag = 0
+        self._conn: Any = None
+        self._ch: Any = None
+        self._frames = FrameEncoder(1, 4096)  # replaced by one sized for each new channel
+        self._reply_to = DIRECT_REPLY_TO
+        self._lost: RpcError | None = None  # why the connection is gone; None while it is up
+        self._closed = False
+        self._blocked = False  # broker flow control (connection.blocked)
+        self._ready = False  # the channel is set up: publishing may start
+        self._failures = 0
+        self._next_attempt = 0.0
+        self._backoff = Backoff(initial=0.1, multiplier=2.0, maximum=5.0, jitter=0.2)
+
+    def _settle(self, cid: str, reply: Reply | None, error: RpcError | None) -> None:
+        raise NotImplementedError
+
+    def _on_lost(self, error: RpcError) -> None:
+        raise NotImplementedError
+
+    def _on_unblocked_flush(self) -> None:
+        """Publish what waited for the broker to lift flow control."""
+
+    def _check_gate(self) -> None:
+        wait = self._next_attempt - time.monotonic()
+        if wait > 0:
+            raise _not_sent(
+                f"not connected to RabbitMQ at {redact(self._url)} "
+                f"({self._lost.message if self._lost else 'not connected'}); "
+                f"next attempt in {wait:.2f} s",
+                ORIGIN_LOCAL,
+            )
+
+    def _attempt_failed(self) -> None:
+        self._next_attempt = time.monotonic() + self._backoff.delay(self._failures)
+        self._failures += 1
+
+    def _attempt_succeeded(self, url: str) -> None:
+        self._url = url
+        self._failures = 0
+        self._next_attempt = 0.0
+        self._lost = None
+        self._blocked = False
+        self._ready = True
+
+    def _setup(self) -> Generator[Callable[[Callable[[Any], None]], None], Any]:
+        """The steps to open a client channel; each yields a pika call that takes a callback."""
+        self._conn.add_on_connection_blocked_callback(self._on_blocked)
+        self._conn.add_on_connection_unblocked_callback(self._on_unblocked)
+        self._ch = yield lambda cb: self._conn.channel(on_open_callback=cb)
+        self._frames = _encoder(self._conn, self._ch)
+        self._ch.add_on_close_callback(self._on_closed)
+        # The broker numbers the confirms of every new channel from 1.
+        self._tags.clear()
+        self._tag = 0
+        yield lambda cb: self._ch.confirm_delivery(self._on_confirm, callback=cb)
+        self._ch.add_on_return_callback(self._on_return)
+        self._reply_to = DIRECT_REPLY_TO
+        if self._reply_queue == "exclusive":
+            frame = yield lambda cb: self._ch.queue_declare(
+                "", exclusive=True, auto_delete=True, callback=cb
+            )
+            self._reply_to = frame.method.queue
+        yield lambda cb: self._ch.basic_consume(
+            self._reply_to, self._on_reply, auto_ack=True, callback=cb
+        )
+        # The channel carries replies and confirms only: read them the fast way from now on.
+        self._conn.fast_reads(self._ch.channel_number, self._on_fast)
+
+    def _publish(self, request: Request) -> None:
+        self._tag += 1
+        self._tags[self._tag] = request.correlation_id
+        try:
+            conn, ch = self._conn, self._ch
+            if not ch.is_open or not conn.is_open:
+                raise pika.exceptions.ChannelWrongStateError("the channel is closed")
+            conn._output_marshaled_frames(
+                (
+                    self._frames.publish(
+                        "",
+                        request.queue,
+                        request.body,
+                        mandatory=True,
+                        content_type=CONTENT_TYPE,
+                        headers=request.headers(),
+                        correlation_id=request.correlation_id,
+                        reply_to=self._reply_to,
+                        expiration=request.expiration_ms(time.time()),
+                        type=request.method,
+                    ),
+                )
+            )
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            self._on_lost(_lost(self._url, exc))
+
+    def _on_reply(self, _ch: Any, _method: Any, properties: Any, body: bytes) -> None:
+        cid = properties.correlation_id
+        self._settle(cid, _reply_of(cid, properties.headers, body), None)
+
+    def _on_fast(self, item: FastDelivery | Confirm) -> None:
+        if isinstance(item, Confirm):
+            self._confirmed(item.delivery_tag, item.multiple, nack=False)
+            return
+        cid = item.correlation_id
+        self._settle(cid or "", _reply_of(cid, _headers(item.headers), item.body), None)
+
+    def _on_return(self, _ch: Any, method: Any, properties: Any, _body: bytes) -> None:
+        self._settle(properties.correlation_id, None, _no_route(method, properties))
+
+    def _on_confirm(self, frame: Any) -> None:
+        method = frame.method
+        nack = isinstance(method, pika.spec.Basic.Nack)
+        self._confirmed(method.delivery_tag, method.multiple, nack=nack)
+
+    def _confirmed(self, delivery_tag: int, multiple: bool, *, nack: bool) -> None:
+        tags = [t for t in self._tags if t <= delivery_tag] if multiple else [delivery_tag]
+        for tag in tags:
+            cid = self._tags.pop(tag, None)
+            if nack and cid:
+                self._settle(
+                    cid,
+                    None,
+                    _not_sent("the broker refused the request (publisher nack)", ORIGIN_NACK),
+                )
+
+    def _on_blocked(self, _conn: Any, _frame: Any) -> None:
+        log.warning("RabbitMQ blocked publishing (flow control); calls wait")
+        self._blocked = True
+
+    def _on_unblocked(self, _conn: Any, _frame: Any) -> None:
+        log.info("RabbitMQ lifted flow control")
+        self._blocked = False
+        self._on_unblocked_flush()
+
+    def _on_closed(self, source: Any, exc: BaseException) -> None:
+        # A connection being torn down after a reconnect reports its close too: ignore it.
+        if not self._closed and source is not None and source in (self._conn, self._ch):
+            self._on_lost(_lost(self._url, exc))

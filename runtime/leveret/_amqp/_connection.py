@@ -1,0 +1,225 @@
+"""Connection glue: pika connections that write a message in one go and read the hot path's
+frames directly (:mod:`leveret._frames`), and the helpers every part of the transport shares to
+open, abort and describe a connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import pika
+import pika.data
+import pika.exceptions
+import pika.spec
+from pika.adapters.asyncio_connection import AsyncioConnection
+from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport
+
+from leveret._errors import (
+    ConfigurationError,
+    Unavailable,
+)
+from leveret._frames import Confirm, FastDelivery, FrameEncoder, read_fast
+from leveret._url import redact
+
+log = logging.getLogger("leveret.amqp")
+
+
+class _CoalescingFrames:
+    """Send the frames of one message (method, header, body) in one write, and let a caller
+    hold several methods back to send them in one write too (``corked``).
+
+    pika writes each frame separately: three ``send`` calls per publish, each waking the
+    broker. Joining them is the largest single saving on the hot path (``bench/``); a worker
+    also sends a reply and its ack together.
+    """
+
+    bytes_sent: int
+    frames_sent: int
+    _cork: list[bytes] | None = None
+
+    def _output_marshaled_frames(self, marshaled_frames: Sequence[bytes]) -> None:
+        data = marshaled_frames[0] if len(marshaled_frames) == 1 else b"".join(marshaled_frames)
+        self.bytes_sent += len(data)
+        self.frames_sent += len(marshaled_frames)
+        if self._cork is not None:
+            self._cork.append(data)
+        else:
+            self._emit(data)
+
+    def _emit(self, data: bytes) -> None:
+        # pika buffers every write and sends it when the next poll reports the socket
+        # writable: two epoll_ctl calls and a poll cycle per message. When nothing is queued
+        # ahead, send at once; whatever the socket does not take goes the buffered way.
+        transport: Any = getattr(self, "_transport", None)
+        if type(transport) is _AsyncPlaintextTransport and transport.get_write_buffer_size() == 0:
+            try:
+                sent = transport._sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                sent = 0  # the buffered path meets the same error and reports the loss
+            if sent == len(data):
+                return
+            data = data[sent:]
+        self._adapter_emit_data(data)  # type: ignore[attr-defined]
+
+    @contextlib.contextmanager
+    def corked(self) -> Iterator[None]:
+        """Hold back what is sent inside the block, then send it in one write."""
+        if self._cork is not None:  # already corked by an outer block
+            yield
+            return
+        held: list[bytes] = []
+        self._cork = held
+        try:
+            yield
+        finally:
+            self._cork = None
+            if held:
+                self._emit(b"".join(held))
+
+
+class _FastReads:
+    """Read the deliveries and confirms of one channel in one step each (``_frames``), and
+    everything else frame by frame as pika does. The owner turns it on for its channel once
+    the channel is set up (``fast_reads``)."""
+
+    _frame_buffer: bytes
+    frames_received: int
+    _fast_channel = 0
+    _on_fast: Callable[[FastDelivery | Confirm], None] | None = None
+
+    def fast_reads(self, channel: int, on_fast: Callable[[FastDelivery | Confirm], None]) -> None:
+        self._fast_channel, self._on_fast = channel, on_fast
+
+    def _on_data_available(self, data_in: bytes) -> None:
+        # pika's own loop (Connection._on_data_available), with one step in front of it.
+        self._frame_buffer += data_in
+        while self._frame_buffer:
+            on_fast = self._on_fast
+            if on_fast is not None:
+                used, item = read_fast(self._frame_buffer, self._fast_channel)
+                if item is not None:
+                    self._trim_frame_buffer(used)  # type: ignore[attr-defined]
+                    self.frames_received += 1
+                    on_fast(item)
+                    continue
+            consumed, frame_value = self._read_frame()  # type: ignore[attr-defined]
+            if not frame_value:
+                return
+            self._trim_frame_buffer(consumed)  # type: ignore[attr-defined]
+            self._process_frame(frame_value)  # type: ignore[attr-defined]
+
+
+class _SelectConnection(_FastReads, _CoalescingFrames, pika.SelectConnection):  # type: ignore[misc]
+    pass
+
+
+class _AsyncioConnection(_FastReads, _CoalescingFrames, AsyncioConnection):  # type: ignore[misc]
+    pass
+
+
+def _parameters(url: str, connect_timeout: float) -> pika.URLParameters:
+    try:
+        params = pika.URLParameters(url)
+    except Exception as exc:
+        raise ConfigurationError(f"bad AMQP URL {redact(url)!r}: {exc}") from exc
+    params.socket_timeout = connect_timeout
+    params.blocked_connection_timeout = None
+    return params
+
+
+def _unavailable(url: str, exc: BaseException) -> Unavailable:
+    # pika's connection errors often wrap the socket error as their only argument.
+    cause = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
+    reason = str(cause) or repr(cause) or type(exc).__name__
+    return Unavailable(f"cannot reach RabbitMQ at {redact(url)}: {reason}")
+
+
+def _timed_out(url: str) -> Unavailable:
+    return Unavailable(f"cannot reach RabbitMQ at {redact(url)}: timed out")
+
+
+def _text(value: str | bytes | None) -> str | None:
+    """A short-string property as text: pika gives bytes for one that is not UTF-8, and the
+    fast reader decodes such bytes with replacement characters; both ways must agree."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _encoder(conn: Any, ch: Any) -> FrameEncoder:
+    """leveret's frame encoder for a channel, sized to the frame_max the broker agreed."""
+    return FrameEncoder(ch.channel_number, conn.params.frame_max)
+
+
+def _headers(encoded: bytes | None) -> dict[str, Any]:
+    """A delivery's headers table, read by pika's table decoder."""
+    if encoded is None:
+        return {}
+    table: dict[str, Any] = pika.data.decode_table(encoded, 0)[0]
+    return table
+
+
+def _abort(conn: Any) -> None:
+    """Close a connection, or end an attempt that is still opening by dropping its socket."""
+    if conn.is_closed or conn.is_closing:
+        return
+    with contextlib.suppress(pika.exceptions.AMQPError, OSError):  # gone either way
+        transport = getattr(conn, "_transport", None)
+        if not conn.is_open and transport is not None:
+            # During the AMQP handshake, pika 1.4's close() ends in an AssertionError raised
+            # from its I/O loop (the workflow reports the class AMQPConnectionWorkflowAborted,
+            # not an instance), and so does abort() (no error to report). A transport that
+            # fails with an error ends the attempt as an ordinary failed one.
+            transport._initiate_abort(ConnectionAbortedError("the attempt was given up"))
+            return
+        conn.close()
+
+
+def _resolve(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+async def _rpc(start: Callable[[Callable[[Any], None]], None]) -> Any:
+    """Await a pika callback-style operation: ``start(callback)``."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+    start(lambda value: _resolve(done, value))
+    return await done
+
+
+async def _open_connection(url: str, connect_timeout: float) -> Any:
+    loop = asyncio.get_running_loop()
+    opened: asyncio.Future[Any] = loop.create_future()
+
+    def on_open(conn: Any) -> None:
+        if not opened.done():
+            opened.set_result(conn)
+
+    def on_error(_conn: Any, exc: BaseException) -> None:
+        if not opened.done():
+            opened.set_exception(_unavailable(url, exc))
+
+    conn = _AsyncioConnection(
+        _parameters(url, connect_timeout),
+        on_open_callback=on_open,
+        on_open_error_callback=on_error,
+        on_close_callback=lambda conn, exc: on_error(conn, exc),
+        custom_ioloop=loop,
+    )
+    try:
+        return await asyncio.wait_for(opened, connect_timeout)
+    except BaseException as exc:
+        # Timed out or cancelled half-way: abort the attempt, or its socket (and, should the
+        # broker answer later, a whole connection) would stay open unused.
+        _abort(conn)
+        if isinstance(exc, TimeoutError):
+            raise _timed_out(url) from None
+        raise
+
+
+#: An AMQP heartbeat frame: type 8, channel 0, no payload, frame end.
+_HEARTBEAT_FRAME = b"\x08\x00\x00\x00\x00\x00\x00\xce"
