@@ -4,6 +4,7 @@ request, and settling calls by correlation id from replies, confirms and returns
 from __future__ import annotations
 
 import logging
+import struct
 import time
 from collections.abc import Callable, Generator
 from typing import Any
@@ -21,6 +22,7 @@ from leveret._errors import (
     ORIGIN_NACK,
     ORIGIN_NO_ROUTE,
     ConfigurationError,
+    InvalidArgument,
     RpcError,
     Unavailable,
     mark,
@@ -160,28 +162,33 @@ class _Calls:
         self._conn.fast_reads(self._ch.channel_number, self._on_fast)
 
     def _publish(self, request: Request) -> None:
+        """Send ``request``; raises ``InvalidArgument`` (nothing sent) if it cannot be encoded."""
+        try:
+            frames = self._frames.publish(
+                "",
+                request.queue,
+                request.body,
+                mandatory=True,
+                content_type=CONTENT_TYPE,
+                headers=request.headers(),
+                correlation_id=request.correlation_id,
+                reply_to=self._reply_to,
+                expiration=request.expiration_ms(time.time()),
+                type=request.method,
+            )
+        except (ValueError, OverflowError, struct.error) as exc:
+            # e.g. a queue or method name over 255 bytes of UTF-8. Only a request that goes
+            # out takes a confirm tag: the broker numbers what it receives, and one tag too
+            # many would make every later ack or nack settle the wrong call.
+            error = InvalidArgument(f"{request.method[:60]!r}: the request cannot be sent: {exc}")
+            raise mark(error, ORIGIN_LOCAL) from None
         self._tag += 1
         self._tags[self._tag] = request.correlation_id
         try:
             conn, ch = self._conn, self._ch
             if not ch.is_open or not conn.is_open:
                 raise pika.exceptions.ChannelWrongStateError("the channel is closed")
-            conn._output_marshaled_frames(
-                (
-                    self._frames.publish(
-                        "",
-                        request.queue,
-                        request.body,
-                        mandatory=True,
-                        content_type=CONTENT_TYPE,
-                        headers=request.headers(),
-                        correlation_id=request.correlation_id,
-                        reply_to=self._reply_to,
-                        expiration=request.expiration_ms(time.time()),
-                        type=request.method,
-                    ),
-                )
-            )
+            conn._output_marshaled_frames((frames,))
         except (pika.exceptions.AMQPError, OSError) as exc:
             self._on_lost(_lost(self._url, exc))
 

@@ -28,6 +28,7 @@ from leveret._errors import (
     ORIGIN_LOCAL,
     Cancelled,
     DeadlineExceeded,
+    InvalidArgument,
     RpcError,
     mark,
 )
@@ -52,6 +53,11 @@ class _Slot:
 
     def done(self) -> bool:
         return self.reply is not None or self.error is not None
+
+    def fail(self, error: RpcError) -> None:
+        if not self.done():
+            self.error = error
+            self.event.set()
 
 
 def _noop() -> None:
@@ -97,6 +103,8 @@ class BlockingTransport(_Calls):
             except RpcError as exc:
                 error = exc
                 self._teardown()
+                if self._closed:
+                    raise
                 continue
             except (pika.exceptions.AMQPError, OSError) as exc:
                 # e.g. the channel closed half-way through the setup (a node going down)
@@ -150,6 +158,8 @@ class BlockingTransport(_Calls):
     def _wait_until(self, done: Callable[[], bool], deadline: float, url: str) -> None:
         self._run_until(done, deadline)
         if not done():
+            if self._closed:
+                raise Cancelled("the client was closed")
             if self._lost is not None:
                 raise self._lost
             raise _timed_out(url)
@@ -173,31 +183,42 @@ class BlockingTransport(_Calls):
     def _run_until(
         self, done: Callable[[], bool], deadline: float | None, ioloop: Any = None
     ) -> None:
-        """Drive the I/O until ``done()``, the deadline, or the loss of the connection."""
+        """Drive the I/O until ``done()``, the deadline, the loss of the connection or
+        ``close()`` (which wakes the poll)."""
         ioloop = ioloop or self._ioloop
-        if deadline is not None:
-            self._wake_by(ioloop, deadline)
         try:
-            while not done() and (self._lost is None or ioloop is not self._ioloop):
-                if deadline is not None and time.time() >= deadline:
+            while not done():
+                if ioloop is self._ioloop and (self._lost is not None or self._closed):
                     break
+                if deadline is not None:
+                    now = time.time()
+                    if now >= deadline:
+                        break
+                    # Before every poll, not once: a shared timer that fires before this
+                    # deadline leaves the next poll with none, and pika's 5 s backstop would
+                    # decide when the call ends (and let a late reply in).
+                    if ioloop is self._ioloop:
+                        self._wake_by(ioloop, deadline, now)
+                    else:
+                        # A connection being torn down: a few passes at most.
+                        ioloop.call_later(deadline - now, _noop)
                 ioloop.poll()
                 ioloop.process_timeouts()
         except (pika.exceptions.AMQPError, OSError) as exc:
             self._on_lost(_lost(self._url, exc))
 
-    def _wake_by(self, ioloop: Any, deadline: float) -> None:
-        """Make sure a poll returns by ``deadline``.
+    def _wake_by(self, ioloop: Any, deadline: float, now: float) -> None:
+        """Make sure the next poll returns by ``deadline``.
 
         A timer per call would cost two heap operations each time; calls a few milliseconds
-        apart share one timer instead, and an early wake-up only makes the loop poll again.
+        apart share one timer instead, and an early wake-up only makes the loop poll again
+        (and arm the next timer then).
         """
-        now = time.time()
         pending = self._wake_at
-        if pending is not None and now < pending <= deadline and ioloop is self._ioloop:
+        if pending is not None and now < pending <= deadline:
             return
         self._wake_at = deadline
-        ioloop.call_later(max(0.0, deadline - now), self._on_wake)
+        ioloop.call_later(deadline - now, self._on_wake)
 
     def _on_wake(self) -> None:
         self._wake_at = None
@@ -210,8 +231,11 @@ class BlockingTransport(_Calls):
         slot = _Slot()
         cid = request.correlation_id
         self._pending[cid] = slot
-        self._outbox.append(request)
         try:
+            if self._closed:
+                # close() may have gone through the calls before this one was among them.
+                raise Cancelled("the client was closed")
+            self._outbox.append(request)
             if self._io.acquire(blocking=False):
                 try:
                     self._lead(slot, request.deadline)
@@ -235,7 +259,10 @@ class BlockingTransport(_Calls):
 
     def _lead(self, slot: _Slot, deadline: float | None) -> None:
         """Drive the connection until this slot is settled or its deadline passes."""
-        while not slot.done() and not self._closed:
+        while not slot.done():
+            if self._closed:
+                slot.fail(Cancelled("the client was closed"))
+                return
             if deadline is not None and time.time() >= deadline:
                 return
             if self._lost is None and self._conn is not None:
@@ -244,7 +271,7 @@ class BlockingTransport(_Calls):
                 try:
                     self._connect(deadline)
                 except RpcError as exc:
-                    slot.error = exc
+                    slot.fail(exc)
                     return
             self._flush_outbox()
             self._run_until(slot.done, deadline)
@@ -317,7 +344,12 @@ class BlockingTransport(_Calls):
             if slot is None or slot.done():
                 continue  # its caller gave up (deadline) before it could be sent
             slot.published = True
-            self._publish(request)
+            try:
+                self._publish(request)
+            except InvalidArgument as exc:
+                # Raised here, it would reach whichever caller leads (maybe another thread's).
+                slot.published = False
+                slot.fail(exc)
 
     def _on_unblocked_flush(self) -> None:
         self._flush_outbox()
@@ -342,12 +374,19 @@ class BlockingTransport(_Calls):
                 slot.event.set()
 
     def close(self) -> None:
+        """Fail every waiting call with ``Cancelled`` at once, then close the connection.
+
+        Safe from any thread: the thread driving the I/O is woken, sees the close and hands
+        the connection over, which takes no longer than one pass of its loop.
+        """
         if self._closed:
             return
         self._closed = True
+        for slot in list(self._pending.values()):
+            slot.fail(Cancelled("the client was closed"))
+        ioloop = self._ioloop
+        if ioloop is not None:
+            with contextlib.suppress(pika.exceptions.AMQPError, OSError, AttributeError):
+                ioloop.add_callback_threadsafe(_noop)
         with self._io:
-            for slot in list(self._pending.values()):
-                if not slot.done():
-                    slot.error = Cancelled("the client was closed")
-                    slot.event.set()
             self._teardown()
