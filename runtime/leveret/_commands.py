@@ -4,31 +4,115 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import logging
 import os
 import sys
+from collections.abc import Sequence
 
-from leveret._errors import LeveretError
+from pydantic import BaseModel
+
+from leveret._errors import ConfigurationError, LeveretError
+from leveret._spec import ServiceSpec
 from leveret._supervisor import Supervisor, watch_supervisor
-from leveret._url import redact, resolve_url
+from leveret._url import DEFAULT_URL, check_url, redact
 from leveret._worker import QUEUE_TYPES, Worker
 
-__all__ = ["load_servicer", "register_runtime_commands"]
+__all__ = ["load_servicer", "load_servicer_class", "register_runtime_commands"]
+
+_APP_DIR_HINT = (
+    "if it imports a generated package, pass the folder given to 'leveret generate --out' "
+    "with --app-dir"
+)
+
+
+def load_servicer_class(target: str) -> type:
+    """The servicer class ``MODULE:CLASS`` names, checked as far as possible without building
+    it: a generated servicer's subclass, every method implemented, no required arguments."""
+    module_name, _, class_name = target.partition(":")
+    if not module_name or not class_name:
+        raise ConfigurationError(f"expected MODULE:CLASS, got {target!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        hint = ""
+        if isinstance(exc, ModuleNotFoundError) and exc.name != module_name:
+            hint = f" ({_APP_DIR_HINT})"
+        raise ConfigurationError(f"cannot import {module_name!r}: {exc}{hint}") from exc
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type):
+        raise ConfigurationError(f"{module_name!r} has no class {class_name!r}")
+    if not isinstance(getattr(cls, "service", None), ServiceSpec):
+        what = "a pydantic model (a request or response type)" if _is_model(cls) else "a class"
+        raise ConfigurationError(
+            f"{target} is {what}, not a servicer: name your subclass of a generated "
+            "<Service>Servicer or Async<Service>Servicer that implements its methods"
+        )
+    base = next(k.__name__ for k in cls.__mro__ if "service" in vars(k))
+    missing = sorted(getattr(cls, "__abstractmethods__", ()))
+    if missing:
+        names = ", ".join(repr(name) for name in missing)
+        raise ConfigurationError(
+            f"{target} does not implement {names}: define {'them' if len(missing) > 1 else 'it'}"
+            f" in {cls.__name__} (the signatures are in the generated {base})"
+        )
+    required = _required_parameters(cls)
+    if required:
+        raise ConfigurationError(
+            f"{target}: {cls.__name__}() needs arguments ({', '.join(required)}), but leveret "
+            "serve builds the servicer with none: give them defaults or read them from the "
+            "environment in __init__"
+        )
+    return cls
 
 
 def load_servicer(target: str) -> object:
     """Instantiate ``MODULE:CLASS`` (the class must take no arguments)."""
-    module_name, _, class_name = target.partition(":")
-    if not module_name or not class_name:
-        raise LeveretError(f"expected MODULE:CLASS, got {target!r}")
+    return load_servicer_class(target)()
+
+
+def _is_model(cls: type) -> bool:
+    return issubclass(cls, BaseModel)
+
+
+def _required_parameters(cls: type) -> list[str]:
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise LeveretError(f"cannot import {module_name!r}: {exc}") from exc
-    cls = getattr(module, class_name, None)
-    if not isinstance(cls, type):
-        raise LeveretError(f"{module_name!r} has no class {class_name!r}")
-    return cls()
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError):  # no signature to read (a C type): find out by building it
+        return []
+    try:
+        signature.bind()
+    except TypeError:
+        return [
+            name
+            for name, param in signature.parameters.items()
+            if param.default is param.empty
+            and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD)
+        ]
+    return []
+
+
+def _probe(cls: type) -> object:
+    """An instance of ``cls`` whose ``__init__`` has not run: enough for :class:`Worker` to
+    check the handlers and the options, without what ``__init__`` opens (a database pool...)
+    in a supervisor that never serves."""
+    return object.__new__(cls)
+
+
+def _add_app_dirs(app_dirs: Sequence[str] | None) -> None:
+    # The current folder too: the ``leveret`` script puts only its own folder on sys.path
+    # (``python -m`` adds the current one), and the servicer's module is usually there.
+    for path in reversed([*(app_dirs or []), "."]):
+        path = os.path.abspath(path)
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+
+def _url(value: str) -> str:
+    try:
+        return check_url(value)
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -38,12 +122,15 @@ def _serve(args: argparse.Namespace) -> int:
     )
     # pika logs every failed connection attempt as an ERROR; leveret reports the failure itself.
     logging.getLogger("pika").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
-    if args.app_dir not in sys.path:
-        sys.path.insert(0, args.app_dir)
+    if args.workers is not None and args.workers < 1:
+        print("leveret serve: --workers must be at least 1", file=sys.stderr)
+        return 2
+    _add_app_dirs(args.app_dir)
     try:
-        servicer = load_servicer(args.target)
-        # Built with --workers too: the servicer loads and the options hold here, once, so
-        # the children will not crash-loop on them under the supervisor.
+        cls = load_servicer_class(args.target)
+        # With --workers this process only supervises: the options are checked here, once,
+        # so the children will not crash-loop on them, but the servicer is built only in them.
+        servicer = _probe(cls) if args.workers is not None else cls()
         worker = Worker(
             servicer,
             url=args.url,
@@ -54,9 +141,13 @@ def _serve(args: argparse.Namespace) -> int:
             queue_type=args.queue_type,
             inline=args.inline,
         )
-        if args.workers is not None:
-            return _supervise(args)
-        watch_supervisor()
+    except LeveretError as exc:
+        print(f"leveret serve: {exc}", file=sys.stderr)
+        return 2
+    if args.workers is not None:
+        return _supervise(args)
+    watch_supervisor()
+    try:
         worker.run()
     except LeveretError as exc:
         print(f"leveret serve: {exc}", file=sys.stderr)
@@ -70,11 +161,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _supervise(args: argparse.Namespace) -> int:
     """``--workers N``: N children, each ``leveret serve`` with the same options."""
-    if args.workers < 1:
-        print("leveret serve: --workers must be at least 1", file=sys.stderr)
-        return 2
-    command = [sys.executable, "-m", "leveret", "serve", args.target]
-    command += ["--app-dir", os.path.abspath(args.app_dir), "--grace", str(args.grace)]
+    command = [sys.executable, "-m", "leveret", "serve", args.target, "--grace", str(args.grace)]
+    for path in args.app_dir or []:
+        command += ["--app-dir", os.path.abspath(path)]
     for option, value in (
         ("--queue", args.queue),
         ("--concurrency", args.concurrency),
@@ -108,10 +197,15 @@ def register_runtime_commands(
         ),
     )
     serve.add_argument("target", metavar="MODULE:CLASS", help="servicer class to instantiate")
+    default_url = redact(os.environ.get("AMQP_URL") or DEFAULT_URL)
     serve.add_argument(
         "--url",
+        type=_url,
         default=None,
-        help=f"broker URL (default: $AMQP_URL or {redact(resolve_url(None))})".replace("%", "%%"),
+        help=(
+            "broker URL, amqp://USER:PASS@HOST:PORT/VHOST or amqps://...; a cluster's addresses "
+            f"comma-separated (default: $AMQP_URL or {default_url})"
+        ).replace("%", "%%"),
     )
     serve.add_argument("--queue", default=None, help="override the definition's queue")
     serve.add_argument(
@@ -159,7 +253,14 @@ def register_runtime_commands(
         ),
     )
     serve.add_argument(
-        "--app-dir", default=".", help="directory to put on sys.path first (default: .)"
+        "--app-dir",
+        action="append",
+        metavar="DIR",
+        help=(
+            "add DIR to the front of sys.path, before the current folder (which is always "
+            "there); repeatable. Pass the folder of 'leveret generate --out' so that the "
+            "generated packages import: leveret serve myapp:Calculator --app-dir gen"
+        ),
     )
     serve.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     serve.set_defaults(func=_serve)

@@ -125,5 +125,5 @@ def test_serve_reports_a_bad_target(tmp_path: Path) -> None:
         timeout=60,
         cwd=tmp_path,
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # a load error, like a usage error
     assert "cannot import 'no_such_module'" in proc.stderr

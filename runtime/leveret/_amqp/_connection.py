@@ -133,10 +133,33 @@ def _parameters(url: str, connect_timeout: float) -> pika.URLParameters:
 
 
 def _unavailable(url: str, exc: BaseException) -> Unavailable:
-    # pika's connection errors often wrap the socket error as their only argument.
-    cause = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
-    reason = str(cause) or repr(cause) or type(exc).__name__
+    cause = _root_cause(exc)
+    if isinstance(cause, ConnectionRefusedError):
+        # The most common failure, stated first and plainly rather than inside pika's repr.
+        reason = "connection refused (is RabbitMQ running and listening on that port?)"
+    elif isinstance(cause, OSError) and cause.strerror:
+        reason = cause.strerror
+    else:
+        reason = str(cause) or repr(cause) or type(exc).__name__
     return Unavailable(f"cannot reach RabbitMQ at {redact(url)}: {reason}")
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The socket or broker error inside pika's wrappers: a connection workflow keeps the error
+    of each attempt in ``exceptions``, a phase error its cause in ``exception``, and other
+    connection errors often carry the socket error as their only argument."""
+    for _ in range(8):  # wrappers nest a few levels deep; never loop on a cyclic one
+        attempts = getattr(exc, "exceptions", None)
+        inner = getattr(exc, "exception", None)
+        if isinstance(attempts, tuple) and attempts and isinstance(attempts[-1], BaseException):
+            exc = attempts[-1]
+        elif isinstance(inner, BaseException):
+            exc = inner
+        elif exc.args and isinstance(exc.args[0], BaseException):
+            exc = exc.args[0]
+        else:
+            break
+    return exc
 
 
 def _timed_out(url: str) -> Unavailable:
