@@ -19,7 +19,7 @@ from leveret._client import DynamicClient
 from leveret._retry import RetryPolicy
 from tests.support.background import Background
 from tests.support.echo import Echo, EchoClient, EchoReply, EchoRequest, FailRequest
-from tests.support.proxy import wait_until
+from tests.support.proxy import TcpProxy, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -223,3 +223,25 @@ def test_call_racing_close_is_cancelled_at_once(
     call.wait(5)
     assert isinstance(call.error, leveret.Cancelled), call.error
     assert call.finished_at - started < 1.0
+
+
+def test_close_from_another_thread_cancels_a_call_that_is_reconnecting(
+    worker: leveret.Worker, queue: str
+) -> None:
+    """The thread driving the I/O is opening a connection (to a broker that does not answer):
+    close() does not wait for its connect timeout."""
+    with TcpProxy() as proxy:
+        transport = BlockingTransport(proxy.url(), connect_timeout=5.0)
+        client = EchoClient(transport, queue=queue)
+        assert client.add(a=1, b=1).sum == 2
+        proxy.stall()
+        call = Background(lambda: client.add(a=2, b=2, timeout=None))
+        wait_until(lambda: proxy.stalled >= 1, 10, "the client to try to reconnect")
+        closing_at = time.monotonic()
+        closing = Background(transport.close)
+        closing.join(10)
+        call.wait(10)
+        assert closing.finished_at - closing_at < 1.0, "close() waited for the connect timeout"
+        assert isinstance(call.error, leveret.Cancelled), call.error
+        assert call.finished_at - closing_at < 1.0
+        wait_until(lambda: proxy.held_open() == 0, 5, "the connection attempt to be dropped")
