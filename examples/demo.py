@@ -46,10 +46,17 @@ def generate(out: Path) -> None:
 
 def main() -> int:
     url = pick_url()
-    out = Path(tempfile.mkdtemp(prefix="leveret-demo-"))
-    generate(out)
-    sys.path.insert(0, str(out))
+    # The generated packages are needed only while the demo runs: nothing is left behind.
+    with tempfile.TemporaryDirectory(prefix="leveret-demo-") as out:
+        generate(Path(out))
+        sys.path.insert(0, out)
+        try:
+            return run(url)
+        finally:
+            sys.path.remove(out)
 
+
+def run(url: str) -> int:
     # Imported only now: these packages were generated a moment ago.
     from calculator import (
         CalculatorClient,
