@@ -30,11 +30,18 @@ from pydantic import BaseModel
 
 from leveret._breaker import CircuitBreaker
 from leveret._codec import decode_reply, encode_arguments, error_from_payload
-from leveret._errors import ConfigurationError, DeadlineExceeded, RpcError
+from leveret._errors import (
+    ORIGIN_LOCAL,
+    ConfigurationError,
+    DeadlineExceeded,
+    ResourceExhausted,
+    RpcError,
+    mark,
+)
 from leveret._retry import RetryPolicy
 from leveret._spec import DEFAULT, MethodSpec, ServiceSpec, Timeout
 from leveret._url import is_memory, resolve_url
-from leveret._wire import STATUS_OK, Reply, Request, decode_error
+from leveret._wire import MAX_MESSAGE_SIZE, MAX_TIMEOUT, STATUS_OK, Reply, Request, decode_error
 
 __all__ = ["AsyncClient", "Client", "DynamicClient", "build_request"]
 
@@ -54,23 +61,58 @@ class AsyncTransport(Protocol):
     async def close(self) -> None: ...
 
 
-def _deadline(default: float | None, timeout: Timeout) -> float | None:
+def _deadline(default: float | None, timeout: Timeout, method: str = "") -> float | None:
+    """The absolute deadline of a call, or ``ConfigurationError`` for a timeout that is not one.
+
+    A bad timeout is a mistake in the calling code, like a bad option, not a failed call: 0 or
+    less, nan, infinity, a bool or another type, and anything longer than ``MAX_TIMEOUT``
+    (RabbitMQ's longest message TTL; a broker answers a longer one by closing the channel).
+    """
     seconds = default if timeout is DEFAULT else timeout
     if seconds is None:
         return None
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+    # `0 < seconds <= MAX_TIMEOUT` is also false for nan.
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 0 < seconds <= MAX_TIMEOUT
+    ):
+        whose = f"{method}: " if method else ""
+        if timeout is DEFAULT:
+            whose += "the method's default "
         raise ConfigurationError(
-            f"timeout must be positive seconds, None or DEFAULT, not {seconds!r}"
+            f"{whose}timeout must be positive seconds, at most {MAX_TIMEOUT} (about 49 days, "
+            f"RabbitMQ's longest message TTL), or None for no deadline; not {seconds!r}"
         )
     return time.time() + seconds
+
+
+def _check_size(request: Request, limit: int) -> None:
+    """Refuse a body over the broker's limit before sending it: RabbitMQ would close the
+    channel over it, failing other calls in flight too. RESOURCE_EXHAUSTED, as gRPC reports a
+    message over its send limit."""
+    size = len(request.body)
+    if size > limit:
+        error = ResourceExhausted(
+            f"{request.method}: the request is {size} bytes, more than max_message_size "
+            f"({limit} bytes); nothing was sent"
+        )
+        raise mark(error, ORIGIN_LOCAL)
+
+
+def _message_size(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ConfigurationError(f"max_message_size must be a positive int, not {limit!r}")
+    return limit
 
 
 def build_request(
     queue: str, method: MethodSpec[Any, Any], arguments: Mapping[str, object], timeout: Timeout
 ) -> Request:
     """Validate the arguments (raising ``InvalidArgument``, sending nothing) and stamp the call."""
+    deadline = _deadline(method.timeout, timeout, method.name)
     body = encode_arguments(method, arguments)
-    return Request(queue, method.name, uuid.uuid4().hex, body, _deadline(method.timeout, timeout))
+    return Request(queue, method.name, uuid.uuid4().hex, body, deadline)
 
 
 def open_sync_transport(
@@ -112,6 +154,7 @@ class _CallPolicy:
         retry: RetryPolicy | None,
         circuit_breaker: CircuitBreaker | None,
         max_in_flight: int,
+        max_message_size: int,
     ) -> None:
         if max_in_flight < 1:
             raise ConfigurationError("max_in_flight must be at least 1")
@@ -119,6 +162,7 @@ class _CallPolicy:
         self.retry = retry or RetryPolicy()
         self.breaker = circuit_breaker
         self.max_in_flight = max_in_flight
+        self.max_message_size = _message_size(max_message_size)
 
     def before(self) -> bool:
         """Let the breaker refuse the attempt; True when it is the breaker's probe."""
@@ -181,10 +225,13 @@ class Client:
         retry: RetryPolicy | None = None,
         circuit_breaker: CircuitBreaker | None = None,
         max_in_flight: int = 1024,
+        max_message_size: int = MAX_MESSAGE_SIZE,
     ) -> None:
         self._transport = transport
         self._queue = queue or self.service.queue
-        self._policy = _CallPolicy(self._queue, retry, circuit_breaker, max_in_flight)
+        self._policy = _CallPolicy(
+            self._queue, retry, circuit_breaker, max_in_flight, max_message_size
+        )
         self._slots = threading.BoundedSemaphore(max_in_flight)
 
     @classmethod
@@ -198,6 +245,7 @@ class Client:
         retry: RetryPolicy | None = None,
         circuit_breaker: CircuitBreaker | None = None,
         max_in_flight: int = 1024,
+        max_message_size: int = MAX_MESSAGE_SIZE,
     ) -> Self:
         """Connect to the broker at ``url`` (default: ``$AMQP_URL``, then the local broker).
 
@@ -205,7 +253,9 @@ class Client:
         uses the first that answers and fails over to the others. ``memory://`` selects the
         in-process broker that serves workers of this process. ``queue`` overrides the
         definition's queue; ``reply_queue`` is ``"direct"`` (RabbitMQ direct reply-to) or
-        ``"exclusive"`` (a private auto-delete queue).
+        ``"exclusive"`` (a private auto-delete queue). ``max_message_size`` (bytes, default
+        RabbitMQ's default limit, 128 MiB) refuses a larger request with ``ResourceExhausted``
+        before sending it; keep it at or below the broker's ``max_message_size``.
         """
         return cls(
             open_sync_transport(url, reply_queue, connect_timeout),
@@ -213,6 +263,7 @@ class Client:
             retry=retry,
             circuit_breaker=circuit_breaker,
             max_in_flight=max_in_flight,
+            max_message_size=max_message_size,
         )
 
     def close(self) -> None:
@@ -248,6 +299,7 @@ class Client:
     ) -> ResponseT:
         request = build_request(self._queue, method, arguments, timeout)
         policy = self._policy
+        _check_size(request, policy.max_message_size)
         with self._slot(request):
             attempt = 0
             while True:
@@ -310,10 +362,13 @@ class AsyncClient:
         retry: RetryPolicy | None = None,
         circuit_breaker: CircuitBreaker | None = None,
         max_in_flight: int = 1024,
+        max_message_size: int = MAX_MESSAGE_SIZE,
     ) -> None:
         self._transport = transport
         self._queue = queue or self.service.queue
-        self._policy = _CallPolicy(self._queue, retry, circuit_breaker, max_in_flight)
+        self._policy = _CallPolicy(
+            self._queue, retry, circuit_breaker, max_in_flight, max_message_size
+        )
         self._slots = asyncio.Semaphore(max_in_flight)
 
     @classmethod
@@ -327,6 +382,7 @@ class AsyncClient:
         retry: RetryPolicy | None = None,
         circuit_breaker: CircuitBreaker | None = None,
         max_in_flight: int = 1024,
+        max_message_size: int = MAX_MESSAGE_SIZE,
     ) -> _Connecting[Self]:
         """Like :meth:`Client.connect`; ``async with Cls.connect(url) as client`` or ``await``."""
 
@@ -338,6 +394,7 @@ class AsyncClient:
                 retry=retry,
                 circuit_breaker=circuit_breaker,
                 max_in_flight=max_in_flight,
+                max_message_size=max_message_size,
             )
 
         return _Connecting(open_client)
@@ -379,6 +436,7 @@ class AsyncClient:
     ) -> ResponseT:
         request = build_request(self._queue, method, arguments, timeout)
         policy = self._policy
+        _check_size(request, policy.max_message_size)
         async with self._slot(request):
             attempt = 0
             while True:
@@ -407,24 +465,33 @@ class DynamicClient:
     against the definition), the server still validates it.
     """
 
-    def __init__(self, transport: SyncTransport) -> None:
+    def __init__(
+        self, transport: SyncTransport, *, max_message_size: int = MAX_MESSAGE_SIZE
+    ) -> None:
         self._transport = transport
+        self._max_message_size = _message_size(max_message_size)
 
     @classmethod
     def connect(
-        cls, url: str | None = None, *, reply_queue: str = "direct", connect_timeout: float = 10.0
+        cls,
+        url: str | None = None,
+        *,
+        reply_queue: str = "direct",
+        connect_timeout: float = 10.0,
+        max_message_size: int = MAX_MESSAGE_SIZE,
     ) -> DynamicClient:
-        return cls(open_sync_transport(url, reply_queue, connect_timeout))
+        return cls(
+            open_sync_transport(url, reply_queue, connect_timeout),
+            max_message_size=max_message_size,
+        )
 
     def call(self, queue: str, method: str, body: object, timeout: float | None = 30.0) -> Any:
-        """The reply's JSON for an OK reply; raises the ``RpcError`` subclass of its status."""
-        request = Request(
-            queue,
-            method,
-            uuid.uuid4().hex,
-            json.dumps(body).encode(),
-            None if timeout is None else time.time() + timeout,
-        )
+        """The reply's JSON for an OK reply; raises the ``RpcError`` subclass of its status.
+
+        ``timeout`` is checked as for generated clients (``ConfigurationError``)."""
+        deadline = _deadline(None, timeout, method)
+        request = Request(queue, method, uuid.uuid4().hex, json.dumps(body).encode(), deadline)
+        _check_size(request, self._max_message_size)
         reply = self._transport.call(request)
         if reply.status != STATUS_OK:
             spec: MethodSpec[Any, Any] = MethodSpec(method, method, BaseModel, BaseModel)

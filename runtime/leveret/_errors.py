@@ -63,6 +63,7 @@ ORIGIN_LOCAL = "local"
 ORIGIN_NO_ROUTE = "no-route"
 ORIGIN_NACK = "nack"
 ORIGIN_LOST = "lost"
+ORIGIN_REFUSED = "refused"
 
 
 def mark(error: RpcError, origin: str) -> RpcError:
@@ -110,7 +111,9 @@ class RpcError(LeveretError):
         # Where a failure came from, for the retry policy and the circuit breaker:
         # ORIGIN_REMOTE (a reply), ORIGIN_LOCAL (nothing was published: no connection, or an
         # open breaker), ORIGIN_NO_ROUTE (returned: no such queue), ORIGIN_NACK (refused by the
-        # broker) or ORIGIN_LOST (the connection died with the call in flight).
+        # broker), ORIGIN_LOST (the connection died with the call in flight) or ORIGIN_REFUSED
+        # (the broker closed the channel over the request itself, e.g. 406 PRECONDITION_FAILED:
+        # sending it again can only fail again, so it is never retried).
         self._origin = ORIGIN_REMOTE
 
     @classmethod

@@ -2,11 +2,13 @@
 
 A call is retried only on ``UNAVAILABLE``, never past its deadline, with exponential backoff and
 jitter, and only when that is safe: the method is idempotent, or the broker said the request
-never reached a queue (``never_sent``: returned, nacked, or no connection at all). Retries of
-failures the service or broker reported are charged to a token bucket (gRPC's retry
-throttling): when most recent calls failed, retries stop, so that a failing service is not
-stormed. Connection trouble (no connection, or a connection lost under calls in flight) is
-throttled by the transport's reconnect backoff instead, and is not charged.
+never reached a queue (``never_sent``: returned, nacked, or no connection at all). A request
+the broker refused by closing the channel over it (406 PRECONDITION_FAILED and the like) is
+never retried: it would be refused again until the deadline. Retries of failures the service or
+broker reported are charged to a token bucket (gRPC's retry throttling): when most recent calls
+failed, retries stop, so that a failing service is not stormed. Connection trouble (no
+connection, or a connection lost under calls in flight) is throttled by the transport's
+reconnect backoff instead, and is not charged.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ import time
 from dataclasses import dataclass, field
 
 from leveret._backoff import Backoff
-from leveret._errors import ORIGIN_LOCAL, ORIGIN_LOST, ORIGIN_NO_ROUTE, RpcError, Unavailable
+from leveret._errors import (
+    ORIGIN_LOCAL,
+    ORIGIN_LOST,
+    ORIGIN_NO_ROUTE,
+    ORIGIN_REFUSED,
+    RpcError,
+    Unavailable,
+)
 
 __all__ = ["RetryBudget", "RetryPolicy"]
 
@@ -69,8 +78,8 @@ class RetryPolicy:
         self, error: RpcError, idempotent: bool, attempt: int, deadline: float | None
     ) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or ``None``: raise ``error``."""
-        if self.max_attempts <= 1:
-            return None
+        if self.max_attempts <= 1 or error._origin == ORIGIN_REFUSED:
+            return None  # a request the broker refused would be refused again, whatever class
         if not isinstance(error, Unavailable) or not (idempotent or error.never_sent):
             return None
         if error._origin == ORIGIN_NO_ROUTE and attempt >= 1:

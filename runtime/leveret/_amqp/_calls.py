@@ -21,8 +21,12 @@ from leveret._errors import (
     ORIGIN_LOST,
     ORIGIN_NACK,
     ORIGIN_NO_ROUTE,
+    ORIGIN_REFUSED,
     ConfigurationError,
+    FailedPrecondition,
     InvalidArgument,
+    PermissionDenied,
+    ResourceExhausted,
     RpcError,
     Unavailable,
     mark,
@@ -233,5 +237,50 @@ class _Calls:
 
     def _on_closed(self, source: Any, exc: BaseException) -> None:
         # A connection being torn down after a reconnect reports its close too: ignore it.
-        if not self._closed and source is not None and source in (self._conn, self._ch):
+        if self._closed or source is None or source not in (self._conn, self._ch):
+            return
+        if not (
+            source is self._ch
+            and self._ready
+            and isinstance(exc, pika.exceptions.ChannelClosedByBroker)
+            and exc.reply_code in _SOFT_ERRORS
+        ):
             self._on_lost(_lost(self._url, exc))
+            return
+        # Once set up, this channel sends nothing but publishes, so the broker refused one of
+        # the requests it has not confirmed yet (406: an expiration or a body over its limits)
+        # and dropped any sent after it. Sending it again would be refused again: those calls
+        # fail for good now. Which one it was is certain only when one is unconfirmed; with
+        # several, each is told the refusal may be its own rather than retrying a request
+        # that would close the channel under every call again. Replies to the calls the
+        # broker had confirmed die with the channel: they are lost, as with a dropped
+        # connection, and the next call reconnects.
+        code, text = exc.reply_code, str(exc.reply_text)
+        unconfirmed = list(self._tags.values())
+        for cid in unconfirmed:
+            self._settle(cid, None, _refused(code, text, len(unconfirmed)))
+        lost = Unavailable(
+            f"the broker closed the client's channel over another request ({code} {text}); "
+            "this call was in flight"
+        )
+        self._on_lost(mark(lost, ORIGIN_LOST))
+
+
+#: AMQP soft errors: the broker closes the channel (not the connection) over a method sent on it.
+_SOFT_ERRORS = frozenset({311, 312, 313, 403, 404, 405, 406})
+
+
+def _refused(code: int, text: str, candidates: int) -> RpcError:
+    """The error of a call whose request the broker refused by closing the channel."""
+    error_class: type[RpcError] = FailedPrecondition
+    hint = ""
+    if code == 311 or "message size" in text:
+        error_class = ResourceExhausted
+        hint = "; lower the client's max_message_size to the broker's"
+    elif code == 403:
+        error_class = PermissionDenied
+    which = "the request" if candidates == 1 else f"this or another of {candidates} requests"
+    error = error_class(f"the broker refused {which}: {code} {text}{hint}")
+    mark(error, ORIGIN_REFUSED)
+    error.never_sent = candidates == 1  # it certainly never reached a queue
+    return error
