@@ -18,6 +18,9 @@ __all__ = [
     "DIRECT_REPLY_TO",
     "HEADER_DEADLINE",
     "HEADER_STATUS",
+    "MAX_EXPIRATION_MS",
+    "MAX_MESSAGE_SIZE",
+    "MAX_TIMEOUT",
     "Delivery",
     "ErrorPayload",
     "OutgoingReply",
@@ -33,6 +36,16 @@ HEADER_DEADLINE = "rpc-deadline"
 HEADER_STATUS = "rpc-status"
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 STATUS_OK = StatusCode.OK.name
+
+#: The longest per-message TTL (``expiration``) leveret sends: 2**32 - 1 ms, about 49.7 days,
+#: the limit RabbitMQ documented (Erlang's timer range). 3.10 takes up to ten years, but a value
+#: over a broker's limit makes it close the channel (406 PRECONDITION_FAILED), so a longer
+#: timeout is refused before anything is sent, whichever broker is on the other end.
+MAX_EXPIRATION_MS = 2**32 - 1
+#: The longest timeout a call may have, in whole seconds; ``None`` means no deadline at all.
+MAX_TIMEOUT = MAX_EXPIRATION_MS // 1000
+#: RabbitMQ's default ``max_message_size`` (128 MiB): a larger body closes the channel (406).
+MAX_MESSAGE_SIZE = 134_217_728
 
 
 @dataclass(frozen=True, slots=True)
