@@ -1,8 +1,9 @@
 """Semantic checks and the IR: from a valid definition document to a ``ServiceDef``.
 
-Runs only on documents the meta-schema accepted, so shapes are known; what it checks is what a
-schema cannot say: references resolve, requests and responses are objects, errors are declared,
-and every generated Python name is free and unique.
+Runs on documents the meta-schema accepted, or on the usable part of one it rejected (see
+``_salvage``), so shapes are known; what it checks is what a schema cannot say: references
+resolve, requests and responses are objects, errors are declared, and every generated Python
+name is free and unique.
 
 ``models_schema`` lists ``$defs`` in a stable order: the file's types in definition order, then
 per method its hoisted inline request and response (``<MethodPascal>Request``/``Response``), then
@@ -12,7 +13,6 @@ files in the order they are first referenced (breadth first).
 
 from __future__ import annotations
 
-import difflib
 import json
 import keyword
 from dataclasses import dataclass
@@ -30,6 +30,7 @@ from leveret_codegen._names import (
     reserved_reason,
 )
 from leveret_codegen._refs import Followed, Resolved, Resolver, TypeKey
+from leveret_codegen._suggest import closest
 from leveret_codegen._walk import iter_schemas
 
 __all__ = ["build_document"]
@@ -260,13 +261,13 @@ class _ServiceBuilder:
         errors = spec.get("errors", [])
         for index, error in enumerate(errors if isinstance(errors, list) else []):
             if error not in declared:
-                close = difflib.get_close_matches(str(error), list(declared), n=1, cutoff=0.6)
+                guess = closest(str(error), declared)
                 listed = ", ".join(declared) if declared else "none"
                 self._error(
                     (*at, "errors", index),
                     "LV306",
                     f"method {name!r} lists the undeclared error {error!r}",
-                    (f"did you mean {close[0]!r}? " if close else "")
+                    (f"did you mean {guess!r}? " if guess else "")
                     + f"declare it under `errors:` (declared: {listed})",
                     at_key=False,
                 )

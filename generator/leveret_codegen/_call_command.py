@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
@@ -16,8 +17,9 @@ import jsonschema
 from leveret import DynamicClient, LeveretError, RpcError
 from leveret_codegen._diagnostics import has_errors
 from leveret_codegen._frontend import load_services
+from leveret_codegen._suggest import closest
 
-__all__ = ["register", "run"]
+__all__ = ["MAX_TIMEOUT", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,12 +40,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--url", default=None, help="broker URL (default: $AMQP_URL, local)")
     parser.add_argument(
         "--timeout",
-        type=float,
         default=None,
-        help="seconds (default: the method's timeout, or 60 when it has none)",
+        help=(
+            f"seconds, more than 0 and at most {MAX_TIMEOUT:g} (default: the method's timeout, "
+            "or 60 when it has none)"
+        ),
     )
     parser.add_argument("--queue", default=None, help="override the definition's queue")
     parser.set_defaults(func=run)
+
+
+# RabbitMQ takes a message's expiration as a 32-bit count of milliseconds; a longer deadline
+# cannot be sent, and a deadline of 0 or less (or nan) can only ever end DEADLINE_EXCEEDED, so
+# each is a mistake on the command line rather than a call to make.
+MAX_TIMEOUT = (2**32 - 1) // 1000
 
 
 def _fail(message: str) -> int:
@@ -51,7 +61,26 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _parse_timeout(text: str) -> float | None:
+    """The --timeout in seconds, or None when it is not a usable deadline."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(seconds) or not 0 < seconds <= MAX_TIMEOUT:
+        return None
+    return seconds
+
+
 def run(args: argparse.Namespace) -> int:
+    timeout: float | None = None
+    if args.timeout is not None:
+        timeout = _parse_timeout(args.timeout)
+        if timeout is None:
+            return _fail(
+                f"--timeout {args.timeout!r}: expected seconds, more than 0 and at most "
+                f"{MAX_TIMEOUT} (about {MAX_TIMEOUT // 86400} days)"
+            )
     services, diagnostics = load_services([args.definition])
     for diagnostic in diagnostics:
         print(diagnostic.render(), file=sys.stderr)
@@ -62,8 +91,12 @@ def run(args: argparse.Namespace) -> int:
     service = services[0]
     method = next((m for m in service.methods if m.name == args.method), None)
     if method is None:
-        names = ", ".join(m.name for m in service.methods)
-        return _fail(f"{service.service} has no method {args.method!r} (it has: {names})")
+        names = [m.name for m in service.methods]
+        guess = closest(args.method, names)
+        hint = f" (did you mean {guess!r}?)" if guess else ""
+        return _fail(
+            f"{service.service} has no method {args.method!r}{hint} (it has: {', '.join(names)})"
+        )
     text = sys.stdin.read() if args.json == "-" else args.json
     try:
         body: Any = json.loads(text)
@@ -82,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     # A method without a deadline would let a call to an idle queue wait forever; a command
     # line tool must end, so it gets a finite default.
-    timeout = args.timeout if args.timeout is not None else (method.timeout or 60.0)
+    if timeout is None:
+        timeout = method.timeout or 60.0
     try:
         with DynamicClient.connect(args.url) as client:
             reply = client.call(args.queue or service.queue, method.name, body, timeout)

@@ -28,6 +28,7 @@ from leveret_codegen._keywords import check_schemas
 from leveret_codegen._loader import LoadedDocument, load_file
 from leveret_codegen._metaschema import validate_document
 from leveret_codegen._refs import Lookup, Resolver
+from leveret_codegen._salvage import salvage
 
 __all__ = ["LoadedDocument", "load_document", "load_services"]
 
@@ -63,14 +64,20 @@ def load_services(
         workspace.open(file, name, named=named, requested=True)
     resolver = Resolver(workspace.fetch)
     services: list[ServiceDef] = []
-    index = 0
-    while index < len(workspace.checked):  # grows as references pull in more files
-        document = workspace.checked[index]
-        index += 1
-        service, diagnostics = build_document(document, resolver)
+    index = salvaged = 0
+    # Both lists grow as references pull in more files.
+    while index < len(workspace.checked) or salvaged < len(workspace.salvaged):
+        if index < len(workspace.checked):
+            document = workspace.checked[index]
+            index += 1
+            service, diagnostics = build_document(document, resolver)
+            if service is not None and document.path in workspace.requested:
+                services.append(service)
+        else:
+            # Its meta-schema errors already fail the run; this adds what else is wrong.
+            _, diagnostics = build_document(workspace.salvaged[salvaged], resolver)
+            salvaged += 1
         workspace.diagnostics.extend(diagnostics)
-        if service is not None and document.path in workspace.requested:
-            services.append(service)
     workspace.diagnostics.extend(resolver.diagnostics)
     workspace.diagnostics.extend(_check_run(services, workspace))
     found = tuple(sorted(set(workspace.diagnostics)))
@@ -108,6 +115,7 @@ class _Workspace:
     def __init__(self) -> None:
         self.diagnostics: list[Diagnostic] = []
         self.checked: list[LoadedDocument] = []  # valid documents, to build in this order
+        self.salvaged: list[LoadedDocument] = []  # what is usable of the others, checked only
         self.requested: set[str] = set()  # names of the inputs: only these yield services
         self._seen: dict[Path, LoadedDocument | Lookup] = {}
 
@@ -136,6 +144,11 @@ class _Workspace:
             self.checked.append(document)
             if requested:
                 self.requested.add(document.path)
+        elif document is not None and not any(d.code < "LV2" for d in shape_errors):
+            # Other files' references to it stay BROKEN (silent): its own errors say enough.
+            usable = salvage(document)
+            if usable is not None:
+                self.salvaged.append(usable)
         self._seen[key] = status
         return status
 

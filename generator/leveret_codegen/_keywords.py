@@ -139,7 +139,9 @@ def _types_of(schema: dict[str, object]) -> set[str] | None:
     reports that, and guessing here would only add noise)."""
     declared = schema.get("type")
     names = [declared] if isinstance(declared, str) else declared
-    if not isinstance(names, list) or not all(n in _JSON_TYPES for n in names):
+    if not isinstance(names, list) or not all(
+        isinstance(n, str) and n in _JSON_TYPES for n in names
+    ):
         return None
     return {str(n) for n in names}
 
@@ -400,7 +402,12 @@ def _default(
         error = jsonschema.exceptions.best_match(
             jsonschema.Draft202012Validator(checked).iter_errors(schema["default"])
         )
-    except (jsonschema.exceptions.SchemaError, TypeError, ValueError):
+    except (
+        jsonschema.exceptions.SchemaError,
+        jsonschema.exceptions.UnknownType,
+        TypeError,
+        ValueError,
+    ):
         return  # a malformed schema; the meta-schema reports it
     if error is not None:
         yield doc.diagnostic(

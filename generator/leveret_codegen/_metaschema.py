@@ -21,7 +21,7 @@ import jsonschema.exceptions
 from leveret_codegen._diagnostics import Diagnostic
 from leveret_codegen._loader import LoadedDocument, Pointer
 
-__all__ = ["load_metaschema", "validate_document"]
+__all__ = ["broken_pointers", "load_metaschema", "validate_document"]
 
 _HINT_KEY: Final = "x-leveret-hint"
 _JSON_TYPES: Final = {
@@ -54,6 +54,23 @@ def validate_document(document: LoadedDocument) -> list[Diagnostic]:
     for error in _validator().iter_errors(document.data):
         found.extend(_diagnose(document, error))
     return sorted(set(found))
+
+
+def broken_pointers(data: object) -> set[Pointer]:
+    """Where ``data`` breaks the meta-schema: the offending value, the key a ``propertyNames``
+    rule rejects, or the property a ``required`` rule misses (which need not exist)."""
+    found: set[Pointer] = set()
+    for error in _validator().iter_errors(data):
+        path: Pointer = tuple(error.absolute_path)
+        instance: Any = error.instance
+        if "propertyNames" in error.schema_path:
+            found.add((*path, str(instance)))
+        elif error.validator == "required" and isinstance(instance, dict):
+            rule: Any = error.validator_value
+            found.update((*path, name) for name in rule if name not in instance)
+        else:
+            found.add(path)
+    return found
 
 
 def _describe(value: object) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from leveret_codegen._diagnostics import Diagnostic
 from leveret_codegen._loader import LoadedDocument, Pointer
+from leveret_codegen._suggest import closest
 
 __all__ = ["Fetch", "Followed", "Lookup", "Resolved", "Resolver", "TypeKey"]
 
@@ -75,17 +76,19 @@ class Resolver:
                 return Resolved(target, name, schema)
             known = sorted(_types(target))
             listed = ", ".join(known) if known else "none"
+            guess = closest(name, known)
+            suggestion = f"did you mean {guess!r}? " if guess else ""
             if file:
                 problem = (
                     "LV303",
                     f"$ref to {ref!r}: {file} has no type {name!r}",
-                    f"its types: {listed}",
+                    f"{suggestion}its types: {listed}",
                 )
             else:
                 problem = (
                     "LV301",
                     f"$ref to an unknown type {name!r}",
-                    f"types of this file: {listed}",
+                    f"{suggestion}types of this file: {listed}",
                 )
         if problem is not None and (document.path, pointer) not in self._reported:
             self._reported.add((document.path, pointer))

@@ -290,6 +290,7 @@ def test_list_rules(capsys: pytest.CaptureFixture[str]) -> None:
 def test_config_file_ignores_a_rule_for_one_file(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    (workdir / "other.yaml").write_text("leveret: 1\n")  # an ignore must name an existing file
     (workdir / "leveret.yaml").write_text(
         "breaking:\n  ignore:\n"
         "    - {rule: REQUEST_CONSTRAINT_TIGHTENED, file: new.yaml, reason: ids were never longer}"

@@ -20,6 +20,7 @@ fails the run.
 from __future__ import annotations
 
 import fnmatch
+import os
 import posixpath
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ import yaml
 
 from leveret_codegen._loader import LoadedDocument
 from leveret_codegen._review.findings import Finding
+from leveret_codegen._suggest import closest
 
 __all__ = [
     "CONFIG_NAMES",
@@ -43,6 +45,9 @@ __all__ = [
 
 CONFIG_NAMES: Final = ("leveret.yaml", ".leveret.yaml")
 DEFINITION_KEY: Final = "x-leveret-ignore"
+# Their findings are about a file the new side no longer has, so an ignore for them may name one.
+_GONE_FILE_RULES: Final = frozenset({"SERVICE_REMOVED", "FILE_REMOVED"})
+_GLOB_CHARS: Final = frozenset("*?[")
 
 
 class ConfigError(Exception):
@@ -104,10 +109,42 @@ def load_config(path: Path, section: str, known: Iterable[str]) -> list[Ignore]:
     if not isinstance(part, dict) or set(part) - {"ignore"}:
         raise ConfigError(f"{path}: {section}: only `ignore: [...]` is allowed")
     base = path.resolve().parent
-    return [
-        Ignore(rule, reason, pattern, base)
-        for rule, reason, pattern in _entries(part.get("ignore"), f"{path}: {section}", known)
-    ]
+    where = f"{path}: {section}"
+    found = _entries(part.get("ignore"), where, known)
+    for index, (rule, _, pattern) in enumerate(found):
+        # A typo in `file` would silently switch the ignore off, or leave it matching nothing
+        # until someone adds a file by that name.
+        if pattern is not None and rule not in _GONE_FILE_RULES and not _exists(base, pattern):
+            raise ConfigError(
+                f"{where}[{index}]: file {pattern!r} matches no file (relative to {base})"
+                + _file_hint(base, pattern)
+            )
+    return [Ignore(rule, reason, pattern, base) for rule, reason, pattern in found]
+
+
+def _exists(base: Path, pattern: str) -> bool:
+    """Whether ``pattern`` (a path or glob relative to ``base``) names at least one file."""
+    parts = pattern.split("/")
+    fixed = next((i for i, p in enumerate(parts) if _GLOB_CHARS & set(p)), None)
+    if fixed is None:
+        return (base / pattern).is_file()
+    # Walk only below the part without wildcards, and not into hidden folders (.git, .venv).
+    root = base.joinpath(*parts[:fixed])
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            relative = (Path(folder) / name).relative_to(base).as_posix()
+            if fnmatch.fnmatchcase(relative, pattern):
+                return True
+    return False
+
+
+def _file_hint(base: Path, pattern: str) -> str:
+    folder = base / posixpath.dirname(pattern)
+    if _GLOB_CHARS & set(pattern) or not folder.is_dir():
+        return ""
+    guess = closest(posixpath.basename(pattern), (p.name for p in folder.iterdir() if p.is_file()))
+    return f"; did you mean {posixpath.join(posixpath.dirname(pattern), guess)!r}?" if guess else ""
 
 
 def definition_ignores(document: LoadedDocument, known: Iterable[str]) -> list[Ignore]:
@@ -139,7 +176,9 @@ def _entries(
             raise ConfigError(f"{at}: an entry is a mapping with the keys {keys}")
         rule, reason, pattern = entry.get("rule"), entry.get("reason"), entry.get("file")
         if not isinstance(rule, str) or rule not in rules:
-            raise ConfigError(f"{at}: unknown rule {rule!r}")
+            guess = closest(rule, rules) if isinstance(rule, str) else None
+            hint = f" (did you mean {guess!r}?)" if guess else ""
+            raise ConfigError(f"{at}: unknown rule {rule!r}{hint}")
         if not isinstance(reason, str) or not reason.strip():
             raise ConfigError(f"{at}: ignoring {rule} needs a reason")
         if pattern is not None and not isinstance(pattern, str):
