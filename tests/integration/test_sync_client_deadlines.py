@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -14,11 +15,19 @@ import pika
 import pytest
 
 import leveret
-from leveret._amqp import BlockingTransport
+from leveret._amqp import AsyncioTransport, BlockingTransport
 from leveret._client import DynamicClient
 from leveret._retry import RetryPolicy
+from leveret._wire import Request
 from tests.support.background import Background
-from tests.support.echo import Echo, EchoClient, EchoReply, EchoRequest, FailRequest
+from tests.support.echo import (
+    AsyncEchoClient,
+    Echo,
+    EchoClient,
+    EchoReply,
+    EchoRequest,
+    FailRequest,
+)
 from tests.support.proxy import TcpProxy, wait_until
 
 pytestmark = pytest.mark.integration
@@ -99,6 +108,7 @@ def test_call_without_reply_ends_at_its_deadline_after_a_fast_call(
 ) -> None:
     """A fast call leaves its wake-up timer behind; the next call, whose deadline comes a
     little later, must not be left polling with no timer once that one fires."""
+    assert client.add(a=0, b=0, timeout=5).sum == 0  # connected and warm
     for i in range(20):
         assert client.add(a=i, b=1, timeout=0.3).sum == i + 1
         error, took = _ends_in_time(lambda: client.echo(text="hold", timeout=0.3))
@@ -161,6 +171,47 @@ def test_call_after_an_early_end_keeps_its_deadline_and_drops_the_late_reply(
         assert client.add(a=i, b=2, timeout=5).sum == i + 2
     wait_until(lambda: "dropped a late reply" in caplog.text, 5, "the late replies to be dropped")
     assert transport._pending == {}
+
+
+@pytest.mark.parametrize("early_end", ["server-status", "no-route", "nack"])
+def test_asyncio_call_after_an_early_end_keeps_its_deadline_and_drops_the_late_reply(
+    amqp_url: str,
+    queue: str,
+    worker: leveret.Worker,
+    holding: _Holding,
+    refusing_queue: str,
+    early_end: str,
+) -> None:
+    """The same for the asyncio client (a timer per call, so a guard against regressions)."""
+
+    async def scenario() -> None:
+        transport = await AsyncioTransport.open(amqp_url)
+        client = AsyncEchoClient(transport, queue=queue, retry=RetryPolicy(max_attempts=1))
+
+        async def first() -> None:
+            if early_end == "server-status":
+                await client.fail(kind="status", timeout=0.4)
+            target = refusing_queue if early_end == "nack" else f"nowhere.{uuid.uuid4().hex}"
+            await transport.call(Request(target, "add", uuid.uuid4().hex, b"{}", time.time() + 0.4))
+
+        try:
+            assert (await client.add(a=1, b=1)).sum == 2
+            for i in range(3):
+                with pytest.raises(leveret.Unavailable):
+                    await first()
+                started = time.monotonic()
+                with pytest.raises(leveret.DeadlineExceeded):
+                    await client.echo(text="late", delay=1.0, timeout=0.6)
+                took = time.monotonic() - started
+                assert took < 0.6 + MARGIN, f"round {i}: ended after {took:.3f} s"
+                while holding.finished < i + 1:  # the late reply is on its way
+                    await asyncio.sleep(0.02)
+                assert (await client.add(a=i, b=2, timeout=5)).sum == i + 2
+            assert transport._pending == {}
+        finally:
+            await transport.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
 
 
 # -- A6: close() from another thread --------------------------------------------------------
