@@ -65,10 +65,11 @@ def test_a_timeout_rabbitmq_cannot_take_is_refused_before_sending(
 
 
 @pytest.mark.usefixtures("unchecked_timeouts")
+@pytest.mark.parametrize("reply_queue", ["direct", "exclusive"])
 def test_an_expiration_the_broker_refuses_fails_at_once_and_is_not_retried(
-    worker: leveret.Worker, amqp_url: str, queue: str
+    worker: leveret.Worker, amqp_url: str, queue: str, reply_queue: str
 ) -> None:
-    with EchoClient.connect(amqp_url, queue=queue) as client:
+    with EchoClient.connect(amqp_url, queue=queue, reply_queue=reply_queue) as client:
         assert client.add(a=1, b=2).sum == 3
         started = time.monotonic()
         # add is idempotent: a refusal taken for a lost connection was retried until the
