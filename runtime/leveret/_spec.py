@@ -29,7 +29,8 @@ class UseDefault(enum.Enum):
 #: Sentinel for a per-call ``timeout``: use the method's default from the definition.
 DEFAULT: Final = UseDefault.DEFAULT
 
-#: A per-call timeout: seconds, ``None`` for no deadline, or :data:`DEFAULT`.
+#: A per-call timeout: seconds (more than 0, at most ``leveret._wire.MAX_TIMEOUT``, about 49
+#: days), ``None`` for no deadline, or :data:`DEFAULT`. Anything else is a ``ConfigurationError``.
 Timeout: TypeAlias = float | UseDefault | None
 
 
