@@ -8,7 +8,9 @@ definitions, the config or git cannot be read.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -152,10 +154,43 @@ def _finish(
     args: argparse.Namespace, tool: str, findings: Sequence[Finding], ignores: Sequence[Ignore]
 ) -> int:
     checked = apply_ignores(findings, ignores, Path.cwd())
+    if args.format == "github":
+        checked = _from_repository_root(checked, Path.cwd())
     failed = bool(failing(checked, Level(args.fail_on)))
     report = Report(tool, checked, failed)
     sys.stdout.write(render(report, args.format, colour=_use_colour(sys.stdout)))
     return 1 if failed else 0
+
+
+def _annotation_root(cwd: Path) -> Path:
+    """The folder GitHub resolves annotation paths against: the repository's top level."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, check=False
+        )
+    except OSError:
+        done = None
+    if done is not None and done.returncode == 0 and done.stdout.strip():
+        return Path(os.fsdecode(done.stdout.strip())).resolve()
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    return Path(workspace).resolve() if workspace else cwd.resolve()
+
+
+def _from_repository_root(findings: Sequence[Finding], cwd: Path) -> list[Finding]:
+    """Findings whose paths are relative to the repository root, not to ``cwd``: GitHub attaches
+    no annotation to a path it cannot find from there (``./payments.yaml`` run from a subfolder).
+    A file outside the repository keeps the path it was given."""
+    root = _annotation_root(cwd)
+    moved = []
+    for finding in findings:
+        try:
+            file = (cwd / finding.file).resolve().relative_to(root).as_posix()
+        except ValueError:
+            file = finding.file
+        if not finding.file:
+            file = finding.file
+        moved.append(dataclasses.replace(finding, file=file))
+    return moved
 
 
 def _print_problems(diagnostics: Sequence[Diagnostic], heading: str) -> None:
