@@ -66,16 +66,17 @@ class _Holding(Echo):
 
 
 @pytest.fixture
-def holding() -> Iterator[_Holding]:
-    servicer = _Holding()
-    yield servicer
-    servicer.gate.set()  # before the worker stops, so that it does not wait out its grace
+def holding() -> _Holding:
+    return _Holding()
 
 
 @pytest.fixture
 def worker(amqp_url: str, queue: str, holding: _Holding) -> Iterator[leveret.Worker]:
     with leveret.Worker(holding, url=amqp_url, queue=queue, concurrency=8) as w:
-        yield w
+        try:
+            yield w
+        finally:
+            holding.gate.set()  # before the worker stops, so that it does not wait out its grace
 
 
 @pytest.fixture
