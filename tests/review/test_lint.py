@@ -216,14 +216,7 @@ def test_a_naming_rule_replaces_the_generic_front_end_finding(
     assert [(f.rule, f.line, f.col) for f in findings] == [("METHOD_SNAKE_CASE", 21, 3)]
 
 
-def test_an_object_used_in_requests_and_responses_only_needs_to_be_closed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    document = copy.deepcopy(CLEAN)
-    _method(document)["request"] = {"$ref": "#/types/Item"}
-    assert {f.rule for f in _lint(tmp_path, monkeypatch, document)} == {"REQUEST_CLOSED"}
-    document["types"]["Item"]["additionalProperties"] = False
-    assert _lint(tmp_path, monkeypatch, document) == []
+# Objects used in both requests and responses: tests/review/test_lint_directions.py.
 
 
 def test_library_types_are_exports_and_usage_crosses_files(

@@ -148,8 +148,30 @@ class _Linter:
             if not _is_object(schema.data):
                 continue
             closed = schema.data.get("additionalProperties") is False
+            stated = "additionalProperties" in schema.data
             where = label(schema.pointer)
-            if Role.REQUEST in role and "additionalProperties" not in schema.data:
+            # An object in both directions cannot be both closed and tolerant: closing it makes
+            # every property added later a breaking change for response readers
+            # (RESPONSE_CLOSED_PROPERTY_ADDED), so for it the advice is to split, never to close.
+            if role is Role.BOTH and closed:
+                yield self.finding(
+                    "RESPONSE_TOLERANT",
+                    (*schema.pointer, "additionalProperties"),
+                    f"{where}: an object used in both requests and responses is closed with "
+                    "`additionalProperties: false`, so adding a property to it later breaks "
+                    "callers reading responses (RESPONSE_CLOSED_PROPERTY_ADDED); use a closed "
+                    "request type and an open response type instead",
+                )
+            elif role is Role.BOTH and not stated:
+                yield self.finding(
+                    "REQUEST_CLOSED",
+                    schema.pointer,
+                    f"{where}: an object used in both requests and responses: open, a misspelt "
+                    "request field is not refused; closed, adding a property later breaks callers "
+                    "reading responses (RESPONSE_CLOSED_PROPERTY_ADDED); use a closed request type "
+                    "and an open response type, or state `additionalProperties: true`",
+                )
+            elif role is Role.REQUEST and not stated:
                 yield self.finding(
                     "REQUEST_CLOSED",
                     schema.pointer,

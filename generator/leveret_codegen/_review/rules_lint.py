@@ -89,13 +89,15 @@ LINT_RULES: Final = RuleSet(
             "REQUEST_CLOSED",
             "EVOLUTION",
             _W,
-            "request objects are closed (`additionalProperties: false`): a misspelt field fails",
+            "request-only objects are closed (`additionalProperties: false`): a misspelt field "
+            "fails; objects shared with responses are split instead",
         ),
         (
             "RESPONSE_TOLERANT",
             "EVOLUTION",
             _W,
-            "response objects are open: the service can add properties without breaking callers",
+            "response (and shared) objects are open: the service can add properties without "
+            "breaking callers",
         ),
         (
             "TYPE_UNUSED",
