@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 
 from leveret import DynamicClient, LeveretError, RpcError
+from leveret._wire import MAX_TIMEOUT
 from leveret_codegen._diagnostics import has_errors
 from leveret_codegen._frontend import load_services
 from leveret_codegen._suggest import closest
@@ -50,10 +51,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
-# RabbitMQ takes a message's expiration as a 32-bit count of milliseconds; a longer deadline
-# cannot be sent, and a deadline of 0 or less (or nan) can only ever end DEADLINE_EXCEEDED, so
-# each is a mistake on the command line rather than a call to make.
-MAX_TIMEOUT = (2**32 - 1) // 1000
+# MAX_TIMEOUT: RabbitMQ takes a message's expiration as a 32-bit count of milliseconds, so a
+# longer deadline cannot be sent; a deadline of 0 or less (or nan) can only ever end
+# DEADLINE_EXCEEDED. Either is a mistake on the command line rather than a call to make.
 
 
 def _fail(message: str) -> int:
