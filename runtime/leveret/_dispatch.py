@@ -38,13 +38,15 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """A validated request, ready for its handler."""
+    """A validated request, ready for its handler. ``reply_to`` and ``correlation_id`` are the
+    request's as they came (bytes when not UTF-8); the context has the id as text."""
 
     method: MethodSpec[Any, Any]
     handler: Callable[[BaseModel, CallContext], Any]
     request: BaseModel
     context: CallContext
-    reply_to: str
+    reply_to: str | bytes
+    correlation_id: str | bytes
 
 
 class Dispatcher:
@@ -69,6 +71,12 @@ class Dispatcher:
                     "subclass the generated Async...Servicer for coroutines"
                 )
             self._handlers[method.name] = handler
+        #: Which methods declare each error name, for the warning about undeclared errors.
+        self._declaring: dict[str, list[str]] = {}
+        for method in service.methods:
+            for error in method.errors:
+                if error.error_name:
+                    self._declaring.setdefault(error.error_name, []).append(method.name)
 
     def accept(self, delivery: Delivery) -> Call | Outcome:
         cid, reply_to = delivery.correlation_id, delivery.reply_to
@@ -80,6 +88,18 @@ class Dispatcher:
                 delivery.method,
             )
             return Outcome(None, ack=False)
+        if delivery.undecodable is not None:
+            log.warning(
+                "rejected a request whose properties cannot be decoded (method=%r, cid=%r): %s",
+                delivery.method,
+                cid,
+                delivery.undecodable,
+            )
+            return _refuse(
+                reply_to,
+                cid,
+                InvalidArgument(f"undecodable request properties: {delivery.undecodable}"),
+            )
         if not _is_json(delivery.content_type):
             return _refuse(
                 reply_to,
@@ -107,17 +127,17 @@ class Dispatcher:
             return _refuse(reply_to, cid, exc)
         context = CallContext(
             method=method.name,
-            correlation_id=cid,
+            correlation_id=cid if isinstance(cid, str) else cid.decode("utf-8", "backslashreplace"),
             deadline=deadline,
             headers=delivery.headers,
             redelivered=delivery.redelivered,
         )
-        return Call(method, self._handlers[method.name], request, context, reply_to)
+        return Call(method, self._handlers[method.name], request, context, reply_to, cid)
 
     def finish(
         self, call: Call, result: object = None, error: BaseException | None = None
     ) -> Outcome:
-        cid = call.context.correlation_id
+        cid = call.correlation_id
         if error is None:
             try:
                 body = encode_result(call.method, result)
@@ -126,6 +146,7 @@ class Dispatcher:
             else:
                 return Outcome(OutgoingReply(call.reply_to, cid, STATUS_OK, body), ack=True)
         if isinstance(error, RpcError):
+            self._check_declared(call, error)
             try:
                 body = encode_exception(error)
             except Exception as exc:  # e.g. details that are not JSON: the handler's bug
@@ -139,14 +160,35 @@ class Dispatcher:
             cid,
             exc_info=(type(error), error, error.__traceback__),
         )
-        internal = Internal(f"internal error in {call.method.name} (correlation id {cid})")
+        internal = Internal(
+            f"internal error in {call.method.name} (correlation id {call.context.correlation_id})"
+        )
         return Outcome(
             OutgoingReply(call.reply_to, cid, internal.status.name, encode_exception(internal)),
             ack=True,
         )
 
+    def _check_declared(self, call: Call, error: RpcError) -> None:
+        """Warn about a named error the method does not declare: its caller cannot tell it
+        from a plain status (no typed exception, no typed details), and nothing else would
+        show the mistake."""
+        name = error.error_name
+        if not name or any(declared.error_name == name for declared in call.method.errors):
+            return
+        others = [m for m in self._declaring.get(name, ()) if m != call.method.name]
+        log.warning(
+            "handler %s raised %s, which %s does not declare%s: the caller gets a plain %s "
+            "(cid=%s)",
+            call.method.name,
+            name,
+            call.method.name,
+            f" (declared by {', '.join(others)})" if others else "",
+            error.status.name,
+            call.context.correlation_id,
+        )
 
-def _refuse(reply_to: str, cid: str, error: RpcError) -> Outcome:
+
+def _refuse(reply_to: str | bytes, cid: str | bytes, error: RpcError) -> Outcome:
     return Outcome(
         OutgoingReply(reply_to, cid, error.status.name, encode_exception(error)), ack=False
     )

@@ -41,8 +41,10 @@ _TYPE = 0x0020
 _INT32 = (-(2**31), 2**31 - 1)
 
 
-def _short(text: str) -> bytes:
-    data = text.encode()
+def _short(text: str | bytes) -> bytes:
+    # bytes: a short string read off the wire that is not UTF-8 (a binary correlation id, say),
+    # sent back exactly as it came.
+    data = text if isinstance(text, bytes) else text.encode()
     if len(data) > 255:
         raise ValueError(f"AMQP short string longer than 255 bytes: {text[:40]!r}...")
     return bytes((len(data),)) + data
@@ -67,18 +69,24 @@ def _table(table: Mapping[str, str | int]) -> bytes:
     return struct.pack(">I", len(data)) + data
 
 
+#: Publish method frames a :class:`FrameEncoder` keeps. A client publishes to a few queues; a
+#: worker replies to one ``reply_to`` per caller channel, and callers come and go for the life
+#: of its connection, so the cache must forget.
+CACHED_METHODS = 256
+
+
 class FrameEncoder:
     """Frames for one channel of a connection whose largest frame is ``frame_max`` bytes."""
 
     def __init__(self, channel: int, frame_max: int) -> None:
         self._channel = channel
         self._body_max = frame_max - 8  # frame header (7) and frame end (1)
-        self._publish_methods: dict[tuple[str, str, bool], bytes] = {}
+        self._publish_methods: dict[tuple[str, str | bytes, bool], bytes] = {}
 
     def _frame(self, kind: int, payload: bytes) -> bytes:
         return _FRAME_HEAD.pack(kind, self._channel, len(payload)) + payload + _FRAME_END
 
-    def _publish_method(self, exchange: str, routing_key: str, mandatory: bool) -> bytes:
+    def _publish_method(self, exchange: str, routing_key: str | bytes, mandatory: bool) -> bytes:
         key = (exchange, routing_key, mandatory)
         frame = self._publish_methods.get(key)
         if frame is None:
@@ -88,24 +96,34 @@ class FrameEncoder:
                 + _short(routing_key)
                 + bytes((1 if mandatory else 0,))
             )
-            frame = self._publish_methods[key] = self._frame(_METHOD, payload)
+            frame = self._frame(_METHOD, payload)
+            methods = self._publish_methods
+            if len(methods) >= CACHED_METHODS:
+                # Forget the oldest (dicts keep insertion order): a caller that is still
+                # around costs one frame build when it comes back.
+                del methods[next(iter(methods))]
+            methods[key] = frame
         return frame
 
     def publish(
         self,
         exchange: str,
-        routing_key: str,
+        routing_key: str | bytes,
         body: bytes,
         *,
         mandatory: bool = False,
         content_type: str | None = None,
         headers: Mapping[str, str | int] | None = None,
-        correlation_id: str | None = None,
-        reply_to: str | None = None,
+        correlation_id: str | bytes | None = None,
+        reply_to: str | bytes | None = None,
         expiration: str | None = None,
         type: str | None = None,
     ) -> bytes:
-        """``basic.publish`` with its content header and body frames, as one byte string."""
+        """``basic.publish`` with its content header and body frames, as one byte string.
+
+        The routing key, ``correlation_id`` and ``reply_to`` may be bytes: a worker answers
+        with the ones a request came with, which need not be UTF-8.
+        """
         flags = 0
         props: list[bytes] = []
         if content_type is not None:
@@ -162,16 +180,17 @@ _AFTER_TYPE = (0x0010, 0x0008, 0x0004)  # user_id, app_id, cluster_id
 @dataclass(frozen=True, slots=True)
 class FastDelivery:
     """A whole ``basic.deliver`` with the properties leveret reads; ``headers`` still encoded
-    (an AMQP field table, for pika's decoder), or None when the message has none."""
+    (an AMQP field table, for pika's decoder), or None when the message has none. A short
+    string that is not UTF-8 stays bytes, as pika leaves it."""
 
     delivery_tag: int
     redelivered: bool
     body: bytes
-    content_type: str | None
+    content_type: str | bytes | None
     headers: bytes | None
-    correlation_id: str | None
-    reply_to: str | None
-    type: str | None
+    correlation_id: str | bytes | None
+    reply_to: str | bytes | None
+    type: str | bytes | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,10 +201,16 @@ class Confirm:
     multiple: bool
 
 
-def _short_at(buf: bytes, pos: int) -> tuple[str, int]:
+def _short_at(buf: bytes, pos: int) -> tuple[str | bytes, int]:
     size = buf[pos]
     end = pos + 1 + size
-    return buf[pos + 1 : end].decode("utf-8", "replace"), end
+    data = buf[pos + 1 : end]
+    try:
+        return data.decode(), end
+    except UnicodeDecodeError:
+        # Kept as it came: decoding with replacement characters would make a binary
+        # correlation id come back as different (and longer) bytes in the reply.
+        return data, end
 
 
 def read_fast(buf: bytes, channel: int) -> tuple[int, FastDelivery | Confirm | None]:

@@ -236,8 +236,11 @@ class MemoryWorkerConsumer:
         self._broker.consume(self._queue, self._seat)
 
     def settle(self, token: int, reply: OutgoingReply | None, *, ack: bool) -> None:
-        if reply is not None:
-            self._broker.reply(reply.reply_to, reply.correlation_id, reply.status, reply.body)
+        # memory:// requests carry text ids only, so their replies do too.
+        if reply is not None and isinstance(reply.reply_to, str):
+            cid = reply.correlation_id
+            if isinstance(cid, str):
+                self._broker.reply(reply.reply_to, cid, reply.status, reply.body)
 
     def release(self, token: int, delivery: Delivery) -> None:
         """Requeue a delivery that was never started, as the broker does on a nack: to another

@@ -81,25 +81,33 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class OutgoingReply:
-    """A reply as a server sends it."""
+    """A reply as a server sends it. ``reply_to`` and ``correlation_id`` are the request's,
+    bytes when they were not UTF-8 (the server treats them as opaque)."""
 
-    reply_to: str
-    correlation_id: str
+    reply_to: str | bytes
+    correlation_id: str | bytes
     status: str
     body: bytes
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """A request as a server receives it, before anything is trusted."""
+    """A request as a server receives it, before anything is trusted.
+
+    ``correlation_id`` and ``reply_to`` are bytes when they are not UTF-8, so that the reply
+    carries them back unchanged. ``undecodable`` says why the properties could not be read in
+    full (a header table the AMQP library cannot decode; ``headers`` is then empty), or is
+    None.
+    """
 
     body: bytes
     method: str | None = None
-    correlation_id: str | None = None
-    reply_to: str | None = None
+    correlation_id: str | bytes | None = None
+    reply_to: str | bytes | None = None
     content_type: str | None = None
     headers: Mapping[str, Any] = field(default_factory=dict)
     redelivered: bool = False
+    undecodable: str | None = None
 
 
 def read_deadline(headers: Mapping[str, Any]) -> float | None:

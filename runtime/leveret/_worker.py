@@ -196,9 +196,16 @@ class Worker:
     """Serves one servicer instance on its service queue.
 
     ``run()`` blocks until SIGTERM/SIGINT (or :meth:`stop`); ``start()`` runs it on a background
-    thread and returns once it consumes (also as a context manager). ``concurrency`` is how many
-    requests are handled at once (threads for a sync servicer, tasks for an async one);
-    ``prefetch`` how many unacked requests the broker hands this worker (default: concurrency).
+    thread and returns once it consumes (also as a context manager). In asyncio code,
+    ``async with Worker(...)`` serves on the running loop instead: it returns once the worker
+    consumes (or raises why it could not), and on leaving the block it shuts down gracefully
+    (as :meth:`stop` does) and waits for that. There a sync servicer's handlers run on handler
+    threads, not inline (which would hold up the caller's loop), unless ``inline=True`` is
+    given.
+
+    ``concurrency`` is how many requests are handled at once (threads for a sync servicer,
+    tasks for an async one); ``prefetch`` how many unacked requests the broker hands this
+    worker (default: concurrency).
     ``queue_type`` is the type of the request queue it declares, ``"classic"`` or ``"quorum"``
     (default: the definition's ``queue_type``); ``grace`` how long shutdown waits for the
     handlers in progress. ``inline`` runs a sync servicer's handlers on the loop's thread
@@ -246,6 +253,7 @@ class Worker:
         self._queue_arguments = dict(queue_arguments or {})
         if self.queue_type != "classic":
             self._queue_arguments.setdefault("x-queue-type", self.queue_type)
+        inline_option = inline
         if inline and (self._is_async or self.concurrency != 1):
             raise ConfigurationError("inline needs a sync servicer and concurrency 1")
         if inline is None:
@@ -258,6 +266,7 @@ class Worker:
                 and not is_memory(self.url)
             )
         self.inline = inline
+        self._inline_chosen = inline_option is not None
         if grace < 0:
             raise ConfigurationError("grace must not be negative")
         self._grace = grace
@@ -279,10 +288,12 @@ class Worker:
         self._events: queue_module.SimpleQueue[int | None] | None = None
         self._stop_requested = False  # the main thread asked the loop to stop
         self._inline_busy = False  # the loop's thread is in an inline handler
+        self._serving: asyncio.Future[None] | None = None  # under ``async with``
+        self._inline_before = inline
 
     # -- running ---------------------------------------------------------------------------
 
-    async def serve(self, *, ready: threading.Event | None = None) -> None:
+    async def serve(self, *, ready: threading.Event | asyncio.Event | None = None) -> None:
         """Consume until :meth:`stop`, then shut down gracefully (see the module docstring)."""
         self._stop, self._abort, self._idle = asyncio.Event(), asyncio.Event(), asyncio.Event()
         self._stopping, self._running = False, 0
@@ -619,6 +630,47 @@ class Worker:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+    async def __aenter__(self) -> Self:
+        if self._serving is not None:
+            raise ConfigurationError("this worker is already serving")
+        inline = self.inline
+        if not self._inline_chosen:
+            self.inline = False
+        ready = asyncio.Event()
+        serving = asyncio.ensure_future(self.serve(ready=ready))
+        started = asyncio.ensure_future(ready.wait())
+        try:
+            await asyncio.wait([serving, started], return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # cancelled while connecting: leave nothing running
+            started.cancel()
+            serving.cancel()
+            with contextlib.suppress(BaseException):
+                await serving
+            self.inline = inline
+            raise
+        started.cancel()
+        if serving.done():
+            self.inline = inline
+            serving.result()  # raises why it could not start
+            raise ConfigurationError(f"worker for {self.queue!r} stopped as it started")
+        self._serving, self._inline_before = serving, inline
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        serving, self._serving = self._serving, None
+        if serving is None:
+            return
+        try:
+            self._request_stop()
+            await serving
+        finally:
+            self.inline = self._inline_before
 
     def __enter__(self) -> Self:
         return self.start()

@@ -14,7 +14,7 @@ import pika.data
 import pika.exceptions
 import pika.spec
 
-from leveret._amqp._connection import _encoder, _headers, _unavailable
+from leveret._amqp._connection import UndecodableHeaders, _encoder, _headers, _unavailable
 from leveret._backoff import Backoff
 from leveret._errors import (
     ORIGIN_LOCAL,
@@ -24,6 +24,7 @@ from leveret._errors import (
     ORIGIN_REFUSED,
     ConfigurationError,
     FailedPrecondition,
+    Internal,
     InvalidArgument,
     PermissionDenied,
     ResourceExhausted,
@@ -197,15 +198,22 @@ class _Calls:
             self._on_lost(_lost(self._url, exc))
 
     def _on_reply(self, _ch: Any, _method: Any, properties: Any, body: bytes) -> None:
-        cid = properties.correlation_id
-        self._settle(cid, _reply_of(cid, properties.headers, body), None)
+        self._reply(properties.correlation_id, properties.headers, body)
 
     def _on_fast(self, item: FastDelivery | Confirm) -> None:
         if isinstance(item, Confirm):
             self._confirmed(item.delivery_tag, item.multiple, nack=False)
             return
-        cid = item.correlation_id
-        self._settle(cid or "", _reply_of(cid, _headers(item.headers), item.body), None)
+        self._reply(item.correlation_id, _headers(item.headers), item.body)
+
+    def _reply(self, cid: str | bytes | None, headers: dict[str, Any] | None, body: bytes) -> None:
+        if not isinstance(cid, str):
+            return  # not one of ours (they are hex): a stray or mangled reply
+        if isinstance(headers, UndecodableHeaders):
+            # Fails this call only: the connection and every other call carry on.
+            self._settle(cid, None, Internal(f"undecodable reply: {headers.reason}"))
+            return
+        self._settle(cid, _reply_of(cid, headers, body), None)
 
     def _on_return(self, _ch: Any, method: Any, properties: Any, _body: bytes) -> None:
         self._settle(properties.correlation_id, None, _no_route(method, properties))

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pika
 import pika.data
 import pika.exceptions
+import pika.frame
 import pika.spec
 from pika.adapters.asyncio_connection import AsyncioConnection
 from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport
@@ -95,6 +97,19 @@ class _FastReads:
     def fast_reads(self, channel: int, on_fast: Callable[[FastDelivery | Confirm], None]) -> None:
         self._fast_channel, self._on_fast = channel, on_fast
 
+    def _read_frame(self) -> tuple[int, Any]:
+        try:
+            read: tuple[int, Any] = pika.frame.decode_frame(self._frame_buffer)
+        except pika.exceptions.InvalidFrameError:
+            raise  # the stream itself is broken: pika drops the connection
+        except Exception as exc:
+            # pika decodes a content header's table as it reads the frame (a message too
+            # large for the fast path, or on a channel without it); a value it cannot decode
+            # (a timestamp out of datetime's range, say) would end the connection, and the
+            # broker would hand the same message over again on the next one, for ever.
+            return _header_without_table(self._frame_buffer, exc)
+        return read
+
     def _on_data_available(self, data_in: bytes) -> None:
         # pika's own loop (Connection._on_data_available), with one step in front of it.
         self._frame_buffer += data_in
@@ -107,7 +122,7 @@ class _FastReads:
                     self.frames_received += 1
                     on_fast(item)
                     continue
-            consumed, frame_value = self._read_frame()  # type: ignore[attr-defined]
+            consumed, frame_value = self._read_frame()
             if not frame_value:
                 return
             self._trim_frame_buffer(consumed)  # type: ignore[attr-defined]
@@ -167,8 +182,9 @@ def _timed_out(url: str) -> Unavailable:
 
 
 def _text(value: str | bytes | None) -> str | None:
-    """A short-string property as text: pika gives bytes for one that is not UTF-8, and the
-    fast reader decodes such bytes with replacement characters; both ways must agree."""
+    """A short-string property as text: pika and the fast reader give bytes for one that is
+    not UTF-8. Only for properties read as names (``type``, ``content_type``); the ids a reply
+    must carry back stay as they came."""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
@@ -177,12 +193,62 @@ def _encoder(conn: Any, ch: Any) -> FrameEncoder:
     return FrameEncoder(ch.channel_number, conn.params.frame_max)
 
 
+class UndecodableHeaders(dict[str, Any]):
+    """The headers of a message whose header table pika cannot decode: empty, with the reason.
+
+    Whoever reads the message refuses it (the worker answers ``INVALID_ARGUMENT``, a client
+    fails the one call); the connection carries on.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+def _undecodable(exc: BaseException) -> UndecodableHeaders:
+    return UndecodableHeaders(f"cannot decode the headers table: {type(exc).__name__}: {exc}")
+
+
 def _headers(encoded: bytes | None) -> dict[str, Any]:
-    """A delivery's headers table, read by pika's table decoder."""
+    """A delivery's headers table, read by pika's table decoder; :class:`UndecodableHeaders`
+    when it cannot be read."""
     if encoded is None:
         return {}
-    table: dict[str, Any] = pika.data.decode_table(encoded, 0)[0]
+    try:
+        table: dict[str, Any] = pika.data.decode_table(encoded, 0)[0]
+    except Exception as exc:  # anything: datetime's OverflowError, RecursionError, ...
+        return _undecodable(exc)
     return table
+
+
+#: Basic property flags before and at the headers table.
+_CONTENT_TYPE, _CONTENT_ENCODING, _HEADERS = 0x8000, 0x4000, 0x2000
+
+
+def _header_without_table(buf: bytes, exc: Exception) -> tuple[int, pika.frame.Header]:
+    """The content header frame at the start of ``buf``, whose headers table pika failed to
+    decode (``exc``): its other properties, and :class:`UndecodableHeaders`. Re-raises
+    ``exc`` if the frame is not such a header."""
+    try:
+        kind, channel, size = struct.unpack_from(">BHI", buf, 0)
+        end = 7 + size
+        if kind != pika.spec.FRAME_HEADER or len(buf) <= end:
+            raise exc
+        payload = buf[7:end]
+        _class_id, _weight, body_size, flags = struct.unpack_from(">HHQH", payload, 0)
+        if flags & 1 or not flags & _HEADERS:  # the table is the only part that can fail
+            raise exc
+        pos = 14
+        for flag in (_CONTENT_TYPE, _CONTENT_ENCODING):
+            if flags & flag:
+                pos += 1 + payload[pos]
+        table_end = pos + 4 + struct.unpack_from(">I", payload, pos)[0]
+        rest = struct.pack(">H", flags & ~_HEADERS) + payload[14:pos] + payload[table_end:]
+        properties = pika.spec.BasicProperties().decode(rest)
+    except Exception:
+        raise exc from None
+    properties.headers = _undecodable(exc)
+    return end + 1, pika.frame.Header(channel, body_size, properties)
 
 
 def _abort(conn: Any) -> None:

@@ -16,6 +16,7 @@ from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport
 
 from leveret._amqp._connection import (
     _HEARTBEAT_FRAME,
+    UndecodableHeaders,
     _abort,
     _AsyncioConnection,
     _encoder,
@@ -181,31 +182,43 @@ class AsyncioConsumer:
             on_delivery = self._on_delivery
             assert on_delivery is not None
 
+            # correlation_id and reply_to go to Delivery as they came (bytes when not UTF-8):
+            # the reply must carry them back unchanged.
             def on_message(_ch: Any, method: Any, properties: Any, body: bytes) -> None:
+                headers = properties.headers
+                if headers is None:  # not ``or {}``: UndecodableHeaders is an empty dict
+                    headers = {}
                 on_delivery(
                     Delivery(
                         body=body,
                         method=_text(properties.type),
-                        correlation_id=_text(properties.correlation_id),
-                        reply_to=_text(properties.reply_to),
+                        correlation_id=properties.correlation_id,
+                        reply_to=properties.reply_to,
                         content_type=_text(properties.content_type),
-                        headers=properties.headers or {},
+                        headers=headers,
                         redelivered=bool(method.redelivered),
+                        undecodable=headers.reason
+                        if isinstance(headers, UndecodableHeaders)
+                        else None,
                     ),
                     (gen << 64) | method.delivery_tag,
                 )
 
             def on_fast(item: FastDelivery | Confirm) -> None:
                 if isinstance(item, FastDelivery):  # the channel carries deliveries only
+                    headers = _headers(item.headers)
                     on_delivery(
                         Delivery(
                             body=item.body,
-                            method=item.type,
+                            method=_text(item.type),
                             correlation_id=item.correlation_id,
                             reply_to=item.reply_to,
-                            content_type=item.content_type,
-                            headers=_headers(item.headers),
+                            content_type=_text(item.content_type),
+                            headers=headers,
                             redelivered=item.redelivered,
+                            undecodable=headers.reason
+                            if isinstance(headers, UndecodableHeaders)
+                            else None,
                         ),
                         (gen << 64) | item.delivery_tag,
                     )
@@ -300,22 +313,31 @@ class AsyncioConsumer:
         ch = self._ch
         if ch is None or not ch.is_open:
             return  # the broker redelivers what we could not ack
+        frames = None
+        if reply is not None:
+            try:
+                frames = self._frames.publish(
+                    "",
+                    reply.reply_to,
+                    reply.body,
+                    content_type=CONTENT_TYPE,
+                    headers={HEADER_STATUS: reply.status},
+                    correlation_id=reply.correlation_id,
+                )
+            except Exception:
+                # Whatever goes wrong, the delivery must still be settled: unsettled, it
+                # would hold its prefetch slot for the life of the connection.
+                log.exception(
+                    "could not encode the reply (reply_to=%r, cid=%r); rejecting the request",
+                    reply.reply_to,
+                    reply.correlation_id,
+                )
+                ack = False
         try:
             conn = ch.connection
             with conn.corked():  # the reply and its ack in one write
-                if reply is not None:
-                    conn._output_marshaled_frames(
-                        (
-                            self._frames.publish(
-                                "",
-                                reply.reply_to,
-                                reply.body,
-                                content_type=CONTENT_TYPE,
-                                headers={HEADER_STATUS: reply.status},
-                                correlation_id=reply.correlation_id,
-                            ),
-                        )
-                    )
+                if frames is not None:
+                    conn._output_marshaled_frames((frames,))
                 if token >> 64 != self._gen:
                     log.debug("not acking a delivery of a lost channel (the broker redelivers it)")
                 elif ack:
