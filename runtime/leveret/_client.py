@@ -107,12 +107,16 @@ def _message_size(limit: int) -> int:
 
 
 def build_request(
-    queue: str, method: MethodSpec[Any, Any], arguments: Mapping[str, object], timeout: Timeout
+    queue: str,
+    method: MethodSpec[Any, Any],
+    arguments: Mapping[str, object],
+    timeout: Timeout,
+    wait_for_ready: bool = False,
 ) -> Request:
     """Validate the arguments (raising ``InvalidArgument``, sending nothing) and stamp the call."""
     deadline = _deadline(method.timeout, timeout, method.name)
     body = encode_arguments(method, arguments)
-    return Request(queue, method.name, uuid.uuid4().hex, body, deadline)
+    return Request(queue, method.name, uuid.uuid4().hex, body, deadline, wait_for_ready)
 
 
 def open_sync_transport(
@@ -155,6 +159,7 @@ class _CallPolicy:
         circuit_breaker: CircuitBreaker | None,
         max_in_flight: int,
         max_message_size: int,
+        wait_for_ready: bool,
     ) -> None:
         if max_in_flight < 1:
             raise ConfigurationError("max_in_flight must be at least 1")
@@ -163,6 +168,7 @@ class _CallPolicy:
         self.breaker = circuit_breaker
         self.max_in_flight = max_in_flight
         self.max_message_size = _message_size(max_message_size)
+        self.wait_for_ready = wait_for_ready
 
     def before(self) -> bool:
         """Let the breaker refuse the attempt; True when it is the breaker's probe."""
@@ -226,11 +232,12 @@ class Client:
         circuit_breaker: CircuitBreaker | None = None,
         max_in_flight: int = 1024,
         max_message_size: int = MAX_MESSAGE_SIZE,
+        wait_for_ready: bool = False,
     ) -> None:
         self._transport = transport
         self._queue = queue or self.service.queue
         self._policy = _CallPolicy(
-            self._queue, retry, circuit_breaker, max_in_flight, max_message_size
+            self._queue, retry, circuit_breaker, max_in_flight, max_message_size, wait_for_ready
         )
         self._slots = threading.BoundedSemaphore(max_in_flight)
 
@@ -246,6 +253,7 @@ class Client:
         circuit_breaker: CircuitBreaker | None = None,
         max_in_flight: int = 1024,
         max_message_size: int = MAX_MESSAGE_SIZE,
+        wait_for_ready: bool = False,
     ) -> Self:
         """Connect to the broker at ``url`` (default: ``$AMQP_URL``, then the local broker).
 
@@ -256,6 +264,11 @@ class Client:
         ``"exclusive"`` (a private auto-delete queue). ``max_message_size`` (bytes, default
         RabbitMQ's default limit, 128 MiB) refuses a larger request with ``ResourceExhausted``
         before sending it; keep it at or below the broker's ``max_message_size``.
+
+        By default a call to a queue that no worker consumes fails at once with
+        ``Unavailable`` (idempotent methods retry with backoff within their deadline, which
+        rides out a rolling restart); ``wait_for_ready=True`` lets requests wait in the queue
+        for a worker until their deadline instead (gRPC's ``wait_for_ready``).
         """
         return cls(
             open_sync_transport(url, reply_queue, connect_timeout),
@@ -264,6 +277,7 @@ class Client:
             circuit_breaker=circuit_breaker,
             max_in_flight=max_in_flight,
             max_message_size=max_message_size,
+            wait_for_ready=wait_for_ready,
         )
 
     def close(self) -> None:
@@ -297,8 +311,8 @@ class Client:
         arguments: Mapping[str, object],
         timeout: Timeout = DEFAULT,
     ) -> ResponseT:
-        request = build_request(self._queue, method, arguments, timeout)
         policy = self._policy
+        request = build_request(self._queue, method, arguments, timeout, policy.wait_for_ready)
         _check_size(request, policy.max_message_size)
         with self._slot(request):
             attempt = 0
@@ -363,11 +377,12 @@ class AsyncClient:
         circuit_breaker: CircuitBreaker | None = None,
         max_in_flight: int = 1024,
         max_message_size: int = MAX_MESSAGE_SIZE,
+        wait_for_ready: bool = False,
     ) -> None:
         self._transport = transport
         self._queue = queue or self.service.queue
         self._policy = _CallPolicy(
-            self._queue, retry, circuit_breaker, max_in_flight, max_message_size
+            self._queue, retry, circuit_breaker, max_in_flight, max_message_size, wait_for_ready
         )
         self._slots = asyncio.Semaphore(max_in_flight)
 
@@ -383,6 +398,7 @@ class AsyncClient:
         circuit_breaker: CircuitBreaker | None = None,
         max_in_flight: int = 1024,
         max_message_size: int = MAX_MESSAGE_SIZE,
+        wait_for_ready: bool = False,
     ) -> _Connecting[Self]:
         """Like :meth:`Client.connect`; ``async with Cls.connect(url) as client`` or ``await``."""
 
@@ -395,6 +411,7 @@ class AsyncClient:
                 circuit_breaker=circuit_breaker,
                 max_in_flight=max_in_flight,
                 max_message_size=max_message_size,
+                wait_for_ready=wait_for_ready,
             )
 
         return _Connecting(open_client)
@@ -434,8 +451,8 @@ class AsyncClient:
         arguments: Mapping[str, object],
         timeout: Timeout = DEFAULT,
     ) -> ResponseT:
-        request = build_request(self._queue, method, arguments, timeout)
         policy = self._policy
+        request = build_request(self._queue, method, arguments, timeout, policy.wait_for_ready)
         _check_size(request, policy.max_message_size)
         async with self._slot(request):
             attempt = 0
@@ -485,12 +502,23 @@ class DynamicClient:
             max_message_size=max_message_size,
         )
 
-    def call(self, queue: str, method: str, body: object, timeout: float | None = 30.0) -> Any:
+    def call(
+        self,
+        queue: str,
+        method: str,
+        body: object,
+        timeout: float | None = 30.0,
+        *,
+        wait_for_ready: bool = False,
+    ) -> Any:
         """The reply's JSON for an OK reply; raises the ``RpcError`` subclass of its status.
 
-        ``timeout`` is checked as for generated clients (``ConfigurationError``)."""
+        ``timeout`` is checked as for generated clients (``ConfigurationError``);
+        ``wait_for_ready`` as for :meth:`Client.connect`."""
         deadline = _deadline(None, timeout, method)
-        request = Request(queue, method, uuid.uuid4().hex, json.dumps(body).encode(), deadline)
+        request = Request(
+            queue, method, uuid.uuid4().hex, json.dumps(body).encode(), deadline, wait_for_ready
+        )
         _check_size(request, self._max_message_size)
         reply = self._transport.call(request)
         if reply.status != STATUS_OK:

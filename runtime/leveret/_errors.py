@@ -64,12 +64,13 @@ ORIGIN_NO_ROUTE = "no-route"
 ORIGIN_NACK = "nack"
 ORIGIN_LOST = "lost"
 ORIGIN_REFUSED = "refused"
+ORIGIN_NO_CONSUMER = "no-consumer"
 
 
 def mark(error: RpcError, origin: str) -> RpcError:
     """Record where a transport-made error came from (and whether it never reached a queue)."""
     error._origin = origin
-    error.never_sent = origin in (ORIGIN_LOCAL, ORIGIN_NO_ROUTE, ORIGIN_NACK)
+    error.never_sent = origin in (ORIGIN_LOCAL, ORIGIN_NO_ROUTE, ORIGIN_NACK, ORIGIN_NO_CONSUMER)
     return error
 
 
@@ -113,7 +114,9 @@ class RpcError(LeveretError):
         # open breaker), ORIGIN_NO_ROUTE (returned: no such queue), ORIGIN_NACK (refused by the
         # broker), ORIGIN_LOST (the connection died with the call in flight) or ORIGIN_REFUSED
         # (the broker closed the channel over the request itself, e.g. 406 PRECONDITION_FAILED:
-        # sending it again can only fail again, so it is never retried).
+        # sending it again can only fail again, so it is never retried) or ORIGIN_NO_CONSUMER
+        # (not sent: the queue exists but no worker consumes it, and the caller did not ask to
+        # wait for one).
         self._origin = ORIGIN_REMOTE
 
     @classmethod

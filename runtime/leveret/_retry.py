@@ -8,7 +8,9 @@ never retried: it would be refused again until the deadline. Retries of failures
 broker reported are charged to a token bucket (gRPC's retry throttling): when most recent calls
 failed, retries stop, so that a failing service is not stormed. Connection trouble (no
 connection, or a connection lost under calls in flight) is throttled by the transport's
-reconnect backoff instead, and is not charged.
+reconnect backoff instead, and is not charged. A call refused because no worker consumes its
+queue is retried when the method is idempotent (a rolling restart is ridden out within the
+deadline), not charged either: nothing reached the service.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from leveret._backoff import Backoff
 from leveret._errors import (
     ORIGIN_LOCAL,
     ORIGIN_LOST,
+    ORIGIN_NO_CONSUMER,
     ORIGIN_NO_ROUTE,
     ORIGIN_REFUSED,
     RpcError,
@@ -82,16 +85,18 @@ class RetryPolicy:
             return None  # a request the broker refused would be refused again, whatever class
         if not isinstance(error, Unavailable) or not (idempotent or error.never_sent):
             return None
+        if error._origin == ORIGIN_NO_CONSUMER and not idempotent:
+            return None  # fail fast, as the caller asked by not waiting for a worker
         if error._origin == ORIGIN_NO_ROUTE and attempt >= 1:
             return None
-        if error._origin not in (ORIGIN_LOCAL, ORIGIN_LOST):
+        if error._origin not in (ORIGIN_LOCAL, ORIGIN_LOST, ORIGIN_NO_CONSUMER):
             # Connection trouble is throttled by the transport's reconnect backoff; the budget
             # protects a live service from retries of its own failures.
             self.budget.record_failure()
             if attempt + 1 >= self.max_attempts or not self.budget.allows_retry():
                 return None
         elif deadline is None and attempt + 1 >= self.max_attempts:
-            return None  # connection trouble is bounded by the deadline; without one, by this
+            return None  # these are bounded by the deadline; without one, by this
         delay = self.backoff.delay(min(attempt, 16))
         if deadline is not None and time.time() + delay >= deadline:
             return None

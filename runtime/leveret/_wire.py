@@ -50,13 +50,18 @@ MAX_MESSAGE_SIZE = 134_217_728
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """A request as a client sends it. ``deadline`` is absolute, in Unix seconds."""
+    """A request as a client sends it. ``deadline`` is absolute, in Unix seconds.
+
+    ``wait_for_ready``: when False, a queue that exists with no worker consuming it fails the
+    call at once (``Unavailable``) instead of letting the request wait there for a worker.
+    """
 
     queue: str
     method: str
     correlation_id: str
     body: bytes
     deadline: float | None
+    wait_for_ready: bool = False
 
     def expiration_ms(self, now: float) -> str | None:
         """The AMQP ``expiration``: milliseconds left (at least 1); the broker drops it then."""

@@ -91,7 +91,7 @@ def test_sync_unencodable_request_leaves_later_confirms_in_step(
             }
             started = time.monotonic()
             with pytest.raises(leveret.Unavailable) as refused:
-                client.call(refusing_queue, "add", {"a": 1, "b": 2}, timeout=5)
+                client.call(refusing_queue, "add", {"a": 1, "b": 2}, timeout=5, wait_for_ready=True)
             _assert_nacked_at_once(refused.value, time.monotonic() - started)
             assert client.call(queue, "add", {"a": 3, "b": round_}, timeout=5) == {
                 "sum": 3 + round_
@@ -120,9 +120,16 @@ def test_sync_unencodable_request_of_a_follower_fails_only_that_call(
         assert client.call(queue, "add", {"a": 1, "b": 2}, timeout=5) == {"sum": 3}
 
 
-def _request(queue: str, method: str, body: object, timeout: float) -> Request:
+def _request(
+    queue: str, method: str, body: object, timeout: float, wait_for_ready: bool = False
+) -> Request:
     return Request(
-        queue, method, uuid.uuid4().hex, json.dumps(body).encode(), time.time() + timeout
+        queue,
+        method,
+        uuid.uuid4().hex,
+        json.dumps(body).encode(),
+        time.time() + timeout,
+        wait_for_ready,
     )
 
 
@@ -153,7 +160,9 @@ def test_asyncio_unencodable_request_leaves_later_confirms_in_step(
                 assert await add(transport, round_, 2) == {"sum": round_ + 2}
                 started = time.monotonic()
                 with pytest.raises(leveret.Unavailable) as refused:
-                    await transport.call(_request(refusing_queue, "add", {"a": 1, "b": 2}, 5))
+                    await transport.call(
+                        _request(refusing_queue, "add", {"a": 1, "b": 2}, 5, wait_for_ready=True)
+                    )
                 _assert_nacked_at_once(refused.value, time.monotonic() - started)
                 assert await add(transport, 3, round_) == {"sum": 3 + round_}
         finally:

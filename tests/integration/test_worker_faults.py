@@ -228,7 +228,8 @@ def test_sigterm_finishes_the_running_handler_and_requeues_the_rest(
 ) -> None:
     env = {"LEVERET_TEST_STARTED_DIR": str(tmp_path)}
     _declare_classic(amqp_url, queue)
-    with EchoClient.connect(amqp_url, queue=queue) as client:
+    # The requests wait in the queue for the worker started below.
+    with EchoClient.connect(amqp_url, queue=queue, wait_for_ready=True) as client:
         calls = [
             Background(lambda text=f"job{i}": client.echo(text=text, delay=2.0, timeout=30))
             for i in range(3)

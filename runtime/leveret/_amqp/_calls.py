@@ -15,11 +15,13 @@ import pika.exceptions
 import pika.spec
 
 from leveret._amqp._connection import UndecodableHeaders, _encoder, _headers, _unavailable
+from leveret._amqp._readiness import ConsumerCheck
 from leveret._backoff import Backoff
 from leveret._errors import (
     ORIGIN_LOCAL,
     ORIGIN_LOST,
     ORIGIN_NACK,
+    ORIGIN_NO_CONSUMER,
     ORIGIN_NO_ROUTE,
     ORIGIN_REFUSED,
     ConfigurationError,
@@ -69,6 +71,24 @@ def _no_route(method: Any, properties: Any) -> Unavailable:
     )
 
 
+def _not_checked(request: Request, count: int | None, error: RpcError | None) -> RpcError | None:
+    """Why a request must not be sent after its queue's consumer check, or None: send it."""
+    if error is not None:
+        return _not_sent(f"{error.message} (before the call was sent)", ORIGIN_LOCAL)
+    if count is None:
+        return _not_sent(
+            f"no queue {request.queue!r} to take {request.method!r}: is the service running?",
+            ORIGIN_NO_ROUTE,
+        )
+    if count == 0:
+        return _not_sent(
+            f"no worker is consuming queue {request.queue!r} to take {request.method!r}: is "
+            "the service running? (pass wait_for_ready=True to let calls wait for a worker)",
+            ORIGIN_NO_CONSUMER,
+        )
+    return None
+
+
 def _lost(url: str, exc: BaseException) -> Unavailable:
     error = _unavailable(url, exc)
     error.message = f"connection lost with the call in flight: {error.message}"
@@ -82,7 +102,9 @@ class _Calls:
 
     Calls are settled by correlation id. Publisher confirms are tracked by delivery tag; a nack
     fails the call with ``Unavailable`` (the request never reached a queue), and so does a
-    mandatory return (no queue by that name). When the connection is lost, calls in flight
+    mandatory return (no queue by that name). Unless a request may wait for a worker
+    (``wait_for_ready``), its queue is checked for a consumer first (``_readiness``). When
+    the connection is lost, calls in flight
     fail at once; the next call reconnects, trying each broker address in turn, no sooner than
     the backoff allows after a failed attempt (so that callers do not storm a broker that is
     coming back).
@@ -110,6 +132,14 @@ class _Calls:
         self._failures = 0
         self._next_attempt = 0.0
         self._backoff = Backoff(initial=0.1, multiplier=2.0, maximum=5.0, jitter=0.2)
+        self._consumers = ConsumerCheck()
+
+    def _needs_check(self, request: Request) -> bool:
+        """Whether the request's queue must be checked for a worker before it is sent."""
+        if request.wait_for_ready or self._consumers.served(request.queue):
+            return False
+        # A name AMQP cannot carry fails when the request is encoded, with InvalidArgument.
+        return len(request.queue.encode("utf-8", "surrogatepass")) <= 255
 
     def _settle(self, cid: str, reply: Reply | None, error: RpcError | None) -> None:
         raise NotImplementedError

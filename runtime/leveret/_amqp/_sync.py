@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -16,7 +17,7 @@ import pika.exceptions
 import pika.spec
 from pika.adapters.select_connection import IOLoop
 
-from leveret._amqp._calls import _Calls, _lost
+from leveret._amqp._calls import _Calls, _lost, _not_checked
 from leveret._amqp._connection import (
     _abort,
     _parameters,
@@ -169,6 +170,7 @@ class BlockingTransport(_Calls):
         self._conn = self._ch = self._ioloop = None
         self._ready = False
         self._tags.clear()
+        self._consumers.reset()
         if conn is not None and ioloop is not None:
             try:
                 _abort(conn)  # an attempt still opening too: its socket must not stay open
@@ -254,6 +256,7 @@ class BlockingTransport(_Calls):
         if slot.error is not None:
             raise slot.error
         if slot.reply is None:
+            self._consumers.forget(request.queue)  # the next call checks for a worker again
             raise DeadlineExceeded(f"{request.method}: no reply before the deadline")
         return slot.reply
 
@@ -343,6 +346,11 @@ class BlockingTransport(_Calls):
             slot = self._pending.get(request.correlation_id)
             if slot is None or slot.done():
                 continue  # its caller gave up (deadline) before it could be sent
+            if self._needs_check(request):
+                self._consumers.check(
+                    self._conn, request.queue, functools.partial(self._checked, request)
+                )
+                continue
             slot.published = True
             try:
                 self._publish(request)
@@ -350,6 +358,21 @@ class BlockingTransport(_Calls):
                 # Raised here, it would reach whichever caller leads (maybe another thread's).
                 slot.published = False
                 slot.fail(exc)
+
+    def _checked(self, request: Request, count: int | None, error: RpcError | None) -> None:
+        slot = self._pending.get(request.correlation_id)
+        if slot is None or slot.done():
+            return
+        if error is not None and not self._closed:
+            # The connection went with the check: the request goes out after the reconnect.
+            self._outbox.appendleft(request)
+            return
+        refusal = _not_checked(request, count, error)
+        if refusal is not None:
+            slot.fail(refusal)
+            return
+        self._outbox.appendleft(request)  # sent now, or once flow control lifts
+        self._flush_outbox()
 
     def _on_unblocked_flush(self) -> None:
         self._flush_outbox()
