@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import pika
 import pika.data
@@ -29,6 +31,7 @@ from leveret._errors import (
     RpcError,
     mark,
 )
+from leveret._url import redact
 from leveret._wire import (
     Reply,
     Request,
@@ -37,8 +40,30 @@ from leveret._wire import (
 log = logging.getLogger("leveret.amqp")
 
 
+#: How long ``close()`` waits for the broker to confirm the close before dropping the socket;
+#: the sync client waits as long.
+_CLOSE_TIMEOUT = 1.0
+
+_T = TypeVar("_T")
+
+
+def _drop(conn: Any) -> None:
+    """End a connection whose broker does not answer: drop its socket, no close handshake."""
+    transport = getattr(conn, "_transport", None)
+    if conn.is_closed or transport is None:
+        return
+    # pika asserts on a transport that has already finished: then it is gone anyway.
+    with contextlib.suppress(pika.exceptions.AMQPError, OSError, AssertionError):
+        transport._initiate_abort(ConnectionAbortedError("the broker did not answer the close"))
+
+
 class AsyncioTransport(_Calls):
-    """The asyncio client's connection, on the running loop. Safe to share between tasks."""
+    """The asyncio client's connection, on the running loop. Safe to share between tasks.
+
+    Only a connection whose channel, confirms and reply consumer are all set up (``_ready``)
+    takes requests: a call that comes while another task reconnects waits for that task
+    (within its own deadline), and ``close()`` ends a reconnect at once.
+    """
 
     def __init__(self, url: str, reply_queue: str, connect_timeout: float) -> None:
         super().__init__(url, reply_queue, connect_timeout)
@@ -47,6 +72,9 @@ class AsyncioTransport(_Calls):
         self._connecting = asyncio.Lock()
         self._unblocked = asyncio.Event()
         self._unblocked.set()
+        # Resolved by close(), or when the connection being set up is lost: either way the
+        # step a reconnect waits on will never finish.
+        self._interrupt: asyncio.Future[None] = self._loop.create_future()
 
     @classmethod
     async def open(
@@ -55,6 +83,13 @@ class AsyncioTransport(_Calls):
         self = cls(url, reply_queue, connect_timeout)
         await self._connect()
         return self
+
+    def _usable(self) -> bool:
+        return self._ready and self._lost is None
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise Cancelled("the client was closed")
 
     async def _connect(self, deadline: float | None = None) -> None:
         """Connect, trying each address; no later than ``deadline`` (a call's), if given."""
@@ -69,23 +104,28 @@ class AsyncioTransport(_Calls):
             # Another task may be connecting: wait for it, but not past this call's deadline.
             await asyncio.wait_for(self._connecting.acquire(), time_left())
         except TimeoutError:
+            self._check_open()
             raise mark(_timed_out(self._url), ORIGIN_LOCAL) from None
         try:
-            if self._conn is not None and self._lost is None:
+            self._check_open()
+            if self._usable():
                 return  # another task reconnected while this one waited
             self._check_gate()
             self._teardown()
             error: RpcError | None = None
             for url in self._urls:
+                self._interrupt = self._loop.create_future()
                 try:
                     self._lost = None
-                    self._conn = await _open_connection(url, time_left())
+                    self._conn = await self._step(_open_connection(url, time_left()), None)
                     self._conn.add_on_close_callback(self._on_closed)
+                    self._check_open()
                     steps = self._setup()
                     result: Any = None
                     try:
                         while True:
-                            result = await asyncio.wait_for(_rpc(steps.send(result)), time_left())
+                            result = await self._step(_rpc(steps.send(result)), time_left())
+                            self._check_open()
                     except StopIteration:
                         pass
                 except BaseException as exc:
@@ -96,8 +136,13 @@ class AsyncioTransport(_Calls):
                         error = exc
                     elif isinstance(exc, pika.exceptions.AMQPError | OSError):
                         error = _unavailable(url, exc)
+                    elif isinstance(exc, Exception):
+                        # Nothing but an RpcError may reach a caller, whatever pika raises.
+                        log.warning("connecting to %s failed", redact(url), exc_info=True)
+                        error = _unavailable(url, exc)
                     else:
-                        raise
+                        raise  # this task was cancelled
+                    self._check_open()
                     continue
                 self._attempt_succeeded(url)
                 self._unblocked.set()
@@ -109,6 +154,23 @@ class AsyncioTransport(_Calls):
         finally:
             self._connecting.release()
 
+    async def _step(self, awaitable: Awaitable[_T], timeout: float | None) -> _T:
+        """One step of connecting, no longer than ``timeout``; ``_interrupt`` ends it early."""
+        step = asyncio.ensure_future(awaitable)
+        try:
+            await asyncio.wait(
+                (step, self._interrupt), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            if not step.done():
+                step.cancel()  # an attempt still opening aborts itself (_open_connection)
+        if step.done():
+            return step.result()
+        self._check_open()
+        if self._interrupt.done():
+            raise pika.exceptions.AMQPConnectionError("the connection closed while being set up")
+        raise TimeoutError
+
     def _teardown(self) -> None:
         conn = self._conn
         self._conn = self._ch = None
@@ -116,11 +178,14 @@ class AsyncioTransport(_Calls):
         self._tags.clear()
         if conn is not None:
             _abort(conn)
+            if not conn.is_closed:
+                # A broker that stopped answering never confirms the close: its socket would
+                # stay open for good.
+                self._loop.call_later(_CLOSE_TIMEOUT, _drop, conn)
 
     async def call(self, request: Request) -> Reply:
-        if self._closed:
-            raise Cancelled("the client was closed")
-        if self._lost is not None or self._conn is None:
+        self._check_open()
+        if not self._usable():
             await self._connect(request.deadline)
         cid = request.correlation_id
         future: asyncio.Future[Reply] = self._loop.create_future()
@@ -180,19 +245,36 @@ class AsyncioTransport(_Calls):
     def _on_lost(self, error: RpcError) -> None:
         if self._lost is None:
             self._lost = error
+        _resolve(self._interrupt, None)
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(error)
 
     async def close(self) -> None:
+        if self._closed:
+            return
         self._closed = True
+        _resolve(self._interrupt, None)
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(Cancelled("the client was closed"))
         conn = self._conn
-        self._conn = None
-        if conn is not None and not (conn.is_closed or conn.is_closing):
-            closed: asyncio.Future[None] = self._loop.create_future()
-            conn.add_on_close_callback(lambda _c, _e: _resolve(closed, None))
+        self._conn = self._ch = None
+        self._ready = False
+        # Calls inside _connect end with Cancelled at once (the lock passes from one to the
+        # next); once this task has the lock too, no reconnect is left to install a connection.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._connecting.acquire(), _CLOSE_TIMEOUT)
+            self._connecting.release()
+        if conn is None or conn.is_closed:
+            return
+        closed: asyncio.Future[None] = self._loop.create_future()
+        conn.add_on_close_callback(lambda _c, _e: _resolve(closed, None))
+        if not conn.is_closing:
             conn.close()
-            await closed
+        try:
+            await asyncio.wait_for(asyncio.shield(closed), _CLOSE_TIMEOUT)
+        except TimeoutError:
+            _drop(conn)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(closed, _CLOSE_TIMEOUT)
