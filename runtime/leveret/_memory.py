@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import itertools
+import logging
 import threading
 import time
 import uuid
@@ -30,6 +32,8 @@ __all__ = [
     "MemoryWorkerConsumer",
     "broker_for",
 ]
+
+log = logging.getLogger("leveret.memory")
 
 _OnReply = Callable[[Reply], None]
 
@@ -103,8 +107,13 @@ class MemoryBroker:
     def reply(self, reply_to: str, correlation_id: str, status: str, body: bytes) -> None:
         with self._lock:
             on_reply = self._reply_addresses.get(reply_to)
-        if on_reply is not None:  # a reply to a closed client is dropped, as on the broker
+        if on_reply is None:  # a reply to a closed client is dropped, as on the broker
+            return
+        try:
             on_reply(Reply(correlation_id, status, body))
+        except Exception:
+            # Runs in the worker: whatever one client does must not stop it serving the rest.
+            log.exception("dropped a reply its client could not take (cid=%s)", correlation_id)
 
     # -- workers ---------------------------------------------------------------------------
 
@@ -149,7 +158,8 @@ class MemoryTransport:
 
     def __init__(self, url: str) -> None:
         self._broker = broker_for(url)
-        self._pending: dict[str, tuple[threading.Event, list[Reply]]] = {}
+        # A call's box gets its reply, or None when close() cancels the call.
+        self._pending: dict[str, tuple[threading.Event, list[Reply | None]]] = {}
         self._address = self._broker.open_reply_address(self._on_reply)
         self._closed = False
 
@@ -162,20 +172,28 @@ class MemoryTransport:
     def call(self, request: Request) -> Reply:
         if self._closed:
             raise Cancelled("the client was closed")
-        event, box = threading.Event(), list[Reply]()
+        event, box = threading.Event(), list[Reply | None]()
         self._pending[request.correlation_id] = (event, box)
         try:
+            if self._closed:  # close() ran on another thread after the check above
+                raise Cancelled("the client was closed")
             self._broker.publish(request, self._address)
             timeout = None if request.deadline is None else request.deadline - time.time()
             if not event.wait(timeout):
                 raise DeadlineExceeded(f"{request.method}: no reply before the deadline")
-            return box[0]
+            reply = box[0]
+            if reply is None:
+                raise Cancelled("the client was closed")
+            return reply
         finally:
             self._pending.pop(request.correlation_id, None)
 
     def close(self) -> None:
         self._closed = True
         self._broker.close_reply_address(self._address)
+        for event, box in list(self._pending.values()):
+            box.append(None)
+            event.set()
 
 
 class AsyncMemoryTransport:
@@ -186,10 +204,13 @@ class AsyncMemoryTransport:
         self._broker = broker_for(url)
         self._pending: dict[str, asyncio.Future[Reply]] = {}
         self._address = self._broker.open_reply_address(self._on_reply)
+        self._closed = False
 
     def _on_reply(self, reply: Reply) -> None:
-        # Called from the worker's thread.
-        self._loop.call_soon_threadsafe(self._resolve, reply)
+        # Called from the worker's thread. Once the client's loop has closed, nobody is left
+        # to wait for the reply.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._resolve, reply)
 
     def _resolve(self, reply: Reply) -> None:
         future = self._pending.get(reply.correlation_id)
@@ -197,6 +218,8 @@ class AsyncMemoryTransport:
             future.set_result(reply)
 
     async def call(self, request: Request) -> Reply:
+        if self._closed:
+            raise Cancelled("the client was closed")
         future: asyncio.Future[Reply] = self._loop.create_future()
         self._pending[request.correlation_id] = future
         try:
@@ -210,6 +233,7 @@ class AsyncMemoryTransport:
             self._pending.pop(request.correlation_id, None)
 
     async def close(self) -> None:
+        self._closed = True
         self._broker.close_reply_address(self._address)
         for future in self._pending.values():
             if not future.done():
