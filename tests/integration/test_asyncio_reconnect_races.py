@@ -8,6 +8,7 @@ import asyncio
 import collections
 import contextlib
 import random
+import re
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -190,3 +191,53 @@ def test_close_behind_a_broker_that_stopped_answering_is_bounded(
 
         elapsed = asyncio.run(asyncio.wait_for(scenario(), 10))
     assert 0.5 < elapsed < 2.0, elapsed
+
+
+#: The start of a Channel.Open method frame on channel 1 (frame type 1, channel 1, a 4-byte size,
+#: then class 20 method 10).
+_CHANNEL_OPEN = re.compile(rb"\x01\x00\x01....\x00\x14\x00\x0a", re.DOTALL)
+
+
+class _CutAtChannelOpen(TcpProxy):
+    """A proxy that, once armed, drops the next connection as its client opens a channel: the
+    connection is lost half-way through the client's setup."""
+
+    armed = False
+
+    def _pump(
+        self, src: socket.socket, dst: socket.socket, pair: tuple[socket.socket, socket.socket]
+    ) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                if self.armed and src is pair[0] and _CHANNEL_OPEN.search(data):
+                    self.armed = False
+                    break
+                dst.sendall(data)
+        with self._lock:
+            self._pairs.discard(pair)
+        for sock in pair:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
+def test_a_connection_lost_during_its_setup_is_given_up_at_once(
+    worker: leveret.Worker, queue: str
+) -> None:
+    """The new connection drops while the client sets up its channel: the attempt fails then,
+    not at the end of the connect timeout, and the next attempt succeeds."""
+    with _CutAtChannelOpen() as proxy:
+
+        async def scenario() -> float:
+            async with AsyncEchoClient.connect(proxy.url(), queue=queue, connect_timeout=5) as c:
+                assert (await c.add(a=1, b=1)).sum == 2
+                proxy.armed = True
+                proxy.cut()
+                proxy.restore()
+                started = time.monotonic()
+                assert (await c.add(a=2, b=2, timeout=20)).sum == 4
+                assert not proxy.armed  # the setup was cut
+                return time.monotonic() - started
+
+        elapsed = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert elapsed < 2.0, elapsed  # not the 5 s connect timeout
