@@ -48,6 +48,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument("--queue", default=None, help="override the definition's queue")
+    parser.add_argument(
+        "--wait-for-ready",
+        action="store_true",
+        help=(
+            "let the request wait in the queue for a worker until the timeout (default: fail "
+            "at once with UNAVAILABLE when no worker consumes the queue)"
+        ),
+    )
     parser.set_defaults(func=run)
 
 
@@ -119,7 +127,13 @@ def run(args: argparse.Namespace) -> int:
         timeout = method.timeout or 60.0
     try:
         with DynamicClient.connect(args.url) as client:
-            reply = client.call(args.queue or service.queue, method.name, body, timeout)
+            reply = client.call(
+                args.queue or service.queue,
+                method.name,
+                body,
+                timeout,
+                wait_for_ready=args.wait_for_ready,
+            )
     except RpcError as exc:
         error = {
             "code": exc.status.name,

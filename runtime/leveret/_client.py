@@ -32,8 +32,10 @@ from leveret._breaker import CircuitBreaker
 from leveret._codec import decode_reply, encode_arguments, error_from_payload
 from leveret._errors import (
     ORIGIN_LOCAL,
+    Cancelled,
     ConfigurationError,
     DeadlineExceeded,
+    InvalidArgument,
     ResourceExhausted,
     RpcError,
     mark,
@@ -240,6 +242,7 @@ class Client:
             self._queue, retry, circuit_breaker, max_in_flight, max_message_size, wait_for_ready
         )
         self._slots = threading.BoundedSemaphore(max_in_flight)
+        self._closing = threading.Event()  # wakes a call waiting out a retry backoff
 
     @classmethod
     def connect(
@@ -282,6 +285,7 @@ class Client:
 
     def close(self) -> None:
         """Close the connection; calls still waiting fail with ``Cancelled``."""
+        self._closing.set()
         self._transport.close()
 
     def __enter__(self) -> Self:
@@ -325,7 +329,8 @@ class Client:
                     if retry is None:
                         raise
                     delay, request = retry
-                    time.sleep(delay)  # the backoff itself; bounded by the deadline
+                    if self._closing.wait(delay):  # the backoff; bounded by the deadline
+                        raise Cancelled("the client was closed") from error
                     attempt += 1
                     continue
                 except BaseException:
@@ -385,6 +390,7 @@ class AsyncClient:
             self._queue, retry, circuit_breaker, max_in_flight, max_message_size, wait_for_ready
         )
         self._slots = asyncio.Semaphore(max_in_flight)
+        self._closing = asyncio.Event()  # wakes a call waiting out a retry backoff
 
     @classmethod
     def connect(
@@ -417,6 +423,7 @@ class AsyncClient:
         return _Connecting(open_client)
 
     async def close(self) -> None:
+        self._closing.set()
         await self._transport.close()
 
     async def __aenter__(self) -> Self:
@@ -465,7 +472,10 @@ class AsyncClient:
                     if retry is None:
                         raise
                     delay, request = retry
-                    await asyncio.sleep(delay)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._closing.wait(), delay)  # the backoff
+                    if self._closing.is_set():
+                        raise Cancelled("the client was closed") from error
                     attempt += 1
                     continue
                 except BaseException:
@@ -516,9 +526,11 @@ class DynamicClient:
         ``timeout`` is checked as for generated clients (``ConfigurationError``);
         ``wait_for_ready`` as for :meth:`Client.connect`."""
         deadline = _deadline(None, timeout, method)
-        request = Request(
-            queue, method, uuid.uuid4().hex, json.dumps(body).encode(), deadline, wait_for_ready
-        )
+        try:
+            encoded = json.dumps(body, allow_nan=False).encode()
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgument(f"{method}: the request body is not JSON: {exc}") from None
+        request = Request(queue, method, uuid.uuid4().hex, encoded, deadline, wait_for_ready)
         _check_size(request, self._max_message_size)
         reply = self._transport.call(request)
         if reply.status != STATUS_OK:

@@ -14,7 +14,7 @@ import pika.data
 import pika.exceptions
 import pika.spec
 
-from leveret._amqp._calls import _Calls, _not_sent
+from leveret._amqp._calls import _Calls, _not_checked, _not_sent
 from leveret._amqp._connection import (
     _abort,
     _open_connection,
@@ -176,6 +176,7 @@ class AsyncioTransport(_Calls):
         self._conn = self._ch = None
         self._ready = False
         self._tags.clear()
+        self._consumers.reset()
         if conn is not None:
             _abort(conn)
             if not conn.is_closed:
@@ -196,21 +197,44 @@ class AsyncioTransport(_Calls):
                 self._loop.time() + (request.deadline - time.time()), self._expire, future, request
             )
         try:
-            if self._blocked:
-                try:
+            try:
+                if self._needs_check(request):
+                    await self._check_consumers(request, future)
+                if self._blocked:
                     await self._wait_unblocked(future)
-                except RpcError as error:
-                    if error._origin != ORIGIN_LOST:
-                        raise
-                    # Lost while waiting for flow control to lift: this one was never sent.
-                    message = f"{error.message} (before the call was sent)"
-                    raise _not_sent(message, ORIGIN_LOCAL) from None
+            except RpcError as error:
+                if error._origin != ORIGIN_LOST:
+                    raise
+                # Lost while checking for a worker or waiting for flow control to lift: this
+                # one was never sent.
+                message = f"{error.message} (before the call was sent)"
+                raise _not_sent(message, ORIGIN_LOCAL) from None
             self._publish(request)
-            return await future
+            try:
+                return await future
+            except DeadlineExceeded:
+                self._consumers.forget(request.queue)  # the next call checks for a worker
+                raise
         finally:
             self._pending.pop(cid, None)
             if timer is not None:
                 timer.cancel()
+
+    async def _check_consumers(self, request: Request, future: asyncio.Future[Reply]) -> None:
+        """Wait for the answer of the queue's consumer check (``_readiness``); raises why the
+        request must not be sent, or what ended the call meanwhile (its deadline)."""
+        checked: asyncio.Future[tuple[int | None, RpcError | None]] = self._loop.create_future()
+        self._consumers.check(
+            self._conn, request.queue, lambda count, error: _resolve(checked, (count, error))
+        )
+        either: list[asyncio.Future[Any]] = [checked, future]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if future.done():
+            future.result()  # raises DeadlineExceeded, Cancelled or the loss
+        count, error = checked.result()
+        refusal = _not_checked(request, count, error)
+        if refusal is not None:
+            raise refusal
 
     async def _wait_unblocked(self, future: asyncio.Future[Reply]) -> None:
         """Wait while the broker blocks publishing; the call's deadline still applies."""

@@ -40,6 +40,7 @@ from leveret._wire import (
     CONTENT_TYPE,
     DIRECT_REPLY_TO,
     HEADER_STATUS,
+    MAX_TIMEOUT,
     Reply,
     Request,
 )
@@ -89,6 +90,15 @@ def _not_checked(request: Request, count: int | None, error: RpcError | None) ->
     return None
 
 
+def _sendable_name(queue: object) -> bool:
+    """Whether AMQP can carry ``queue`` as a name; one it cannot is refused when the request is
+    encoded (``InvalidArgument``), before any check could trip over it."""
+    try:
+        return isinstance(queue, str) and len(queue.encode()) <= 255
+    except UnicodeError:
+        return False
+
+
 def _lost(url: str, exc: BaseException) -> Unavailable:
     error = _unavailable(url, exc)
     error.message = f"connection lost with the call in flight: {error.message}"
@@ -113,6 +123,15 @@ class _Calls:
     def __init__(self, url: str, reply_queue: str, connect_timeout: float) -> None:
         if reply_queue not in REPLY_QUEUES:
             raise ConfigurationError(f"reply_queue must be one of {REPLY_QUEUES}")
+        if (
+            isinstance(connect_timeout, bool)
+            or not isinstance(connect_timeout, int | float)
+            or not 0 < connect_timeout <= MAX_TIMEOUT  # false for nan too
+        ):
+            raise ConfigurationError(
+                f"connect_timeout must be positive seconds, at most {MAX_TIMEOUT}; "
+                f"not {connect_timeout!r}"
+            )
         self._urls = split_urls(url)
         if not self._urls:
             raise ConfigurationError("no broker address given")
@@ -135,11 +154,19 @@ class _Calls:
         self._consumers = ConsumerCheck()
 
     def _needs_check(self, request: Request) -> bool:
-        """Whether the request's queue must be checked for a worker before it is sent."""
-        if request.wait_for_ready or self._consumers.served(request.queue):
+        """Whether the request's queue must be checked for a worker before it is sent.
+
+        A served queue whose answer is getting old is checked again in the background, while
+        the request goes out at once. Called by whoever drives the connection's I/O.
+        """
+        if request.wait_for_ready:
             return False
-        # A name AMQP cannot carry fails when the request is encoded, with InvalidArgument.
-        return len(request.queue.encode("utf-8", "surrogatepass")) <= 255
+        queue = request.queue
+        if self._consumers.served(queue):
+            if self._consumers.due(queue):
+                self._consumers.check(self._conn, queue)
+            return False
+        return _sendable_name(queue)
 
     def _settle(self, cid: str, reply: Reply | None, error: RpcError | None) -> None:
         raise NotImplementedError
@@ -211,7 +238,7 @@ class _Calls:
                 expiration=request.expiration_ms(time.time()),
                 type=request.method,
             )
-        except (ValueError, OverflowError, struct.error) as exc:
+        except (ValueError, OverflowError, struct.error, TypeError, AttributeError) as exc:
             # e.g. a queue or method name over 255 bytes of UTF-8. Only a request that goes
             # out takes a confirm tag: the broker numbers what it receives, and one tag too
             # many would make every later ack or nack settle the wrong call.

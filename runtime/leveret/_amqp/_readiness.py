@@ -4,12 +4,13 @@ A request published to a durable queue that nobody consumes waits in it until it
 broker accepts and confirms it, so neither ``mandatory`` nor confirms tell the caller. gRPC fails
 such calls at once with ``UNAVAILABLE`` unless the caller asked to wait for the server; leveret
 does the same. The check is a passive ``queue.declare`` (its answer carries the consumer count)
-on a channel of its own, because a passive declare of a missing queue closes its channel (404).
+on channels of their own, because a passive declare of a missing queue closes its channel (404).
 
-Its answer is cached per queue for :data:`FRESH_FOR` seconds while the queue has a consumer, so
-calls pay one round trip per queue and period, not one per call; a queue without a consumer is
-checked again on every call (calls back off between retries). A client forgets a queue's answer
-when a call to it fails (:meth:`ConsumerCheck.forget`), so the next call checks again.
+Calls to a queue seen with a consumer go out at once, without waiting for any check; once the
+answer is older than :data:`FRESH_FOR` seconds, the next such call asks again in the background
+(stale-while-revalidate), so a busy client pays nothing per call and notices a worker that left
+within about that period. Only a call to a queue not known to be served waits for the answer.
+A client forgets a queue's answer when a call to it times out (:meth:`ConsumerCheck.forget`).
 """
 
 from __future__ import annotations
@@ -23,111 +24,140 @@ import pika.exceptions
 
 from leveret._errors import RpcError, Unavailable
 
-__all__ = ["FRESH_FOR", "ConsumerCheck", "OnChecked"]
+__all__ = ["CHANNELS", "FRESH_FOR", "UNKNOWN", "ConsumerCheck", "OnChecked"]
 
-#: Seconds a queue seen with a consumer counts as served without checking again.
+#: Seconds a queue seen with a consumer counts as served before it is checked again.
 FRESH_FOR = 1.0
 
-#: Told the consumer count of a queue, ``None`` when there is no queue by that name, or the
-#: error that ended the check (the connection was lost).
+#: Passive declares in flight at once, each on a channel of its own (pika sends one
+#: synchronous method per channel at a time).
+CHANNELS = 4
+
+#: The answer for a queue that could not be checked (the broker refused the declare, e.g. 405
+#: for a queue exclusive to another connection): send the request, as without the check.
+UNKNOWN = -1
+
+#: Told the consumer count of a queue (``UNKNOWN`` when the broker would not say), ``None``
+#: when there is no queue by that name, or the error that ended the check.
 OnChecked = Callable[[int | None, RpcError | None], None]
 
 
 class ConsumerCheck:
-    """Passive declares, one at a time, on a lazily opened channel of a client's connection.
+    """Passive declares on lazily opened channels of a client's connection; answers cached.
 
-    Used from the thread or task that drives the connection's I/O only.
+    Used from the thread or task that drives the connection's I/O, except :meth:`served` and
+    :meth:`forget`, which only read or drop one cache entry.
     """
 
     def __init__(self) -> None:
         self._seen: dict[str, float] = {}  # queue -> when it last had a consumer (monotonic)
         self._waiting: dict[str, list[OnChecked]] = {}
         self._todo: collections.deque[str] = collections.deque()
-        self._current: str | None = None
+        self._idle: list[Any] = []  # open channels with no declare in flight
+        self._busy: dict[Any, str] = {}  # channel -> the queue it is declaring
+        self._opening = 0
         self._conn: Any = None
-        self._ch: Any = None
-        self._opening = False
 
     def served(self, queue: str) -> bool:
-        """Whether ``queue`` was seen with a consumer recently enough to skip the check."""
+        """Whether a call to ``queue`` may go out without waiting for a check."""
+        return queue in self._seen
+
+    def due(self, queue: str) -> bool:
+        """Whether a served queue's answer is old enough to ask again (in the background)."""
         seen = self._seen.get(queue)
-        return seen is not None and time.monotonic() - seen < FRESH_FOR
+        return (
+            seen is not None and time.monotonic() - seen >= FRESH_FOR and queue not in self._waiting
+        )
 
     def forget(self, queue: str) -> None:
         self._seen.pop(queue, None)
 
-    def check(self, conn: Any, queue: str, on_checked: OnChecked) -> None:
-        """Ask the broker how many consumers ``queue`` has; ``on_checked`` gets the answer."""
+    def check(self, conn: Any, queue: str, on_checked: OnChecked | None = None) -> None:
+        """Ask the broker how many consumers ``queue`` has; ``on_checked`` gets the answer
+        (``None``: only refresh the cache)."""
         if conn is not self._conn:
             self.reset()
             self._conn = conn
         waiters = self._waiting.get(queue)
-        if waiters is not None:
+        if waiters is None:
+            waiters = self._waiting[queue] = []
+            self._todo.append(queue)
+        if on_checked is not None:
             waiters.append(on_checked)  # one declare answers every call waiting for it
-            return
-        self._waiting[queue] = [on_checked]
-        self._todo.append(queue)
         self._next()
 
     def reset(self) -> None:
         """The connection is gone or replaced: checks still waiting end with ``Unavailable``."""
         waiting, self._waiting = self._waiting, {}
         self._todo.clear()
-        self._current = None
-        self._conn = self._ch = None
-        self._opening = False
-        if waiting:
+        self._idle.clear()
+        self._busy.clear()
+        self._opening = 0
+        self._conn = None
+        if any(waiting.values()):
             error = Unavailable("the connection closed while checking for a worker")
             for waiters in waiting.values():
                 for on_checked in waiters:
                     on_checked(None, error)
 
     def _next(self) -> None:
-        if self._current is not None or self._opening or not self._todo:
-            return
-        ch = self._ch
-        if ch is None or not ch.is_open:
-            self._opening = True
-            self._conn.channel(on_open_callback=self._on_open)
-            return
-        queue = self._current = self._todo.popleft()
-        ch.queue_declare(
-            queue, passive=True, callback=lambda frame: self._answer(queue, frame.method)
-        )
+        while self._todo:
+            if not self._idle:
+                if self._opening + len(self._busy) < CHANNELS:
+                    self._opening += 1
+                    self._conn.channel(on_open_callback=self._on_open)
+                return
+            ch = self._idle.pop()
+            if not ch.is_open:
+                continue
+            queue = self._busy[ch] = self._todo.popleft()
+            ch.queue_declare(
+                queue, passive=True, callback=lambda frame, ch=ch: self._answer(ch, frame.method)
+            )
 
     def _on_open(self, ch: Any) -> None:
         if ch.connection is not self._conn:
             return  # a channel of a connection since replaced
-        self._opening = False
-        self._ch = ch
+        self._opening -= 1
         ch.add_on_close_callback(self._on_close)
+        self._idle.append(ch)
         self._next()
 
-    def _answer(self, queue: str, method: Any) -> None:
-        self._current = None
+    def _answer(self, ch: Any, method: Any) -> None:
+        queue = self._busy.pop(ch, None)
+        if queue is None:
+            return
+        self._idle.append(ch)
         count = int(method.consumer_count)
         if count:
             self._seen[queue] = time.monotonic()
         else:
             self._seen.pop(queue, None)
-        for on_checked in self._waiting.pop(queue, []):
-            on_checked(count, None)
+        self._settle(queue, count)
         self._next()
 
+    def _settle(self, queue: str, count: int | None) -> None:
+        for on_checked in self._waiting.pop(queue, []):
+            on_checked(count, None)
+
     def _on_close(self, ch: Any, exc: BaseException) -> None:
-        if ch is not self._ch:
+        if ch in self._idle:
+            self._idle.remove(ch)
+        queue = self._busy.pop(ch, None)
+        if queue is None or self._conn is None or ch.connection is not self._conn:
             return
-        self._ch = None
-        queue, self._current = self._current, None
-        if (
-            queue is not None
-            and isinstance(exc, pika.exceptions.ChannelClosedByBroker)
-            and exc.reply_code == 404
-        ):
-            self._seen.pop(queue, None)
-            for on_checked in self._waiting.pop(queue, []):
-                on_checked(None, None)
-        elif queue is not None:
-            self._todo.appendleft(queue)  # not answered: ask again on a new channel
-        if self._conn is not None and self._conn.is_open:
+        if isinstance(exc, pika.exceptions.ChannelClosedByBroker):
+            # The broker answered this declare by closing the channel: 404, no such queue.
+            # Anything else (405 for a queue exclusive to another connection, 403) means it
+            # will not say: calls go out as without the check, and it is asked again in the
+            # background only, like for a served queue (not once per call).
+            if exc.reply_code == 404:
+                self._seen.pop(queue, None)
+                self._settle(queue, None)
+            else:
+                self._seen[queue] = time.monotonic()
+                self._settle(queue, UNKNOWN)
+        else:
+            self._todo.appendleft(queue)  # closed under it (not by the broker): ask again
+        if self._conn.is_open:
             self._next()

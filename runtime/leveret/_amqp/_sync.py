@@ -87,20 +87,23 @@ class BlockingTransport(_Calls):
         self._last_io = time.monotonic()
         self._wake_at: float | None = None
         with self._io:
-            self._connect(time.time() + connect_timeout)
+            self._connect(None)  # each address gets connect_timeout
 
     # -- connecting --------------------------------------------------------------------------
 
     def _connect(self, deadline: float | None) -> None:
-        """Open a connection to the first address that answers; raises ``Unavailable``."""
+        """Open a connection to the first address that answers; raises ``Unavailable``.
+
+        Each address gets ``connect_timeout`` of its own (within the call's deadline), so one
+        whose TCP connect hangs does not use up the time of the addresses after it.
+        """
         self._check_gate()
-        limit = time.time() + self._connect_timeout
-        deadline = limit if deadline is None else min(deadline, limit)
         self._teardown()
         error: RpcError | None = None
         for url in self._urls:
+            limit = time.time() + self._connect_timeout
             try:
-                self._open(url, deadline)
+                self._open(url, limit if deadline is None else min(deadline, limit))
             except RpcError as exc:
                 error = exc
                 self._teardown()
