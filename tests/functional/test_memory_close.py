@@ -72,6 +72,7 @@ def held() -> Iterator[_Held]:
 def worker(url: str, held: _Held) -> Iterator[leveret.Worker]:
     with leveret.Worker(held, url=url, concurrency=2, inline=False) as w:
         yield w
+        held.gate.set()  # before the worker stops, which waits for its handlers
 
 
 @pytest.mark.parametrize("kind", ["threaded", "asyncio"])
