@@ -1,7 +1,8 @@
 """The in-memory transport (``memory://``): a broker inside the process, for users' unit tests.
 
 It behaves like RabbitMQ where a caller can see it: a queue nobody declared fails fast with
-``Unavailable`` (no route); a declared queue keeps requests while no worker consumes it, and
+``Unavailable`` (no route); so does a declared queue no worker consumes, unless the call may
+wait for one (``wait_for_ready``): then it keeps requests while no worker consumes it, and
 drops them once their deadline passes (message TTL); bodies go through the same JSON codec,
 validation and error mapping as on the wire; workers are fed round-robin.
 
@@ -21,7 +22,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from leveret._errors import ORIGIN_NO_ROUTE, Cancelled, DeadlineExceeded, Unavailable, mark
+from leveret._errors import (
+    ORIGIN_NO_CONSUMER,
+    ORIGIN_NO_ROUTE,
+    Cancelled,
+    DeadlineExceeded,
+    Unavailable,
+    mark,
+)
 from leveret._wire import CONTENT_TYPE, Delivery, OutgoingReply, Reply, Request, read_deadline
 
 __all__ = [
@@ -80,7 +88,9 @@ class MemoryBroker:
             self._reply_addresses.pop(address, None)
 
     def publish(self, request: Request, reply_to: str) -> None:
-        """Route a request; raises ``Unavailable`` when no queue has its name (mandatory)."""
+        """Route a request; raises ``Unavailable`` when no queue has its name (mandatory), or
+        when no worker consumes it and the request may not wait for one (``wait_for_ready``),
+        as the AMQP clients' consumer check does."""
         delivery = Delivery(
             body=request.body,
             method=request.method,
@@ -98,6 +108,13 @@ class MemoryBroker:
                 )
                 raise mark(error, ORIGIN_NO_ROUTE)
             if not queue.consumers:
+                if not request.wait_for_ready:
+                    error = Unavailable(
+                        f"no worker is consuming queue {request.queue!r} to take "
+                        f"{request.method!r}: is the service running? (pass "
+                        "wait_for_ready=True to let calls wait for a worker)"
+                    )
+                    raise mark(error, ORIGIN_NO_CONSUMER)
                 queue.backlog.append(_Message(delivery, request.deadline))
                 return
             consumer = queue.consumers[queue.turn % len(queue.consumers)]

@@ -191,11 +191,15 @@ def test_no_queue_is_unavailable_at_once(greeter: ModuleType, url: str) -> None:
 
 
 def test_declared_queue_keeps_requests_until_a_worker_comes(greeter: ModuleType, url: str) -> None:
-    """Like a durable queue: a call waits for a worker instead of failing with no route."""
+    """Like a durable queue: a call that may wait for a worker (``wait_for_ready``) waits
+    instead of failing with no route; by default it fails fast, as on the broker."""
     from leveret._memory import broker_for
 
     broker_for(url).declare(greeter.SERVICE.queue)
     with greeter.GreeterClient.connect(url) as client:
+        with pytest.raises(leveret.Unavailable, match="no worker is consuming"):
+            client.hello(name="nobody yet", timeout=0.1)
+    with greeter.GreeterClient.connect(url, wait_for_ready=True) as client:
         with pytest.raises(leveret.DeadlineExceeded):
             client.hello(name="nobody yet", timeout=0.1)
         with leveret.Worker(make_servicer(greeter), url=url):

@@ -5,6 +5,7 @@ call table fed with pika's close exceptions)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import uuid
 from typing import Any, ClassVar
@@ -93,8 +94,11 @@ def test_a_bad_default_timeout_of_the_definition_says_so() -> None:
 def test_the_edges_of_the_range_are_accepted() -> None:
     url = memory_url()
     with leveret.Worker(Echo(), url=url), EchoClient.connect(url) as client:
-        for timeout in (MAX_TIMEOUT, float(MAX_TIMEOUT), 0.001, None):
+        for timeout in (MAX_TIMEOUT, float(MAX_TIMEOUT), None):
             assert client.add(a=1, b=2, timeout=timeout).sum == 3
+        # Accepted, though a loaded machine may not answer within 1 ms.
+        with contextlib.suppress(leveret.DeadlineExceeded):
+            assert client.add(a=1, b=2, timeout=0.001).sum == 3
         with leveret.DynamicClient.connect(url) as dynamic:
             assert dynamic.call("leveret.test.Echo", "add", {"a": 1, "b": 2}, MAX_TIMEOUT) == {
                 "sum": 3
