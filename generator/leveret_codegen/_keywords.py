@@ -399,16 +399,14 @@ def _default(
         return
     checked = {k: v for k, v in schema.items() if k != "default"}
     try:
+        # jsonschema trusts the schema it validates with: a malformed subschema (a string where
+        # a schema belongs) fails deep inside it with AttributeError, so check the schema first.
+        jsonschema.Draft202012Validator.check_schema(checked)
         error = jsonschema.exceptions.best_match(
             jsonschema.Draft202012Validator(checked).iter_errors(schema["default"])
         )
-    except (
-        jsonschema.exceptions.SchemaError,
-        jsonschema.exceptions.UnknownType,
-        TypeError,
-        ValueError,
-    ):
-        return  # a malformed schema; the meta-schema reports it
+    except Exception:  # whatever jsonschema raises, the meta-schema reports the cause
+        return
     if error is not None:
         yield doc.diagnostic(
             (*pointer, "default"),

@@ -31,7 +31,14 @@ from leveret_codegen._review.lint import lint_paths
 from leveret_codegen._review.report import FORMATS, Report, render
 from leveret_codegen._review.rules_breaking import BREAKING_RULES
 from leveret_codegen._review.rules_lint import LINT_RULES
-from leveret_codegen._review.sources import FileReader, GitError, GitReader, Side, load_side
+from leveret_codegen._review.sources import (
+    FileReader,
+    GitError,
+    GitReader,
+    Side,
+    find_moved,
+    load_side,
+)
 
 __all__ = ["register_breaking", "register_lint", "run_breaking", "run_lint"]
 
@@ -219,6 +226,7 @@ def run_breaking(args: argparse.Namespace) -> int:
         new = load_side(FileReader(), args.paths)
         if args.against.startswith("git:"):
             old = load_side(GitReader(args.against[4:]), args.paths)
+            find_moved(old, new)
         else:
             old = load_side(FileReader(), [args.against])
     except (ConfigError, GitError) as exc:

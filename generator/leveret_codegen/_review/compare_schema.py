@@ -122,14 +122,47 @@ def _covered(kind: str, types: set[str]) -> bool:
     return kind in types or (kind == "integer" and "number" in types)
 
 
+def _has_type(value: object, kind: str) -> bool:
+    if kind == "null":
+        return value is None
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if kind == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    kinds: dict[str, type | tuple[type, ...]] = {
+        "string": str,
+        "number": (int, float),
+        "object": dict,
+        "array": list,
+    }
+    return isinstance(value, kinds[kind])
+
+
 def _values(data: Mapping[str, object]) -> list[object] | None:
+    """The values the schema allows when it lists them, or None when it does not.
+
+    Every keyword that restricts the list counts: ``const`` beside ``enum`` keeps only the
+    values equal to it, and ``type`` keeps only the values of those types. Looking at ``enum``
+    alone reported adding ``const`` (or ``type``) next to it as no change at all.
+    """
+    values: list[object] | None = None
     if isinstance(data.get("enum"), list):
-        values = data["enum"]
-        assert isinstance(values, list)
-        return values
+        listed = data["enum"]
+        assert isinstance(listed, list)
+        values = list(listed)
     if "const" in data:
-        return [data["const"]]
-    return None
+        const = _key(data["const"])
+        values = [data["const"]] if values is None else [v for v in values if _key(v) == const]
+    types = _type_set(data)
+    if values is not None and types is not None:
+        values = [v for v in values if any(_has_type(v, t) for t in types)]
+    return values
+
+
+def _key(value: object) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 def _required(data: Mapping[str, object]) -> set[str]:
@@ -305,15 +338,16 @@ class SchemaComparer:
         before, after = _values(o.data), _values(n.data)
         if before is None and after is None:
             return
-        at = self._at(n, "enum", "const")
+        changed = [k for k in ("const", "type") if o.data.get(k) != n.data.get(k)]
+        at = self._at(n, *changed, "enum", "const")
         if before is None or after is None:
             change = Change.TIGHTER if before is None else Change.LOOSER
             listed = ", ".join(_show(v) for v in (after if before is None else before) or [])
             text = f"enum added: {listed}" if before is None else f"enum removed (was {listed})"
             self._constraint(change, role, n, at, f"{where}: {text}")
             return
-        old_keys = {json.dumps(v, sort_keys=True): v for v in before}
-        new_keys = {json.dumps(v, sort_keys=True): v for v in after}
+        old_keys = {_key(v): v for v in before}
+        new_keys = {_key(v): v for v in after}
         removed = [v for k, v in old_keys.items() if k not in new_keys]
         added = [v for k, v in new_keys.items() if k not in old_keys]
         if removed:

@@ -196,6 +196,7 @@ class _Linter:
             error
             for spec in _mapping(self.data.get("methods")).values()
             for error in _list(_mapping(spec).get("errors"))
+            if isinstance(error, str)  # anything else is the meta-schema's to report
         }
         for name in _mapping(self.data.get("errors")):
             if name not in raised:

@@ -29,6 +29,7 @@ __all__ = [
     "Reader",
     "Schema",
     "Side",
+    "find_moved",
     "load_side",
 ]
 
@@ -257,6 +258,64 @@ def load_side(reader: Reader, paths: Sequence[str], *, keep_invalid: bool = Fals
                 side.diagnostics.append(_not_found(display_root, "no such file or folder"))
     side.check_references()
     return side
+
+
+def _service_keys(data: object) -> set[tuple[str, object]]:
+    """What pairs a service across a move: its package and name, and its queue."""
+    if not isinstance(data, dict) or "service" not in data:
+        return set()
+    queue = data.get("queue", f"{data.get('package')}.{data.get('service')}")
+    return {("service", (data.get("package"), data.get("service"))), ("queue", queue)}
+
+
+def find_moved(old: Side, new: Side) -> None:
+    """Add to ``old`` (read from a git revision) the definitions of the services ``new`` names
+    that are not at the same paths there: a file moved (``git mv``) is not a change, and without
+    its old version every change made with the move was reported as one "service added".
+
+    Only services no old entry already declares are looked for, anywhere in the revision; a
+    service found in no file stays unpaired (added).
+    """
+    reader = old.reader
+    if not isinstance(reader, GitReader):
+        return
+    known: set[tuple[str, object]] = set()
+    for entry in old.entries:
+        known |= _service_keys(entry.document.data)
+    wanted: dict[tuple[str, object], Entry] = {}
+    for entry in new.entries:
+        keys = _service_keys(entry.document.data)
+        if keys and not keys & known:
+            wanted.update((k, entry) for k in keys)
+    if not wanted:
+        return
+    loaded = {old._reader_path.get(d.path) for d in old.documents}
+    for path in reader.files_below(""):
+        if len(wanted) == 0:
+            break
+        if path in loaded or not path.lower().endswith(_SUFFIXES):
+            continue
+        if any(part.startswith(".") for part in PurePosixPath(path).parts):
+            continue
+        raw = reader.read(path)
+        try:
+            text = (raw or b"").decode("utf-8-sig")
+        except UnicodeDecodeError:
+            continue
+        peek, _ = parse_text(text, path, is_json=path.lower().endswith(".json"))
+        keys = _service_keys(peek.data if peek is not None else None) & wanted.keys()
+        # the service's name first: a queue is the weaker sign (a rename and a move at once)
+        key = next((k for k in keys if k[0] == "service"), next(iter(keys), None))
+        if key is None:
+            continue
+        entry = wanted[key]
+        display = posixpath.relpath((reader.root / path).as_posix(), reader.cwd.as_posix())
+        document = old.open(path, display, named=True)
+        if isinstance(document, LoadedDocument):
+            old.entries.append(Entry(entry.key, document))
+        for k in _service_keys(entry.document.data):
+            wanted.pop(k, None)
+    old.check_references()
 
 
 def _not_found(display: str, why: str) -> Diagnostic:
