@@ -30,6 +30,7 @@ from leveret_codegen._names import (
     reserved_reason,
 )
 from leveret_codegen._refs import Followed, Resolved, Resolver, TypeKey
+from leveret_codegen._salvage import STAND_IN
 from leveret_codegen._suggest import closest
 from leveret_codegen._walk import iter_schemas
 
@@ -313,7 +314,7 @@ class _ServiceBuilder:
         followed = self.resolver.follow(self.doc, at, schema)
         if followed is None:
             return None
-        if followed.named is None:
+        if followed.named is None and not schema.get(STAND_IN):
             self._claim(hoisted, f"the {part} model of {what}", at)
             self._add_def(hoisted, None, schema, at)
         problem = self._not_object(followed)

@@ -145,10 +145,13 @@ class _Workspace:
             if requested:
                 self.requested.add(document.path)
         elif document is not None and not any(d.code < "LV2" for d in shape_errors):
-            # Other files' references to it stay BROKEN (silent): its own errors say enough.
+            # Other files' references resolve in the salvaged copy, so a reference to a type it
+            # does not have is still reported (LV303). Its errors fail the run: nothing that
+            # refers to it is ever generated from the stand-ins.
             usable = salvage(document)
             if usable is not None:
                 self.salvaged.append(usable)
+                status = usable
         self._seen[key] = status
         return status
 

@@ -15,22 +15,35 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
+from typing import Final
 
 from leveret_codegen._loader import LoadedDocument, Pointer
 from leveret_codegen._metaschema import broken_pointers
 from leveret_codegen._names import STATUS_CLASSES
 from leveret_codegen._walk import iter_schema_roots, iter_schemas
 
-__all__ = ["salvage"]
+__all__ = ["STAND_IN", "salvage"]
 
 _MESSAGES = ("request", "response")
 # Keywords that say what a schema is (an object, a reference, a union): without them a request
 # would read as "not an object", so a schema broken there is replaced as a whole.
+_ERROR_NAME: Final = re.compile(r"[A-Z][A-Za-z0-9]*\Z")  # $defs/pascalName of the meta-schema
 _SHAPE = frozenset({"type", "$ref", "allOf", "anyOf", "oneOf"})
+
+
+#: Marks a stand-in for a message that was a reference (or not a schema at all): the builder
+#: hoists an inline message as ``<Method>Request``, and a name the user never wrote would clash
+#: with a type of that name (LV307) that the broken reference most likely meant.
+STAND_IN: Final = "x-leveret-stand-in"
 
 
 def _object() -> dict[str, object]:
     return {"type": "object"}
+
+
+def _named_object() -> dict[str, object]:
+    return {"type": "object", STAND_IN: True}
 
 
 def salvage(document: LoadedDocument) -> LoadedDocument | None:
@@ -54,7 +67,7 @@ def salvage(document: LoadedDocument) -> LoadedDocument | None:
         if schema is not None and len(pointer) > len(schema) and pointer[len(schema)] not in _SHAPE:
             _drop(fixed, (*schema, pointer[len(schema)]))  # a constraint: the rest still holds
         elif schema is not None:
-            _put(fixed, schema, _object() if schema in roots else {})
+            _put(fixed, schema, _root_stand_in(_get(data, schema)) if schema in roots else {})
         elif pointer[:1] == ("types",) and len(pointer) >= 2:
             _put(fixed, pointer[:2], _object())  # a type that is not a mapping
         elif pointer[:1] == ("methods",):
@@ -77,9 +90,17 @@ def _fix_method(data: dict[str, object], pointer: Pointer) -> None:
         return
     part = pointer[2] if len(pointer) >= 3 else None
     if part in _MESSAGES:
-        method[part] = _object()  # missing, or not a mapping
+        method[part] = _named_object()  # missing, or not a mapping: nothing to hoist
     elif part == "errors":
-        method.pop("errors", None)  # its names would only be reported again as undeclared
+        # Keep each well-formed name once, so the rest are still checked as declared (LV306);
+        # a malformed or repeated entry is the meta-schema's to report, and only once.
+        names = method.get("errors")
+        kept = (
+            [n for n in names if isinstance(n, str) and _ERROR_NAME.match(n)]
+            if isinstance(names, list)
+            else []
+        )
+        method["errors"] = list(dict.fromkeys(kept))
 
 
 def _fix_error(data: dict[str, object], pointer: Pointer) -> None:
@@ -93,7 +114,14 @@ def _fix_error(data: dict[str, object], pointer: Pointer) -> None:
     if not isinstance(status, str) or status not in STATUS_CLASSES:
         error["status"] = "UNKNOWN"
     if "details" in error and not isinstance(error["details"], dict):
-        error["details"] = _object()
+        error["details"] = _named_object()
+
+
+def _root_stand_in(original: object) -> dict[str, object]:
+    """An inline schema the user wrote keeps its hoisted name; a reference names another."""
+    if isinstance(original, dict) and "$ref" not in original:
+        return _object()
+    return _named_object()
 
 
 def _drop(data: dict[str, object], pointer: Pointer) -> None:
