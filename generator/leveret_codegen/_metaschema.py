@@ -201,6 +201,7 @@ def _diagnose(
         )
     elif kind in (
         "minimum",
+        "maximum",
         "exclusiveMinimum",
         "minItems",
         "minLength",
@@ -209,13 +210,15 @@ def _diagnose(
     ):
         rule = {
             "minimum": f"at least {rule}",
+            "maximum": f"at most {rule}",
             "exclusiveMinimum": f"greater than {rule}",
             "minItems": "a non-empty list",
             "minLength": "a non-empty string",
             "maxLength": f"at most {rule} characters long",
             "uniqueItems": "a list without duplicates",
         }[kind]
-        yield doc.diagnostic(path, "LV206", f"{_where(path)} must be {rule}")
+        hint = str(schema.get(_HINT_KEY, ""))
+        yield doc.diagnostic(path, "LV206", f"{_where(path)} must be {rule}", hint)
     else:
         yield doc.diagnostic(path, "LV299", f"{_where(path)}: {error.message}")
 

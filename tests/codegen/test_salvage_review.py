@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from leveret._wire import MAX_TIMEOUT
 from leveret_codegen._frontend import load_services
+from leveret_codegen._metaschema import load_metaschema
 
 
 def _codes(tmp_path: Path, text: str, name: str = "shop.yaml") -> list[str]:
@@ -92,3 +94,9 @@ methods:
         "lib.yaml:3:53 LV204",  # integr
         "shop.yaml:6:52 LV303",  # no type Mony in lib.yaml
     ]
+
+
+def test_the_meta_schema_refuses_the_timeouts_the_runtime_refuses() -> None:
+    """A definition's timeout the runtime cannot send fails every call: generate refuses it."""
+    timeout = load_metaschema()["$defs"]["method"]["properties"]["timeout"]
+    assert (timeout["exclusiveMinimum"], timeout["maximum"]) == (0, MAX_TIMEOUT)
