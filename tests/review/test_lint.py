@@ -49,6 +49,11 @@ CLEAN: dict[str, Any] = {
 
 Mutation = Callable[[dict[str, Any]], None]
 
+ON_EXISTING = (
+    " (on a definition in use, this change itself breaks callers: make it in new types or a "
+    "new major version, or ignore the rule with a reason)"
+)
+
 
 def _method(d: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = d["methods"]["get_item"]
@@ -203,7 +208,12 @@ def test_messages_and_positions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert sorted((f.line, f.col, f.rule, f.message) for f in findings) == [
         (6, 3, "TYPE_DESCRIPTION", "type 'Item' has no description"),
         (15, 7, "PROPERTY_SNAKE_CASE", "Item: property 'itemNote' is not snake_case"),
-        (17, 5, "RESPONSE_TOLERANT", "Item: a response object with `additionalProperties: false`"),
+        (
+            17,
+            5,
+            "RESPONSE_TOLERANT",
+            "Item: a response object with `additionalProperties: false`" + ON_EXISTING,
+        ),
     ]
 
 
@@ -242,7 +252,7 @@ def test_library_types_are_exports_and_usage_crosses_files(
         (
             "def1.yaml",
             "RESPONSE_TOLERANT",
-            "Money: a response object with `additionalProperties: false`",
+            "Money: a response object with `additionalProperties: false`" + ON_EXISTING,
         )
     ]
 

@@ -101,7 +101,9 @@ def test_a_shared_object_is_never_asked_to_be_closed(
         "REQUEST_CLOSED: Item: an object used in both requests and responses: open, a misspelt "
         "request field is not refused; closed, adding a property later breaks callers reading "
         "responses (RESPONSE_CLOSED_PROPERTY_ADDED); use a closed request type and an open "
-        "response type, or state `additionalProperties: true`"
+        "response type, or state `additionalProperties: true` (on a definition in use, this "
+        "change itself breaks callers: make it in new types or a new major version, or ignore "
+        "the rule with a reason)"
     )
     assert "without `additionalProperties: false`" not in message
 
@@ -115,7 +117,8 @@ def test_a_closed_shared_object_warns_before_the_change_that_breaks(
         "RESPONSE_TOLERANT: Item: an object used in both requests and responses is closed with "
         "`additionalProperties: false`, so adding a property to it later breaks callers reading "
         "responses (RESPONSE_CLOSED_PROPERTY_ADDED); use a closed request type and an open "
-        "response type instead"
+        "response type instead (on a definition in use, this change itself breaks callers: "
+        "make it in new types or a new major version, or ignore the rule with a reason)"
     ]
     new = copy.deepcopy(old)
     new["types"]["Item"]["properties"]["note"] = {"type": "string"}

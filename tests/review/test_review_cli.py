@@ -408,7 +408,7 @@ def test_lint_formats(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None
         """\
         def.yaml:7:3: error[METHOD_SNAKE_CASE] NAMING: method 'GetItem' is not snake_case
         def.yaml:7:3: warning[METHOD_IDEMPOTENT] BEHAVIOUR: method 'GetItem' does not state `idempotent: true` or `false`
-        def.yaml:9:5: warning[REQUEST_CLOSED] EVOLUTION: GetItem.request: a request object without `additionalProperties: false`
+        def.yaml:9:5: warning[REQUEST_CLOSED] EVOLUTION: GetItem.request: a request object without `additionalProperties: false` (on a definition in use, this change itself breaks callers: make it in new types or a new major version, or ignore the rule with a reason)
         def.yaml:3:1: ignored warning[SERVICE_DESCRIPTION] DOCS: service 'Shop' has no description
             reason: described in the team wiki
         leveret lint: 1 error, 2 warnings, 0 notes, 1 ignored
@@ -419,7 +419,7 @@ def test_lint_formats(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None
         """\
         ::error file=def.yaml,line=7,col=3,title=METHOD_SNAKE_CASE::NAMING: method 'GetItem' is not snake_case
         ::warning file=def.yaml,line=7,col=3,title=METHOD_IDEMPOTENT::BEHAVIOUR: method 'GetItem' does not state `idempotent: true` or `false`
-        ::warning file=def.yaml,line=9,col=5,title=REQUEST_CLOSED::EVOLUTION: GetItem.request: a request object without `additionalProperties: false`
+        ::warning file=def.yaml,line=9,col=5,title=REQUEST_CLOSED::EVOLUTION: GetItem.request: a request object without `additionalProperties: false` (on a definition in use, this change itself breaks callers: make it in new types or a new major version, or ignore the rule with a reason)
         ::notice file=def.yaml,line=3,col=1,title=SERVICE_DESCRIPTION (ignored)::DOCS: service 'Shop' has no description (ignored: described in the team wiki)
         leveret lint: 1 error, 2 warnings, 0 notes, 1 ignored
         """  # noqa: E501
@@ -440,7 +440,7 @@ def test_lint_formats(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None
         | Rule | Category | Where | Finding |
         | --- | --- | --- | --- |
         | `METHOD_IDEMPOTENT` | BEHAVIOUR | `def.yaml:7:3` | method 'GetItem' does not state `idempotent: true` or `false` |
-        | `REQUEST_CLOSED` | EVOLUTION | `def.yaml:9:5` | GetItem.request: a request object without `additionalProperties: false` |
+        | `REQUEST_CLOSED` | EVOLUTION | `def.yaml:9:5` | GetItem.request: a request object without `additionalProperties: false` (on a definition in use, this change itself breaks callers: make it in new types or a new major version, or ignore the rule with a reason) |
 
         <details><summary>Ignored (1)</summary>
 

@@ -131,3 +131,80 @@ def test_lint_reports_a_default_beside_a_malformed_subschema(
     assert status == 1
     assert out.count("[DEFINITION_VALID]") == 4
     assert "types.Paging.properties.limit must be a mapping, not a string" in out
+
+
+# -- D8, D9: closedness advice that does not backfire, and that says what following it costs -----
+
+FREE_FORM = """\
+leveret: 1
+package: p
+service: S
+description: d
+types:
+  Labels: {description: free-form labels, type: object}
+methods:
+  tag:
+    description: d
+    request:
+      type: object
+      additionalProperties: false
+      properties:
+        labels: {$ref: "#/types/Labels"}
+        extra: {description: metadata, type: object%s}
+    response: {type: object, additionalProperties: false, properties: {ok: {type: boolean}}}
+    timeout: 1
+    idempotent: true
+"""
+
+
+def _lint_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> list[str]:
+    from leveret_codegen._review.lint import lint_paths
+
+    (tmp_path / "def.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    findings, _ = lint_paths(["def.yaml"])
+    return [f"{f.rule}: {f.message}" for f in findings]
+
+
+def test_a_free_form_request_object_is_not_asked_to_be_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = [m for m in _lint_messages(tmp_path, monkeypatch, FREE_FORM % "") if "CLOSED" in m]
+    assert [m.split(": ")[1] for m in found] == ["Labels", "tag.request.extra"]
+    for message in found:
+        assert message.startswith("REQUEST_CLOSED: ")
+        assert "without `additionalProperties: false`" not in message
+        assert "state `additionalProperties: true` if that is meant" in message
+        assert "(a map: `additionalProperties: {type: string}`)" in message
+
+
+@pytest.mark.parametrize("stated", ["true", "{type: string}"])
+def test_a_free_form_object_stating_its_values_is_accepted(
+    stated: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (FREE_FORM % f", additionalProperties: {stated}").replace(
+        "type: object}\n", f"type: object, additionalProperties: {stated}}}\n", 1
+    )
+    found = _lint_messages(tmp_path, monkeypatch, text)
+    assert [m for m in found if m.startswith(("REQUEST_CLOSED", "RESPONSE_TOLERANT"))] == [
+        "RESPONSE_TOLERANT: tag.response: a response object with `additionalProperties: false`"
+        " (on a definition in use, this change itself breaks callers: make it in new types or "
+        "a new major version, or ignore the rule with a reason)"
+    ]
+
+
+def test_closedness_advice_says_following_it_on_a_definition_in_use_breaks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = FREE_FORM.replace("      additionalProperties: false\n", "", 1) % ""
+    found = _lint_messages(tmp_path, monkeypatch, text)
+    closing = [m for m in found if m.startswith("REQUEST_CLOSED: tag.request:")]
+    opening = [m for m in found if m.startswith("RESPONSE_TOLERANT")]
+    assert len(closing) == len(opening) == 1
+    for message in closing + opening:
+        assert message.endswith(
+            "(on a definition in use, this change itself breaks callers: make it in new types "
+            "or a new major version, or ignore the rule with a reason)"
+        )
+    docs = " ".join((Path(__file__).parents[2] / "docs" / "schema-review.md").read_text().split())
+    assert "On a definition callers already use, following it is itself a breaking change" in docs

@@ -149,18 +149,30 @@ class _Linter:
                 continue
             closed = schema.data.get("additionalProperties") is False
             stated = "additionalProperties" in schema.data
+            free_form = not any(k in schema.data for k in ("properties", "patternProperties"))
             where = label(schema.pointer)
+            if free_form and not stated and role & Role.REQUEST:
+                # Closing an object without properties makes it accept only {}: the advice
+                # for a free-form object is to say what its values are, or that any will do.
+                yield self.finding(
+                    "REQUEST_CLOSED",
+                    schema.pointer,
+                    f"{where}: an object without properties (any JSON object): state "
+                    "`additionalProperties: true` if that is meant, or give its values a schema "
+                    "(a map: `additionalProperties: {type: string}`), not `false`, which accepts "
+                    "only {}",
+                )
             # An object in both directions cannot be both closed and tolerant: closing it makes
             # every property added later a breaking change for response readers
             # (RESPONSE_CLOSED_PROPERTY_ADDED), so for it the advice is to split, never to close.
-            if role is Role.BOTH and closed:
+            elif role is Role.BOTH and closed:
                 yield self.finding(
                     "RESPONSE_TOLERANT",
                     (*schema.pointer, "additionalProperties"),
                     f"{where}: an object used in both requests and responses is closed with "
                     "`additionalProperties: false`, so adding a property to it later breaks "
                     "callers reading responses (RESPONSE_CLOSED_PROPERTY_ADDED); use a closed "
-                    "request type and an open response type instead",
+                    "request type and an open response type instead" + _ON_EXISTING,
                 )
             elif role is Role.BOTH and not stated:
                 yield self.finding(
@@ -169,19 +181,21 @@ class _Linter:
                     f"{where}: an object used in both requests and responses: open, a misspelt "
                     "request field is not refused; closed, adding a property later breaks callers "
                     "reading responses (RESPONSE_CLOSED_PROPERTY_ADDED); use a closed request type "
-                    "and an open response type, or state `additionalProperties: true`",
+                    "and an open response type, or state `additionalProperties: true`"
+                    + _ON_EXISTING,
                 )
             elif role is Role.REQUEST and not stated:
                 yield self.finding(
                     "REQUEST_CLOSED",
                     schema.pointer,
-                    f"{where}: a request object without `additionalProperties: false`",
+                    f"{where}: a request object without `additionalProperties: false`"
+                    + _ON_EXISTING,
                 )
             elif role is Role.RESPONSE and closed:
                 yield self.finding(
                     "RESPONSE_TOLERANT",
                     (*schema.pointer, "additionalProperties"),
-                    f"{where}: a response object with `additionalProperties: false`",
+                    f"{where}: a response object with `additionalProperties: false`" + _ON_EXISTING,
                 )
 
     def unused(self) -> Iterator[Finding]:
@@ -203,6 +217,15 @@ class _Linter:
                 yield self.finding(
                     "ERROR_UNUSED", ("errors", name), f"error {name!r} is raised by no method"
                 )
+
+
+#: Following the closedness advice on a definition callers already use is itself a breaking
+#: change (closing a request: REQUEST_CONSTRAINT_TIGHTENED; opening a response, which old
+#: callers still read closed: RESPONSE_CONSTRAINT_LOOSENED), so every such finding says so.
+_ON_EXISTING: Final = (
+    " (on a definition in use, this change itself breaks callers: make it in new types or a "
+    "new major version, or ignore the rule with a reason)"
+)
 
 
 def _list(value: object) -> list[object]:

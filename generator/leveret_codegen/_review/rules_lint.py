@@ -90,14 +90,15 @@ LINT_RULES: Final = RuleSet(
             "EVOLUTION",
             _W,
             "request-only objects are closed (`additionalProperties: false`): a misspelt field "
-            "fails; objects shared with responses are split instead",
+            "fails; objects shared with responses are split instead, free-form ones state their "
+            "values; closing a request already in use is itself breaking",
         ),
         (
             "RESPONSE_TOLERANT",
             "EVOLUTION",
             _W,
             "response (and shared) objects are open: the service can add properties without "
-            "breaking callers",
+            "breaking callers; opening a response already in use is itself breaking",
         ),
         (
             "TYPE_UNUSED",
