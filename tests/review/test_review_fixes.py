@@ -208,3 +208,130 @@ def test_closedness_advice_says_following_it_on_a_definition_in_use_breaks(
         )
     docs = " ".join((Path(__file__).parents[2] / "docs" / "schema-review.md").read_text().split())
     assert "On a definition callers already use, following it is itself a breaking change" in docs
+
+
+# -- D11, D12: ignores that could never match, and suggestions that make sense ------------------
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "shop.yaml").write_text(SHOP)
+    (tmp_path / "schemas" / "library.yaml").write_text("leveret: 1\ntypes: {}\n")
+    (tmp_path / "schemas" / "notes.yaml").write_text("title: not a definition\n")
+    (tmp_path / "README.md").write_text("# shop\n")
+    (tmp_path / ".git").mkdir()  # stops the config search here
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _config_error(
+    repo: Path, capsys: pytest.CaptureFixture[str], section: str, entry: str, tool: str = "lint"
+) -> str:
+    (repo / "leveret.yaml").write_text(f"{section}:\n  ignore:\n    - {entry}\n")
+    args = [tool, "schemas"] + (["--against", "schemas"] if tool == "breaking" else [])
+    status = main(args)
+    err = capsys.readouterr().err
+    assert status == 2, err
+    prefix = f"leveret {tool}: {repo / 'leveret.yaml'}: {section}[0]: "
+    assert err.startswith(prefix) and err.endswith("\n") and err.count("\n") == 1
+    return err[len(prefix) : -1]
+
+
+@pytest.mark.parametrize(
+    "file",
+    ["{repo}/schemas/shop.yaml", "../{name}/schemas/shop.yaml", "/etc/passwd", ".."],
+)
+def test_an_ignore_for_a_file_outside_the_config_folder_is_refused(
+    file: str, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = file.format(repo=repo, name=repo.name)
+    message = _config_error(
+        repo, capsys, "lint", f"{{rule: TYPE_DESCRIPTION, file: '{file}', reason: r}}"
+    )
+    assert message.startswith(f"file {file!r} is outside the config's folder ({repo.resolve()})")
+
+
+@pytest.mark.parametrize("file", ["README.md", "schemas/notes.yaml", "schemas/notes.*"])
+def test_an_ignore_for_a_file_that_is_not_a_definition_is_refused(
+    file: str, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message = _config_error(
+        repo, capsys, "lint", f"{{rule: TYPE_DESCRIPTION, file: '{file}', reason: r}}"
+    )
+    assert message.startswith(f"file {file!r} is not a service definition")
+
+
+def test_an_empty_file_is_refused_not_taken_for_every_file(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message = _config_error(repo, capsys, "lint", "{rule: TYPE_DESCRIPTION, file: '', reason: r}")
+    assert message == "file must be a path or a glob (leave it out for every file)"
+
+
+@pytest.mark.parametrize(
+    ("section", "rule", "other", "tool"),
+    [
+        ("lint", "QUEUE_CHANGED", "breaking", "lint"),
+        ("breaking", "TYPE_DESCRIPTION", "lint", "breaking"),
+    ],
+)
+def test_a_rule_under_the_other_tool_is_refused(
+    section: str, rule: str, other: str, tool: str, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message = _config_error(repo, capsys, section, f"{{rule: {rule}, reason: r}}", tool)
+    assert message == (
+        f"{rule} is a rule of `leveret {other}`, so here it can never match; "
+        f"move the entry under `{other}:`"
+    )
+
+
+def test_definition_valid_cannot_be_ignored(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    message = _config_error(repo, capsys, "lint", "{rule: DEFINITION_VALID, reason: r}")
+    assert message.startswith("DEFINITION_VALID cannot be ignored")
+    (repo / "leveret.yaml").unlink()
+    shop = repo / "schemas" / "shop.yaml"
+    shop.write_text(shop.read_text() + "x-leveret-ignore: [{rule: DEFINITION_VALID, reason: r}]\n")
+    assert main(["lint", "schemas"]) == 2
+    assert "DEFINITION_VALID cannot be ignored" in capsys.readouterr().err
+
+
+def test_a_valid_relative_ignore_still_works(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "leveret.yaml").write_text(
+        "lint: {ignore: [{rule: METHOD_IDEMPOTENT, file: 'schemas/*.yaml', reason: r}]}\n"
+    )
+    (repo / "schemas" / "shop.yaml").write_text(SHOP.replace("    idempotent: false\n", ""))
+    status = main(["lint", "schemas"])
+    out = capsys.readouterr().out
+    assert status == 0 and "ignored warning[METHOD_IDEMPOTENT]" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "known", "guess"),
+    [
+        ("orders.yaml", ["library.yaml", "inventory.yaml", "common.yaml"], None),
+        ("FOO_CHANGED", ["DEFAULT_CHANGED", "QUEUE_CHANGED"], None),
+        ("invntory.yaml", ["library.yaml", "inventory.yaml"], "inventory.yaml"),
+        ("QUEUE_CHANGD", ["QUEUE_CHANGED", "QUEUE_TYPE_CHANGED"], "QUEUE_CHANGED"),
+        ("METOD_REMOVED", ["METHOD_REMOVED", "SERVICE_REMOVED"], "METHOD_REMOVED"),
+        ("get_boo", ["get_book", "put_item"], "get_book"),
+    ],
+)
+def test_suggestions_ignore_a_shared_word(name: str, known: list[str], guess: str | None) -> None:
+    from leveret_codegen._suggest import closest
+
+    assert closest(name, known) == guess
+
+
+def test_no_nonsense_suggestion_for_a_config_typo(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message = _config_error(
+        repo, capsys, "lint", "{rule: TYPE_DESCRIPTION, file: schemas/orders.yaml, reason: r}"
+    )
+    assert message == f"file 'schemas/orders.yaml' matches no file (relative to {repo.resolve()})"
+    assert _config_error(repo, capsys, "lint", "{rule: FOO_CHANGED, reason: r}") == (
+        "unknown rule 'FOO_CHANGED'"
+    )

@@ -49,7 +49,8 @@ Compare definitions with an older version and report what the change breaks.
 
 NEW is a definition file or a folder of them. OLD is another file or folder, or git:REV to read
 the same paths at a git revision (relative to the repository root), so CI compares a branch with
-its base in one line. Definitions are paired by service (package and name), then by path.
+its base in one line. Definitions are paired by service (package and name), then by path; with
+git:REV a service not found at the same path is looked for in every file at REV (a moved file).
 
 Requests may only get looser and responses only tighter; every difference is reported with a
 rule ID (see --list-rules). Breaking changes (errors) fail the run; warnings and non-breaking
@@ -154,7 +155,12 @@ def _config_ignores(args: argparse.Namespace, section: str) -> list[Ignore]:
         return []
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
-    return load_config(path, section, _ALL_RULES)
+    rules = {"breaking": BREAKING_RULES, "lint": LINT_RULES}
+    elsewhere = {r: other for other, rule_set in rules.items() for r in rule_set.rules}
+    own = rules[section].rules
+    return load_config(
+        path, section, own, elsewhere={r: s for r, s in elsewhere.items() if r not in own}
+    )
 
 
 def _finish(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -48,6 +48,11 @@ DEFINITION_KEY: Final = "x-leveret-ignore"
 # Their findings are about a file the new side no longer has, so an ignore for them may name one.
 _GONE_FILE_RULES: Final = frozenset({"SERVICE_REMOVED", "FILE_REMOVED"})
 _GLOB_CHARS: Final = frozenset("*?[")
+# Lint passing on a definition `leveret generate` refuses would only hide the failure until
+# code generation runs.
+_NEVER_IGNORED: Final = {
+    "DEFINITION_VALID": "it reports what `leveret generate` refuses; fix the definition",
+}
 
 
 class ConfigError(Exception):
@@ -92,8 +97,14 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def load_config(path: Path, section: str, known: Iterable[str]) -> list[Ignore]:
-    """The ignores of ``section`` (``breaking`` or ``lint``) in the config file ``path``."""
+def load_config(
+    path: Path, section: str, known: Iterable[str], *, elsewhere: Mapping[str, str] | None = None
+) -> list[Ignore]:
+    """The ignores of ``section`` (``breaking`` or ``lint``) in the config file ``path``.
+
+    ``known``: the rules of that section's tool; ``elsewhere``: rules of the other tools, by
+    rule, with the section they belong under (an entry for one can never match a finding here).
+    """
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -110,24 +121,44 @@ def load_config(path: Path, section: str, known: Iterable[str]) -> list[Ignore]:
         raise ConfigError(f"{path}: {section}: only `ignore: [...]` is allowed")
     base = path.resolve().parent
     where = f"{path}: {section}"
-    found = _entries(part.get("ignore"), where, known)
+    found = _entries(part.get("ignore"), where, known, elsewhere=elsewhere or {})
     for index, (rule, _, pattern) in enumerate(found):
+        if pattern is None:
+            continue
+        # Findings name files below the config's folder, so a path that leaves it (absolute,
+        # or ../) could never match one: the ignore would be off without a word.
+        if posixpath.isabs(pattern) or pattern == ".." or pattern.startswith("../"):
+            raise ConfigError(
+                f"{where}[{index}]: file {pattern!r} is outside the config's folder ({base}), "
+                "so it can never match; write it relative to that folder, or put the ignore "
+                "in a leveret.yaml above the file"
+            )
+        if rule in _GONE_FILE_RULES:
+            continue
         # A typo in `file` would silently switch the ignore off, or leave it matching nothing
         # until someone adds a file by that name.
-        if pattern is not None and rule not in _GONE_FILE_RULES and not _exists(base, pattern):
+        matched = list(_matches(base, pattern))
+        if not matched:
             raise ConfigError(
                 f"{where}[{index}]: file {pattern!r} matches no file (relative to {base})"
                 + _file_hint(base, pattern)
             )
+        if not any(_is_definition(file) for file in matched):
+            raise ConfigError(
+                f"{where}[{index}]: file {pattern!r} is not a service definition (a .yaml, "
+                ".yml or .json file with `leveret:` at the top), so it has no findings to ignore"
+            )
     return [Ignore(rule, reason, pattern, base) for rule, reason, pattern in found]
 
 
-def _exists(base: Path, pattern: str) -> bool:
-    """Whether ``pattern`` (a path or glob relative to ``base``) names at least one file."""
+def _matches(base: Path, pattern: str) -> Iterator[Path]:
+    """The files ``pattern`` (a path or glob relative to ``base``) names, lazily."""
     parts = pattern.split("/")
     fixed = next((i for i, p in enumerate(parts) if _GLOB_CHARS & set(p)), None)
     if fixed is None:
-        return (base / pattern).is_file()
+        if (base / pattern).is_file():
+            yield base / pattern
+        return
     # Walk only below the part without wildcards, and not into hidden folders (.git, .venv).
     root = base.joinpath(*parts[:fixed])
     for folder, dirs, files in os.walk(root):
@@ -135,8 +166,17 @@ def _exists(base: Path, pattern: str) -> bool:
         for name in files:
             relative = (Path(folder) / name).relative_to(base).as_posix()
             if fnmatch.fnmatchcase(relative, pattern):
-                return True
-    return False
+                yield Path(folder) / name
+
+
+def _is_definition(file: Path) -> bool:
+    if file.suffix.lower() not in (".yaml", ".yml", ".json"):
+        return False
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return True  # a broken definition still has findings (DEFINITION_VALID) to ignore
+    return isinstance(data, dict) and "leveret" in data
 
 
 def _file_hint(base: Path, pattern: str) -> str:
@@ -160,7 +200,12 @@ def definition_ignores(document: LoadedDocument, known: Iterable[str]) -> list[I
 
 
 def _entries(
-    entries: object, where: str, known: Iterable[str], *, file_allowed: bool = True
+    entries: object,
+    where: str,
+    known: Iterable[str],
+    *,
+    file_allowed: bool = True,
+    elsewhere: Mapping[str, str] | None = None,
 ) -> list[tuple[str, str, str | None]]:
     if entries is None:
         return []
@@ -175,14 +220,22 @@ def _entries(
             keys = ", ".join(sorted(allowed))
             raise ConfigError(f"{at}: an entry is a mapping with the keys {keys}")
         rule, reason, pattern = entry.get("rule"), entry.get("reason"), entry.get("file")
+        if isinstance(rule, str) and elsewhere and rule in elsewhere:
+            other = elsewhere[rule]
+            raise ConfigError(
+                f"{at}: {rule} is a rule of `leveret {other}`, so here it can never match; "
+                f"move the entry under `{other}:`"
+            )
         if not isinstance(rule, str) or rule not in rules:
             guess = closest(rule, rules) if isinstance(rule, str) else None
             hint = f" (did you mean {guess!r}?)" if guess else ""
             raise ConfigError(f"{at}: unknown rule {rule!r}{hint}")
         if not isinstance(reason, str) or not reason.strip():
             raise ConfigError(f"{at}: ignoring {rule} needs a reason")
-        if pattern is not None and not isinstance(pattern, str):
-            raise ConfigError(f"{at}: file must be a path or a glob")
+        if rule in _NEVER_IGNORED:
+            raise ConfigError(f"{at}: {rule} cannot be ignored: {_NEVER_IGNORED[rule]}")
+        if pattern is not None and (not isinstance(pattern, str) or not pattern.strip()):
+            raise ConfigError(f"{at}: file must be a path or a glob (leave it out for every file)")
         found.append((rule, reason.strip(), posixpath.normpath(pattern) if pattern else None))
     return found
 
