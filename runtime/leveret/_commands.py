@@ -16,6 +16,7 @@ from leveret._errors import ConfigurationError, LeveretError
 from leveret._spec import ServiceSpec
 from leveret._supervisor import Supervisor, watch_supervisor
 from leveret._url import DEFAULT_URL, check_url, redact
+from leveret._wire import MAX_MESSAGE_SIZE
 from leveret._worker import QUEUE_TYPES, Worker
 
 __all__ = ["load_servicer", "load_servicer_class", "register_runtime_commands"]
@@ -140,6 +141,7 @@ def _serve(args: argparse.Namespace) -> int:
             grace=args.grace,
             queue_type=args.queue_type,
             inline=args.inline,
+            max_message_size=args.max_message_size,
         )
     except LeveretError as exc:
         print(f"leveret serve: {exc}", file=sys.stderr)
@@ -169,6 +171,7 @@ def _supervise(args: argparse.Namespace) -> int:
         ("--concurrency", args.concurrency),
         ("--prefetch", args.prefetch),
         ("--queue-type", args.queue_type),
+        ("--max-message-size", args.max_message_size),
     ):
         if value is not None:
             command += [option, str(value)]
@@ -225,6 +228,17 @@ def register_runtime_commands(
         type=float,
         default=10.0,
         help="seconds to let handlers in progress finish on shutdown (default 10)",
+    )
+    serve.add_argument(
+        "--max-message-size",
+        type=int,
+        default=MAX_MESSAGE_SIZE,
+        metavar="BYTES",
+        help=(
+            "largest reply body to send; a larger reply is answered with RESOURCE_EXHAUSTED "
+            "instead (keep it at or below the broker's max_message_size; default "
+            f"{MAX_MESSAGE_SIZE}, RabbitMQ's default)"
+        ),
     )
     serve.add_argument(
         "--queue-type",

@@ -19,9 +19,24 @@ from pydantic import BaseModel
 
 from leveret._codec import decode_request, encode_exception, encode_result
 from leveret._context import CallContext
-from leveret._errors import ConfigurationError, Internal, InvalidArgument, RpcError, Unimplemented
+from leveret._errors import (
+    ConfigurationError,
+    Internal,
+    InvalidArgument,
+    ResourceExhausted,
+    RpcError,
+    Unimplemented,
+)
+from leveret._servicer import AsyncServicer
 from leveret._spec import MethodSpec, ServiceSpec
-from leveret._wire import CONTENT_TYPE, STATUS_OK, Delivery, OutgoingReply, read_deadline
+from leveret._wire import (
+    CONTENT_TYPE,
+    MAX_MESSAGE_SIZE,
+    STATUS_OK,
+    Delivery,
+    OutgoingReply,
+    read_deadline,
+)
 
 __all__ = ["Call", "Dispatcher", "Outcome"]
 
@@ -50,19 +65,30 @@ class Call:
 
 
 class Dispatcher:
-    """Routes deliveries of one service to the handlers of one servicer instance."""
+    """Routes deliveries of one service to the handlers of one servicer instance.
 
-    def __init__(self, service: ServiceSpec, servicer: object) -> None:
+    A reply body over ``max_message_size`` bytes is replaced by a small RESOURCE_EXHAUSTED
+    one: the broker would close the worker's channel over it (406), losing the ack with it,
+    and the request would come back, and its handler run again, for ever.
+    """
+
+    def __init__(
+        self, service: ServiceSpec, servicer: object, *, max_message_size: int = MAX_MESSAGE_SIZE
+    ) -> None:
         self.service = service
+        self.max_message_size = max_message_size
         self.is_async: bool | None = None
         self._handlers: dict[str, Callable[[BaseModel, CallContext], Any]] = {}
+        # A generated Async...Servicer says it all: its handlers may carry decorators that hide
+        # the coroutine function (a plain functools.wraps wrapper returning the coroutine).
+        declared_async = isinstance(servicer, AsyncServicer)
         for method in service.methods:
             handler = getattr(servicer, method.python_name, None)
             if not callable(handler) or getattr(handler, "__isabstractmethod__", False):
                 raise ConfigurationError(
                     f"{type(servicer).__name__} does not implement {method.python_name!r}"
                 )
-            is_async = inspect.iscoroutinefunction(handler)
+            is_async = declared_async or inspect.iscoroutinefunction(inspect.unwrap(handler))
             if self.is_async is None:
                 self.is_async = is_async
             elif self.is_async != is_async:
@@ -79,6 +105,12 @@ class Dispatcher:
                     self._declaring.setdefault(error.error_name, []).append(method.name)
 
     def accept(self, delivery: Delivery) -> Call | Outcome:
+        accepted = self._accept(delivery)
+        if isinstance(accepted, Outcome):
+            return self._fit(accepted, delivery.method or "")
+        return accepted
+
+    def _accept(self, delivery: Delivery) -> Call | Outcome:
         cid, reply_to = delivery.correlation_id, delivery.reply_to
         if not cid or not reply_to:
             # Nowhere to answer: drop it (dead-lettered if the queue has a DLX).
@@ -137,6 +169,34 @@ class Dispatcher:
     def finish(
         self, call: Call, result: object = None, error: BaseException | None = None
     ) -> Outcome:
+        return self._fit(self._finish(call, result, error), call.method.name)
+
+    def _fit(self, outcome: Outcome, method: str) -> Outcome:
+        """``outcome``, or RESOURCE_EXHAUSTED if its reply is over ``max_message_size``."""
+        reply = outcome.reply
+        if reply is None or len(reply.body) <= self.max_message_size:
+            return outcome
+        size, limit = len(reply.body), self.max_message_size
+        log.error(
+            "the reply of %s (cid=%r, status %s) is %d bytes, over max_message_size (%d): "
+            "replying RESOURCE_EXHAUSTED instead",
+            method,
+            reply.correlation_id,
+            reply.status,
+            size,
+            limit,
+        )
+        error = ResourceExhausted(
+            f"the reply of {method} is {size} bytes, {size - limit} bytes over the worker's "
+            f"max_message_size ({limit} bytes); it was not sent"
+        )
+        body = encode_exception(error)
+        return Outcome(
+            OutgoingReply(reply.reply_to, reply.correlation_id, error.status.name, body),
+            ack=outcome.ack,
+        )
+
+    def _finish(self, call: Call, result: object, error: BaseException | None) -> Outcome:
         cid = call.correlation_id
         if error is None:
             try:

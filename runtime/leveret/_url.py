@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from leveret._errors import ConfigurationError
 
@@ -13,6 +14,9 @@ __all__ = ["DEFAULT_URL", "check_url", "is_memory", "redact", "resolve_url", "sp
 DEFAULT_URL = "amqp://guest:guest@localhost:5672/%2F"
 
 _SCHEMES = ("amqp", "amqps")
+
+#: A comma followed by a scheme starts another address.
+_SEPARATOR = re.compile(r",(?=\s*[A-Za-z][A-Za-z0-9+.-]*://)")
 
 
 def resolve_url(url: str | Sequence[str] | None) -> str:
@@ -38,14 +42,23 @@ def check_url(url: str) -> str:
     for part in parts:
         problem = _problem(part)
         if problem:
-            raise ConfigurationError(f"bad AMQP URL {_redact_any(part)!r}: {problem}")
+            raise ConfigurationError(f"bad AMQP URL {redact(part)!r}: {problem}")
+    # pika's own checks too (its query options, ``?heartbeat=abc``), without connecting: a
+    # worker refuses to start, a supervisor to start children that would crash-loop on it.
+    from leveret._amqp._connection import check_parameters
+
+    for part in parts:
+        check_parameters(part)
     return url
 
 
 def _problem(address: str) -> str | None:
     if "://" not in address:
-        return f"no scheme; did you mean amqp://{_redact_any(address)}?"
-    parts = urlsplit(address)
+        return f"no scheme; did you mean amqp://{redact(address)}?"
+    try:
+        parts = urlsplit(address)
+    except ValueError as exc:  # "Invalid IPv6 URL" for an unclosed [
+        return f"not a URL ({exc})"
     if parts.scheme not in _SCHEMES:
         hint = "amqp://HOST:5672 (or amqps:// for TLS)"
         if parts.scheme in ("http", "https") and parts.hostname:
@@ -59,16 +72,29 @@ def _problem(address: str) -> str | None:
     return None
 
 
-def _redact_any(address: str) -> str:
-    """:func:`redact` for an address that may lack its scheme (``user:pass@host``)."""
-    if "://" in address:
-        return redact(address)
-    return redact("amqp://" + address).removeprefix("amqp://")
-
-
 def split_urls(url: str) -> list[str]:
-    """The addresses in a resolved URL string, in the order to try them."""
-    return [part.strip() for part in url.split(",") if part.strip()]
+    """The addresses in a resolved URL string, in the order to try them.
+
+    Commas separate them, except in a password (RFC 3986 allows ',' there, and pika takes it):
+    a comma before the first '@' of an address is part of it, unless the next address's scheme
+    follows it."""
+    return [part.strip() for part in _addresses(url) if part.strip()]
+
+
+def _addresses(url: str) -> list[str]:
+    """Split ``url`` at its separating commas, leaving everything else as it is."""
+    addresses = []
+    for chunk in _SEPARATOR.split(url):
+        while True:  # an address without a scheme may follow: it may have a password too
+            scheme = chunk.find("://")
+            at = chunk.find("@", 0 if scheme < 0 else scheme + 3)
+            comma = chunk.find(",", at + 1)  # from 0 when there is no '@'
+            if comma < 0:
+                addresses.append(chunk)
+                break
+            addresses.append(chunk[:comma])
+            chunk = chunk[comma + 1 :]
+    return addresses
 
 
 def is_memory(url: str) -> bool:
@@ -76,13 +102,26 @@ def is_memory(url: str) -> bool:
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return url
-    if password is None:
-        return url
-    netloc = parts.netloc.replace(f":{password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL without its passwords, for messages and logs: each address of a cluster's."""
+    return ",".join(_redact_one(part) for part in _addresses(url))
+
+
+def _redact_one(address: str) -> str:
+    """One address without its password; with or without a scheme, and whether or not it
+    parses: a URL that fails its checks is shown in the error message."""
+    start = address.find("://")
+    start = 0 if start < 0 else start + 3
+    end = len(address)
+    for mark in "/?#":
+        found = address.find(mark, start)
+        if found >= 0:
+            end = min(end, found)
+    at = address.rfind("@", start, end)
+    if at < 0:
+        # No '@' in the authority, but perhaps a password with an unescaped '/', '?' or '#'
+        # in it that ended the authority early: mask up to the last '@' then.
+        at = address.rfind("@", start)
+    colon = address.find(":", start, at) if at >= 0 else -1
+    if colon < 0:
+        return address
+    return f"{address[: colon + 1]}***{address[at:]}"

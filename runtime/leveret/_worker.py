@@ -11,8 +11,10 @@ sharing the queue.
 
 While an inline handler runs, the loop cannot send AMQP heartbeats; a keeper thread sends them
 for it when the handler runs long (:class:`_HeartbeatKeeper`), so the broker keeps the
-connection. Under :meth:`Worker.run` the loop runs on its own thread and the main thread only
-waits for signals, so that they are acted on even while a handler holds the loop's thread.
+connection. The same goes for decoding and validating each request, which runs on the loop's
+thread in every mode (a large body with a slow validator can take longer than a heartbeat).
+Under :meth:`Worker.run` the loop runs on its own thread and the main thread only waits for
+signals, so that they are acted on even while a handler holds the loop's thread.
 
 The consumer reconnects by itself when its connection drops (see :class:`AsyncioConsumer`).
 Shutdown (:meth:`Worker.stop`, or SIGTERM/SIGINT under :meth:`Worker.run`) is graceful: stop
@@ -27,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import inspect
 import logging
 import queue as queue_module
 import signal
@@ -40,7 +43,7 @@ from leveret._dispatch import Call, Dispatcher, Outcome
 from leveret._errors import ConfigurationError
 from leveret._spec import ServiceSpec
 from leveret._url import is_memory, redact, resolve_url
-from leveret._wire import Delivery, OutgoingReply
+from leveret._wire import MAX_MESSAGE_SIZE, MAX_TIMEOUT, Delivery, OutgoingReply
 
 __all__ = ["QUEUE_TYPES", "Worker"]
 
@@ -48,6 +51,9 @@ log = logging.getLogger("leveret.worker")
 
 #: Request queue types a worker can declare.
 QUEUE_TYPES = ("classic", "quorum")
+
+#: AMQP's largest prefetch count (``basic.qos`` carries it in 16 bits).
+MAX_PREFETCH = 65535
 
 
 class _Consumer(Protocol):
@@ -210,6 +216,10 @@ class Worker:
     (default: the definition's ``queue_type``); ``grace`` how long shutdown waits for the
     handlers in progress. ``inline`` runs a sync servicer's handlers on the loop's thread
     (default: when concurrency and prefetch are 1); ``False`` keeps them on a handler thread.
+    ``max_message_size`` (bytes, default RabbitMQ's default limit, 128 MiB): a reply body over
+    it is not sent; the caller gets RESOURCE_EXHAUSTED instead and the request is settled
+    (a reply over the broker's limit would close the channel and bring the request back);
+    keep it at or below the broker's ``max_message_size``.
 
     The methods are meant for the thread that created the worker; :meth:`stop` may be called
     from any thread.
@@ -227,6 +237,7 @@ class Worker:
         grace: float = 10.0,
         queue_type: str | None = None,
         inline: bool | None = None,
+        max_message_size: int = MAX_MESSAGE_SIZE,
     ) -> None:
         service = getattr(type(servicer), "service", None)
         if not isinstance(service, ServiceSpec):
@@ -234,7 +245,16 @@ class Worker:
                 f"{type(servicer).__name__} is not a generated servicer (no 'service' spec)"
             )
         self.service = service
-        self._dispatcher = Dispatcher(service, servicer)
+        if (
+            isinstance(max_message_size, bool)
+            or not isinstance(max_message_size, int)
+            or max_message_size < 1
+        ):
+            raise ConfigurationError(
+                f"max_message_size must be a positive int, not {max_message_size!r}"
+            )
+        self.max_message_size = max_message_size
+        self._dispatcher = Dispatcher(service, servicer, max_message_size=max_message_size)
         self._is_async = bool(self._dispatcher.is_async)
         self.url = resolve_url(url)
         self.queue = queue or service.queue
@@ -245,6 +265,13 @@ class Worker:
         self.prefetch = self.concurrency if prefetch is None else prefetch
         if self.prefetch < 1:
             raise ConfigurationError("prefetch must be at least 1")
+        if self.prefetch > MAX_PREFETCH:
+            raise ConfigurationError(
+                f"prefetch must be at most {MAX_PREFETCH} (AMQP's limit), not {self.prefetch}"
+                if prefetch is not None
+                else f"prefetch defaults to concurrency ({self.concurrency}), over AMQP's limit "
+                f"of {MAX_PREFETCH}: give a prefetch of at most {MAX_PREFETCH}"
+            )
         self.queue_type = queue_type or getattr(service, "queue_type", "classic")
         if self.queue_type not in QUEUE_TYPES:
             raise ConfigurationError(
@@ -267,8 +294,16 @@ class Worker:
             )
         self.inline = inline
         self._inline_chosen = inline_option is not None
-        if grace < 0:
-            raise ConfigurationError("grace must not be negative")
+        # inf or 1e300 would overflow the timed waits of shutdown; nan would skip the grace
+        # period. The bound is a call's longest timeout: no handler can need longer.
+        if (
+            isinstance(grace, bool)
+            or not isinstance(grace, int | float)
+            or not 0 <= grace <= MAX_TIMEOUT  # False for nan
+        ):
+            raise ConfigurationError(
+                f"grace must be a number of seconds from 0 to {MAX_TIMEOUT}, not {grace!r}"
+            )
         self._grace = grace
         #: The signal that made :meth:`run` give up at once (a second SIGTERM/SIGINT), if any.
         self.forced_by: signal.Signals | None = None
@@ -307,8 +342,8 @@ class Worker:
             self._threads = _HandlerThreads(
                 self.concurrency, "leveret-handler", self._loop, self._run_sync, self._finish
             )
-        if self.inline:
-            self._keeper = _HeartbeatKeeper(consumer)
+        # Every mode: requests are validated on the loop's thread, inline handlers run there.
+        self._keeper = _HeartbeatKeeper(consumer)
         try:
             await consumer.start(self._on_delivery)
             log.info(
@@ -411,7 +446,7 @@ class Worker:
             if self._stopping:
                 consumer.release(token, delivery)
                 return
-            accepted = self._dispatcher.accept(delivery)
+            accepted = self._accept(delivery)
             if isinstance(accepted, Outcome):
                 consumer.settle(token, accepted.reply, ack=accepted.ack)
             elif self._running < self.concurrency:
@@ -426,6 +461,16 @@ class Worker:
             )
             with contextlib.suppress(Exception):
                 consumer.settle(token, None, ack=False)
+
+    def _accept(self, delivery: Delivery) -> Call | Outcome:
+        keeper = self._keeper
+        if keeper is None:
+            return self._dispatcher.accept(delivery)
+        keeper.enter()
+        try:
+            return self._dispatcher.accept(delivery)
+        finally:
+            keeper.leave()
 
     def _start(self, call: Call, token: int) -> None:
         self._running += 1
@@ -482,13 +527,23 @@ class Worker:
     def _run_sync(self, call: Call) -> Outcome:
         try:
             result = call.handler(call.request, call.context)
+            if inspect.iscoroutine(result):
+                result.close()  # no "never awaited" warning on top of the error
+                raise TypeError(
+                    f"handler of {call.method.name!r} returned a coroutine, but the servicer "
+                    "runs sync handlers: subclass the generated Async...Servicer"
+                )
         except BaseException as exc:  # a handler thread must survive whatever the handler does
             return self._dispatcher.finish(call, error=exc)
         return self._dispatcher.finish(call, result)
 
     async def _run_async(self, call: Call, token: int) -> None:
         try:
-            result = await call.handler(call.request, call.context)
+            result = call.handler(call.request, call.context)
+            # An async servicer's handler under a plain decorator is an ordinary function that
+            # returns the coroutine; one that returns its result outright is served too.
+            if inspect.isawaitable(result):
+                result = await result
         except asyncio.CancelledError as exc:
             task = asyncio.current_task()
             if self._stopping or (task is not None and task.cancelling()):
@@ -510,6 +565,7 @@ class Worker:
         In the main thread, the worker's loop runs on a thread of its own and this thread
         waits for signals: a handler that holds the loop's thread (inline) cannot delay them.
         """
+        self._check_idle()
         if threading.current_thread() is not threading.main_thread():
             asyncio.run(self.serve())  # signals are the main thread's business
             return
@@ -602,8 +658,14 @@ class Worker:
         if self._abort is not None:
             self._abort.set()
 
+    def _check_idle(self) -> None:
+        if self._serving is not None or (self._thread is not None and self._thread.is_alive()):
+            # A second consumer on the same worker would outlive stop(), holding requests.
+            raise ConfigurationError("this worker is already serving")
+
     def start(self, timeout: float = 30.0) -> Self:
         """Serve on a background thread; returns once consuming, or raises why it could not."""
+        self._check_idle()
         ready = threading.Event()
         failure: list[BaseException] = []
 
@@ -619,6 +681,7 @@ class Worker:
         if not ready.wait(timeout):
             raise ConfigurationError(f"worker for {self.queue!r} did not start in {timeout} s")
         if failure:
+            self._thread = None
             raise failure[0]
         return self
 
@@ -632,8 +695,7 @@ class Worker:
             self._thread = None
 
     async def __aenter__(self) -> Self:
-        if self._serving is not None:
-            raise ConfigurationError("this worker is already serving")
+        self._check_idle()
         inline = self.inline
         if not self._inline_chosen:
             self.inline = False

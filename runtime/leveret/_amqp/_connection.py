@@ -137,6 +137,12 @@ class _AsyncioConnection(_FastReads, _CoalescingFrames, AsyncioConnection):  # t
     pass
 
 
+def check_parameters(url: str) -> None:
+    """Raise :class:`ConfigurationError` if pika refuses the address (a query option such as
+    ``?heartbeat=abc``); nothing connects."""
+    _parameters(url, 10.0)
+
+
 def _parameters(url: str, connect_timeout: float) -> pika.URLParameters:
     try:
         params = pika.URLParameters(url)
