@@ -295,3 +295,15 @@ def test_decorated_coroutine_functions_of_a_plain_class_are_async() -> None:
 
     assert Dispatcher(SERVICE, Plain()).is_async is True
     assert Dispatcher(SERVICE, AsyncEchoServicer.__new__(_Traced)).is_async is True
+
+
+def test_serve_help_masks_every_password_of_amqp_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AMQP_URL", "amqp://a:s3cr,et1@h1/%2F,amqp://b:s3cret2@h2/%2F")
+    with pytest.raises(SystemExit) as exited:
+        _cli.main(["serve", "--help"])
+    assert exited.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps the help text
+    assert "amqp://a:***@h1/%2F,amqp://b:***@h2/%2F" in out
+    assert "s3cr" not in out and "et1" not in out
