@@ -12,7 +12,14 @@ import enum
 import threading
 import time
 
-from leveret._errors import ORIGIN_LOCAL, DeadlineExceeded, RpcError, Unavailable, mark
+from leveret._errors import (
+    ORIGIN_LOCAL,
+    ORIGIN_NO_CONSUMER,
+    DeadlineExceeded,
+    RpcError,
+    Unavailable,
+    mark,
+)
 
 __all__ = ["BreakerState", "CircuitBreaker"]
 
@@ -69,8 +76,10 @@ class CircuitBreaker:
 
     def record(self, error: RpcError | None, *, probe: bool = False) -> None:
         """Count the outcome of a call that went through ``before_call``."""
-        # Nothing reached the service (no connection, or this breaker refused the call).
-        local = error is not None and error._origin == ORIGIN_LOCAL
+        # Nothing reached the service (no connection, this breaker refused the call, or no
+        # worker consumes its queue: the consumer check already fails those fast, and counting
+        # the retries that ride out a rolling restart would open the breaker over it).
+        local = error is not None and error._origin in (ORIGIN_LOCAL, ORIGIN_NO_CONSUMER)
         trips = not local and isinstance(error, Unavailable | DeadlineExceeded)
         with self._lock:
             if self._state is not BreakerState.CLOSED:

@@ -6,9 +6,12 @@ were never validated."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +21,7 @@ import pytest
 import leveret
 from leveret import Backoff, DynamicClient, RetryPolicy
 from leveret._amqp import AsyncioTransport, BlockingTransport, _readiness
-from tests.support.echo import Echo, EchoClient
+from tests.support.echo import AsyncEchoClient, Echo, EchoClient
 from tests.support.proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -129,3 +132,155 @@ def test_a_body_that_is_not_json_is_invalid_argument(amqp_url: str, queue: str) 
         for body in ({1, 2}, {"a": math.nan}):
             with pytest.raises(leveret.InvalidArgument, match="not JSON"):
                 client.call(queue, "add", body, timeout=5)
+
+
+# -- found by the review of the asyncio client, memory:// and the consumer check -------------
+
+_CONSUME_OK = b"\x00\x3c\x00\x15"  # basic.consume-ok: the client's last setup step
+
+
+class _CutAfterSetup(TcpProxy):
+    """Drops a connection right after the broker's basic.consume-ok has reached the client,
+    while ``armed``: the connection is lost just as its setup completes."""
+
+    armed = 0
+
+    def _pump(
+        self, src: socket.socket, dst: socket.socket, pair: tuple[socket.socket, socket.socket]
+    ) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+                if self.armed and src is pair[1] and _CONSUME_OK in data:
+                    self.armed -= 1
+                    break
+        for sock in pair:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
+class _SlowProxy(TcpProxy):
+    """Every chunk arrives ``delay`` seconds late: a broker some round trips away, where a
+    connection takes longer to set up than the calls' deadlines."""
+
+    delay = 0.06
+
+    def _pump(
+        self, src: socket.socket, dst: socket.socket, pair: tuple[socket.socket, socket.socket]
+    ) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                time.sleep(self.delay)
+                dst.sendall(data)
+        with self._lock:
+            self._pairs.discard(pair)
+        for sock in pair:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
+def _outcomes_sync(url: str, queue: str) -> list[object]:
+    outcomes: list[object] = []
+    try:
+        client = EchoClient.connect(url, queue=queue, connect_timeout=3)
+    except leveret.RpcError as exc:
+        outcomes.append(exc)
+        client = EchoClient.connect(url, queue=queue, connect_timeout=3)
+    with client:
+        for _ in range(5):
+            try:
+                outcomes.append(client.echo(text="x", timeout=2).text)
+            except leveret.RpcError as exc:
+                outcomes.append(exc)
+    return outcomes
+
+
+async def _outcomes_asyncio(url: str, queue: str) -> list[object]:
+    outcomes: list[object] = []
+    try:
+        client = await AsyncEchoClient.connect(url, queue=queue, connect_timeout=3)
+    except leveret.RpcError as exc:
+        outcomes.append(exc)
+        client = await AsyncEchoClient.connect(url, queue=queue, connect_timeout=3)
+    async with client:
+        for _ in range(5):
+            try:
+                outcomes.append((await client.echo(text="x", timeout=2)).text)
+            except leveret.RpcError as exc:
+                outcomes.append(exc)
+    return outcomes
+
+
+@pytest.mark.parametrize("flavour", ["sync", "asyncio"])
+def test_a_connection_lost_as_its_setup_completes_is_not_taken_for_ready(
+    amqp_url: str, queue: str, worker: leveret.Worker, flavour: str
+) -> None:
+    for _ in range(3):  # the loss races the end of the setup: try it a few times
+        with _CutAfterSetup() as proxy:
+            proxy.armed = 1
+            if flavour == "sync":
+                outcomes = _outcomes_sync(proxy.url(), queue)
+            else:
+                outcomes = asyncio.run(_outcomes_asyncio(proxy.url(), queue))
+        # Every call of the client ends: a failure may come first, then the client recovers.
+        assert outcomes[-3:] == ["x", "x", "x"], outcomes
+
+
+def test_asyncio_calls_shorter_than_a_connection_setup_still_reconnect(
+    amqp_url: str, queue: str, worker: leveret.Worker
+) -> None:
+    async def main() -> int:
+        with _SlowProxy() as proxy:
+            async with AsyncEchoClient.connect(proxy.url(), queue=queue) as client:
+                assert (await client.echo(text="warm", timeout=5)).text == "warm"
+                proxy.cut()
+                proxy.restore()
+                give_up = time.monotonic() + 10
+                while time.monotonic() < give_up:
+                    try:
+                        await client.echo(text="x", timeout=0.3)
+                    except leveret.RpcError:
+                        continue
+                    return 1
+                return 0
+
+    assert asyncio.run(main()) == 1, "never reconnected"
+
+
+def test_the_retries_that_ride_out_a_restart_do_not_open_the_circuit_breaker() -> None:
+    url = f"memory://{uuid.uuid4().hex}"
+    breaker = leveret.CircuitBreaker()
+    with leveret.Worker(Echo(), url=url), EchoClient.connect(url) as client:
+        client.add(a=1, b=1, timeout=5)
+    restarted = leveret.Worker(Echo(), url=url)
+    back = threading.Timer(1.0, restarted.start)  # the gap of a rolling restart
+    with EchoClient.connect(url, circuit_breaker=breaker) as client:
+        back.start()
+        try:
+            assert client.add(a=2, b=3, timeout=5).sum == 5  # retried until the worker is back
+        finally:
+            back.join()
+            restarted.stop()
+    assert breaker.state is leveret.BreakerState.CLOSED
+
+
+class _SilentConnection:
+    """A connection whose channels never open: a check that hangs (a half-open link)."""
+
+    is_open = True
+
+    def channel(self, on_open_callback: object) -> None:
+        pass
+
+
+def test_callers_that_stop_waiting_leave_no_callback_behind_in_a_hanging_check() -> None:
+    check = _readiness.ConsumerCheck()
+    conn = _SilentConnection()
+    callbacks = [lambda count, error: None for _ in range(3)]
+    for callback in callbacks:
+        check.check(conn, "q", callback)
+    for callback in callbacks[:2]:
+        check.cancel("q", callback)
+    assert check._waiting == {"q": callbacks[2:]}

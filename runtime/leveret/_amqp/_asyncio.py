@@ -47,6 +47,13 @@ _CLOSE_TIMEOUT = 1.0
 _T = TypeVar("_T")
 
 
+def _retrieve(task: asyncio.Task[None]) -> None:
+    """Fetch an attempt's outcome, so that one every caller gave up on is not logged by asyncio
+    as never retrieved."""
+    if not task.cancelled():
+        task.exception()
+
+
 def _drop(conn: Any) -> None:
     """End a connection whose broker does not answer: drop its socket, no close handshake."""
     transport = getattr(conn, "_transport", None)
@@ -75,6 +82,7 @@ class AsyncioTransport(_Calls):
         # Resolved by close(), or when the connection being set up is lost: either way the
         # step a reconnect waits on will never finish.
         self._interrupt: asyncio.Future[None] = self._loop.create_future()
+        self._attempt: asyncio.Task[None] | None = None  # the connection attempt under way
 
     @classmethod
     async def open(
@@ -92,42 +100,58 @@ class AsyncioTransport(_Calls):
             raise Cancelled("the client was closed")
 
     async def _connect(self, deadline: float | None = None) -> None:
-        """Connect, trying each address; no later than ``deadline`` (a call's), if given."""
+        """Connect, or wait for the reconnect under way; no later than ``deadline`` (a call's).
 
-        def time_left() -> float:
-            """For the next step: ``connect_timeout``, or less if the deadline comes first."""
-            if deadline is None:
-                return self._connect_timeout
-            return max(0.0, min(self._connect_timeout, deadline - time.time()))
+        The attempt runs as a task of its own, each step bounded by ``connect_timeout`` but not
+        by the deadline of the call that started it: when calls are shorter than a connection
+        setup (a slow link), aborting the attempt at each call's deadline would never let the
+        client reconnect. A call that gives up leaves the attempt running for the next one.
+        """
+        self._check_open()
+        attempt = self._attempt
+        if attempt is None or attempt.done():
+            if self._usable():
+                return
+            self._check_gate()
+            attempt = self._attempt = self._loop.create_task(self._connect_all())
+            attempt.add_done_callback(_retrieve)
+        timeout = None if deadline is None else deadline - time.time()
+        if timeout is None or timeout > 0:
+            await asyncio.wait((attempt,), timeout=timeout)
+        self._check_open()
+        if not attempt.done():
+            raise mark(_timed_out(self._url), ORIGIN_LOCAL)
+        if attempt.cancelled():
+            raise Cancelled("the connection attempt was cancelled")
+        error = attempt.exception()
+        if error is not None:
+            raise error
 
-        try:
-            # Another task may be connecting: wait for it, but not past this call's deadline.
-            await asyncio.wait_for(self._connecting.acquire(), time_left())
-        except TimeoutError:
-            self._check_open()
-            raise mark(_timed_out(self._url), ORIGIN_LOCAL) from None
-        try:
+    async def _connect_all(self) -> None:
+        """One attempt: each address in turn, each step no longer than ``connect_timeout``."""
+        time_left = self._connect_timeout
+        async with self._connecting:
             self._check_open()
             if self._usable():
-                return  # another task reconnected while this one waited
-            self._check_gate()
+                return
             self._teardown()
             error: RpcError | None = None
             for url in self._urls:
                 self._interrupt = self._loop.create_future()
                 try:
                     self._lost = None
-                    self._conn = await self._step(_open_connection(url, time_left()), None)
+                    self._conn = await self._step(_open_connection(url, time_left), None)
                     self._conn.add_on_close_callback(self._on_closed)
                     self._check_open()
                     steps = self._setup()
                     result: Any = None
                     try:
                         while True:
-                            result = await self._step(_rpc(steps.send(result)), time_left())
+                            result = await self._step(_rpc(steps.send(result)), time_left)
                             self._check_open()
                     except StopIteration:
                         pass
+                    self._set_up()
                 except BaseException as exc:
                     self._teardown()  # cancelled half-way too: no half-set-up connection stays
                     if isinstance(exc, TimeoutError):
@@ -151,8 +175,6 @@ class AsyncioTransport(_Calls):
             assert error is not None
             mark(error, ORIGIN_LOCAL)
             raise error
-        finally:
-            self._connecting.release()
 
     async def _step(self, awaitable: Awaitable[_T], timeout: float | None) -> _T:
         """One step of connecting, no longer than ``timeout``; ``_interrupt`` ends it early."""
@@ -224,11 +246,17 @@ class AsyncioTransport(_Calls):
         """Wait for the answer of the queue's consumer check (``_readiness``); raises why the
         request must not be sent, or what ended the call meanwhile (its deadline)."""
         checked: asyncio.Future[tuple[int | None, RpcError | None]] = self._loop.create_future()
-        self._consumers.check(
-            self._conn, request.queue, lambda count, error: _resolve(checked, (count, error))
-        )
+
+        def on_checked(count: int | None, error: RpcError | None) -> None:
+            _resolve(checked, (count, error))
+
+        self._consumers.check(self._conn, request.queue, on_checked)
         either: list[asyncio.Future[Any]] = [checked, future]
-        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not checked.done():
+                self._consumers.cancel(request.queue, on_checked)
         if future.done():
             future.result()  # raises DeadlineExceeded, Cancelled or the loss
         count, error = checked.result()

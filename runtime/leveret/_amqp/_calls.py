@@ -191,11 +191,18 @@ class _Calls:
         self._next_attempt = time.monotonic() + self._backoff.delay(self._failures)
         self._failures += 1
 
+    def _set_up(self) -> None:
+        """Raise if the connection was lost while its last setup step completed: installed as
+        ready, it would take calls it can never send."""
+        if self._lost is not None:
+            raise self._lost
+        if not (self._conn.is_open and self._ch is not None and self._ch.is_open):
+            raise pika.exceptions.ConnectionWrongStateError("closed while being set up")
+
     def _attempt_succeeded(self, url: str) -> None:
         self._url = url
         self._failures = 0
         self._next_attempt = 0.0
-        self._lost = None
         self._blocked = False
         self._ready = True
 

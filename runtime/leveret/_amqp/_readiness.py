@@ -16,6 +16,7 @@ A client forgets a queue's answer when a call to it times out (:meth:`ConsumerCh
 from __future__ import annotations
 
 import collections
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -45,8 +46,8 @@ OnChecked = Callable[[int | None, RpcError | None], None]
 class ConsumerCheck:
     """Passive declares on lazily opened channels of a client's connection; answers cached.
 
-    Used from the thread or task that drives the connection's I/O, except :meth:`served` and
-    :meth:`forget`, which only read or drop one cache entry.
+    Used from the thread or task that drives the connection's I/O, except :meth:`served`,
+    :meth:`forget` and :meth:`cancel`, which only touch one cache entry or list item.
     """
 
     def __init__(self) -> None:
@@ -86,6 +87,14 @@ class ConsumerCheck:
             waiters.append(on_checked)  # one declare answers every call waiting for it
         self._next()
 
+    def cancel(self, queue: str, on_checked: OnChecked) -> None:
+        """A call stopped waiting (its deadline, or cancelled): forget its callback, so that a
+        check that hangs (a half-open link) does not pile them up."""
+        waiters = self._waiting.get(queue)
+        if waiters is not None:
+            with contextlib.suppress(ValueError):
+                waiters.remove(on_checked)
+
     def reset(self) -> None:
         """The connection is gone or replaced: checks still waiting end with ``Unavailable``."""
         waiting, self._waiting = self._waiting, {}
@@ -97,23 +106,29 @@ class ConsumerCheck:
         if any(waiting.values()):
             error = Unavailable("the connection closed while checking for a worker")
             for waiters in waiting.values():
-                for on_checked in waiters:
+                for on_checked in list(waiters):
                     on_checked(None, error)
 
     def _next(self) -> None:
-        while self._todo:
-            if not self._idle:
-                if self._opening + len(self._busy) < CHANNELS:
-                    self._opening += 1
-                    self._conn.channel(on_open_callback=self._on_open)
-                return
-            ch = self._idle.pop()
-            if not ch.is_open:
-                continue
-            queue = self._busy[ch] = self._todo.popleft()
-            ch.queue_declare(
-                queue, passive=True, callback=lambda frame, ch=ch: self._answer(ch, frame.method)
-            )
+        try:
+            while self._todo:
+                if not self._idle:
+                    if self._opening + len(self._busy) < CHANNELS:
+                        self._conn.channel(on_open_callback=self._on_open)
+                        self._opening += 1
+                    return
+                ch = self._idle.pop()
+                if not ch.is_open:
+                    continue
+                queue = self._todo[0]
+                ch.queue_declare(
+                    queue, passive=True, callback=lambda f, ch=ch: self._answer(ch, f.method)
+                )
+                self._busy[ch] = self._todo.popleft()
+        except (pika.exceptions.AMQPError, OSError):
+            # The connection is closing under the check (its close is being reported): the
+            # calls waiting for an answer end as for a lost connection.
+            self.reset()
 
     def _on_open(self, ch: Any) -> None:
         if ch.connection is not self._conn:
@@ -137,7 +152,8 @@ class ConsumerCheck:
         self._next()
 
     def _settle(self, queue: str, count: int | None) -> None:
-        for on_checked in self._waiting.pop(queue, []):
+        # A copy: a sync caller may cancel its callback from its own thread meanwhile.
+        for on_checked in list(self._waiting.pop(queue, ())):
             on_checked(count, None)
 
     def _on_close(self, ch: Any, exc: BaseException) -> None:

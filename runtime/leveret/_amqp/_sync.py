@@ -44,13 +44,14 @@ log = logging.getLogger("leveret.amqp")
 class _Slot:
     """One sync call waiting: its reply or error, and an event to wake its thread."""
 
-    __slots__ = ("error", "event", "published", "reply")
+    __slots__ = ("checking", "error", "event", "published", "reply")
 
     def __init__(self) -> None:
         self.event = threading.Event()
         self.reply: Reply | None = None
         self.error: RpcError | None = None
         self.published = False
+        self.checking: Callable[[int | None, RpcError | None], None] | None = None
 
     def done(self) -> bool:
         return self.reply is not None or self.error is not None
@@ -150,6 +151,7 @@ class BlockingTransport(_Calls):
                 result = self._wait_for(start, deadline, url)
         except StopIteration:
             pass
+        self._set_up()
 
     def _wait_for(
         self, start: Callable[[Callable[[Any], None]], None], deadline: float, url: str
@@ -256,6 +258,8 @@ class BlockingTransport(_Calls):
             self._follow(slot, request.deadline)
         finally:
             self._pending.pop(cid, None)
+            if slot.checking is not None:  # a check that hangs must not keep every caller
+                self._consumers.cancel(request.queue, slot.checking)
         if slot.error is not None:
             raise slot.error
         if slot.reply is None:
@@ -350,9 +354,8 @@ class BlockingTransport(_Calls):
             if slot is None or slot.done():
                 continue  # its caller gave up (deadline) before it could be sent
             if self._needs_check(request):
-                self._consumers.check(
-                    self._conn, request.queue, functools.partial(self._checked, request)
-                )
+                slot.checking = functools.partial(self._checked, request)
+                self._consumers.check(self._conn, request.queue, slot.checking)
                 continue
             slot.published = True
             try:
