@@ -88,7 +88,7 @@ class Dispatcher:
                 raise ConfigurationError(
                     f"{type(servicer).__name__} does not implement {method.python_name!r}"
                 )
-            is_async = declared_async or inspect.iscoroutinefunction(inspect.unwrap(handler))
+            is_async = declared_async or inspect.iscoroutinefunction(_unwrapped(handler))
             if self.is_async is None:
                 self.is_async = is_async
             elif self.is_async != is_async:
@@ -252,6 +252,15 @@ def _refuse(reply_to: str | bytes, cid: str | bytes, error: RpcError) -> Outcome
     return Outcome(
         OutgoingReply(reply_to, cid, error.status.name, encode_exception(error)), ack=False
     )
+
+
+def _unwrapped(handler: Callable[..., Any]) -> object:
+    """What a decorator made with functools.wraps wraps, if anything."""
+    try:
+        inner: object = inspect.unwrap(handler)
+        return inner
+    except ValueError:  # a wrapper loop (a mock has every attribute, __wrapped__ too)
+        return handler
 
 
 def _is_json(content_type: str | None) -> bool:

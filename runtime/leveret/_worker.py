@@ -183,9 +183,10 @@ class _HeartbeatKeeper:
                 elif not self._warned:
                     self._warned = True
                     log.warning(
-                        "a handler has run for %.0f s and heartbeats cannot be sent for it "
-                        "(TLS connection?): the broker may close the connection; use "
-                        "inline=False (leveret serve --no-inline) for long handlers",
+                        "an inline handler or a request's validation has held the I/O thread "
+                        "for %.0f s and heartbeats cannot be sent for it (TLS connection?): the "
+                        "broker may close the connection; use inline=False (leveret serve "
+                        "--no-inline) for long handlers",
                         now - since,
                     )
 

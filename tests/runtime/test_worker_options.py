@@ -307,3 +307,15 @@ def test_serve_help_masks_every_password_of_amqp_url(
     out = " ".join(capsys.readouterr().out.split())  # argparse wraps the help text
     assert "amqp://a:***@h1/%2F,amqp://b:***@h2/%2F" in out
     assert "s3cr" not in out and "et1" not in out
+
+
+def test_handlers_that_unwrap_for_ever_are_taken_as_they_are() -> None:
+    from unittest import mock
+
+    class Mocked:
+        service = SERVICE
+
+    servicer = Mocked()
+    for name in ("echo", "add", "fail"):
+        setattr(servicer, name, mock.Mock())  # a Mock's __wrapped__ is another Mock, and so on
+    assert Dispatcher(SERVICE, servicer).is_async is False
