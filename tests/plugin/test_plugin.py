@@ -203,3 +203,23 @@ def test_plugin_is_installed_and_light(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
     loaded = json.loads((pytester.path / "loaded.json").read_text())
     assert loaded == {"heavy": [], "plugin": "leveret.pytest_plugin"}
+
+
+def test_bad_amqp_url_fails_the_tests_that_start_services_not_the_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMQP_URL", "http://broker.invalid/")
+    pytester.makepyfile(
+        """
+        def test_plain():
+            pass
+
+        def test_service(leveret_service):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--leveret-transport=amqp")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["leveret: transport amqp, bad AMQP URL*", "*ConfigurationError: bad AMQP URL*"]
+    )
