@@ -196,9 +196,11 @@ def test_declared_queue_keeps_requests_until_a_worker_comes(greeter: ModuleType,
     from leveret._memory import broker_for
 
     broker_for(url).declare(greeter.SERVICE.queue)
-    with greeter.GreeterClient.connect(url) as client:
-        with pytest.raises(leveret.Unavailable, match="no worker is consuming"):
-            client.hello(name="nobody yet", timeout=0.1)
+    with (
+        greeter.GreeterClient.connect(url) as client,
+        pytest.raises(leveret.Unavailable, match="no worker is consuming"),
+    ):
+        client.hello(name="nobody yet", timeout=0.1)
     with greeter.GreeterClient.connect(url, wait_for_ready=True) as client:
         with pytest.raises(leveret.DeadlineExceeded):
             client.hello(name="nobody yet", timeout=0.1)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import random
 import re
 import socket
@@ -157,19 +156,16 @@ class _FreezingProxy(TcpProxy):
     def freeze(self) -> None:
         self.frozen = True
 
-    def _pump(
-        self, src: socket.socket, dst: socket.socket, pair: tuple[socket.socket, socket.socket]
-    ) -> None:
-        with contextlib.suppress(OSError):
-            while data := src.recv(65536):
-                if not self.frozen:
-                    dst.sendall(data)
-        with self._lock:
-            self._pairs.discard(pair)
-        for sock in pair:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+    def _relay(
+        self,
+        src: socket.socket,
+        dst: socket.socket,
+        data: bytes,
+        pair: tuple[socket.socket, socket.socket],
+    ) -> bool:
+        if not self.frozen:
+            dst.sendall(data)
+        return True
 
 
 def test_close_behind_a_broker_that_stopped_answering_is_bounded(
@@ -204,21 +200,18 @@ class _CutAtChannelOpen(TcpProxy):
 
     armed = False
 
-    def _pump(
-        self, src: socket.socket, dst: socket.socket, pair: tuple[socket.socket, socket.socket]
-    ) -> None:
-        with contextlib.suppress(OSError):
-            while data := src.recv(65536):
-                if self.armed and src is pair[0] and _CHANNEL_OPEN.search(data):
-                    self.armed = False
-                    break
-                dst.sendall(data)
-        with self._lock:
-            self._pairs.discard(pair)
-        for sock in pair:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+    def _relay(
+        self,
+        src: socket.socket,
+        dst: socket.socket,
+        data: bytes,
+        pair: tuple[socket.socket, socket.socket],
+    ) -> bool:
+        if self.armed and src is pair[0] and _CHANNEL_OPEN.search(data):
+            self.armed = False
+            return False
+        dst.sendall(data)
+        return True
 
 
 def test_a_connection_lost_during_its_setup_is_given_up_at_once(

@@ -6,7 +6,6 @@ were never validated."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import socket
 import threading
@@ -145,40 +144,36 @@ class _CutAfterSetup(TcpProxy):
 
     armed = 0
 
-    def _pump(
-        self, src: socket.socket, dst: socket.socket, pair: tuple[socket.socket, socket.socket]
-    ) -> None:
-        with contextlib.suppress(OSError):
-            while data := src.recv(65536):
-                dst.sendall(data)
-                if self.armed and src is pair[1] and _CONSUME_OK in data:
-                    self.armed -= 1
-                    break
-        for sock in pair:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+    def _relay(
+        self,
+        src: socket.socket,
+        dst: socket.socket,
+        data: bytes,
+        pair: tuple[socket.socket, socket.socket],
+    ) -> bool:
+        dst.sendall(data)
+        if self.armed and src is pair[1] and _CONSUME_OK in data:
+            self.armed -= 1
+            return False
+        return True
 
 
 class _SlowProxy(TcpProxy):
     """Every chunk arrives ``delay`` seconds late: a broker some round trips away, where a
     connection takes longer to set up than the calls' deadlines."""
 
-    delay = 0.06
+    delay = 0.03
 
-    def _pump(
-        self, src: socket.socket, dst: socket.socket, pair: tuple[socket.socket, socket.socket]
-    ) -> None:
-        with contextlib.suppress(OSError):
-            while data := src.recv(65536):
-                time.sleep(self.delay)
-                dst.sendall(data)
-        with self._lock:
-            self._pairs.discard(pair)
-        for sock in pair:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+    def _relay(
+        self,
+        src: socket.socket,
+        dst: socket.socket,
+        data: bytes,
+        pair: tuple[socket.socket, socket.socket],
+    ) -> bool:
+        time.sleep(self.delay)
+        dst.sendall(data)
+        return True
 
 
 def _outcomes_sync(url: str, queue: str) -> list[object]:

@@ -156,14 +156,25 @@ class TcpProxy:
         try:
             while True:
                 data = src.recv(65536)
-                if not data:
+                if not data or not self._relay(src, dst, data, pair):
                     break
-                dst.sendall(data)
         except OSError:
             pass
         with self._lock:
             self._pairs.discard(pair)
         _close_pair(pair)
+
+    def _relay(
+        self,
+        src: socket.socket,
+        dst: socket.socket,
+        data: bytes,
+        pair: tuple[socket.socket, socket.socket],
+    ) -> bool:
+        """Pass ``data`` on; False drops the connection. Tests' proxies change what passes
+        (``pair[0]`` is the client's socket, ``pair[1]`` the broker's)."""
+        dst.sendall(data)
+        return True
 
 
 def _closed_by_peer(sock: socket.socket) -> bool:
