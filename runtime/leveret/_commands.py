@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
-import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel
 
 from leveret._errors import ConfigurationError, LeveretError
+from leveret._health import DEFAULT_HOST, HealthServer, check_ports
+from leveret._logging import LEVELS, LOG_FORMATS, configure
 from leveret._spec import ServiceSpec
 from leveret._supervisor import Supervisor, watch_supervisor
 from leveret._url import DEFAULT_URL, check_url, redact
@@ -116,16 +117,38 @@ def _url(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, not {port}")
+    return port
+
+
+def _level(value: str) -> str:
+    level = value.upper()
+    if level not in LEVELS:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(LEVELS)}, not {value!r}")
+    return level
+
+
 def _serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
-    )
-    # pika logs every failed connection attempt as an ERROR; leveret reports the failure itself.
-    logging.getLogger("pika").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
+    configure(args.log_format, "DEBUG" if args.verbose else args.log_level)
     if args.workers is not None and args.workers < 1:
         print("leveret serve: --workers must be at least 1", file=sys.stderr)
         return 2
+    if args.workers is not None and args.health_port is not None:
+        # Worker i listens on PORT + i - 1: each needs a port known in advance.
+        last = args.health_port + args.workers - 1
+        if args.health_port == 0 or last > 65535:
+            print(
+                "leveret serve: with --workers N, --health-port PORT gives worker i the port "
+                f"PORT+i-1: PORT must be from 1 to {65536 - args.workers}",
+                file=sys.stderr,
+            )
+            return 2
     _add_app_dirs(args.app_dir)
     try:
         cls = load_servicer_class(args.target)
@@ -146,9 +169,27 @@ def _serve(args: argparse.Namespace) -> int:
     except LeveretError as exc:
         print(f"leveret serve: {exc}", file=sys.stderr)
         return 2
-    if args.workers is not None:
-        return _supervise(args)
+    try:
+        if args.workers is not None:
+            if args.health_port is not None:
+                ports = range(args.health_port, args.health_port + args.workers)
+                check_ports(args.health_host, ports)
+            return _supervise(args)
+        # Bound before connecting: a port in use must stop the worker before it takes requests.
+        health: HealthServer | None = None
+        if args.health_port is not None:
+            health = HealthServer(
+                alive=lambda: worker.alive,
+                ready=lambda: worker.ready,
+                port=args.health_port,
+                host=args.health_host,
+            )
+    except ConfigurationError as exc:
+        print(f"leveret serve: {exc}", file=sys.stderr)
+        return 2
     watch_supervisor()
+    if health is not None:
+        health.start()
     try:
         worker.run()
     except LeveretError as exc:
@@ -156,6 +197,9 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        if health is not None:
+            health.close()
     if worker.forced_by is not None:
         return 128 + int(worker.forced_by)
     return 0
@@ -179,10 +223,15 @@ def _supervise(args: argparse.Namespace) -> int:
         command.append("--inline" if args.inline else "--no-inline")
     if args.verbose:
         command.append("-v")
+    command += ["--log-format", args.log_format, "--log-level", args.log_level]
+    per_worker: Callable[[int], list[str]] | None = None
+    if args.health_port is not None:
+        base, host = args.health_port, args.health_host
+        per_worker = lambda n: ["--health-port", str(base + n - 1), "--health-host", host]  # noqa: E731
     env = dict(os.environ)
     if args.url is not None:
         env["AMQP_URL"] = args.url  # not on the command line, where ps shows passwords
-    return Supervisor(command, args.workers, env=env, grace=args.grace).run()
+    return Supervisor(command, args.workers, env=env, grace=args.grace, per_worker=per_worker).run()
 
 
 def register_runtime_commands(
@@ -276,5 +325,39 @@ def register_runtime_commands(
             "generated packages import: leveret serve myapp:Calculator --app-dir gen"
         ),
     )
-    serve.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    serve.add_argument(
+        "--health-port",
+        type=_port,
+        default=None,
+        metavar="PORT",
+        help=(
+            "serve GET /livez (200 while the worker's event loop responds, broker or not) and "
+            "/readyz (200 only while connected and consuming, else 503) over HTTP on PORT; 0 "
+            "picks a free port and logs it. With --workers N, worker i listens on PORT+i-1 "
+            "(default: no health server)"
+        ),
+    )
+    serve.add_argument(
+        "--health-host",
+        default=DEFAULT_HOST,
+        metavar="HOST",
+        help=(
+            f"address the health server listens on (default {DEFAULT_HOST}, every interface, "
+            "which Kubernetes probes need; 127.0.0.1 keeps it to this machine)"
+        ),
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="text",
+        help="text lines (the default) or json: one object per line (see docs/operating.md)",
+    )
+    serve.add_argument(
+        "--log-level",
+        type=_level,
+        default="INFO",
+        metavar="LEVEL",
+        help=f"least severe level logged: {', '.join(LEVELS)} (default INFO)",
+    )
+    serve.add_argument("-v", "--verbose", action="store_true", help="--log-level DEBUG")
     serve.set_defaults(func=_serve)

@@ -19,7 +19,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -50,7 +50,8 @@ class Supervisor:
     """Runs ``command`` ``workers`` times over, in child processes; :meth:`run` until stopped.
 
     ``grace`` is the children's own grace period: once they have been asked to stop, the
-    supervisor waits that long (plus a margin) before it kills what is left.
+    supervisor waits that long (plus a margin) before it kills what is left. ``per_worker``
+    gives the arguments added for worker number 1..N (its own health port, say).
     """
 
     def __init__(
@@ -62,6 +63,7 @@ class Supervisor:
         grace: float = 10.0,
         backoff: Backoff | None = None,
         poll_interval: float = 0.05,
+        per_worker: Callable[[int], Sequence[str]] | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -70,6 +72,7 @@ class Supervisor:
         self.grace = grace
         self.backoff = backoff or Backoff(initial=0.5, maximum=10.0)
         self.poll_interval = poll_interval
+        self.per_worker = per_worker
         self.slots = [_Slot(n) for n in range(1, workers + 1)]
         self._signals: list[int] = []
 
@@ -129,7 +132,10 @@ class Supervisor:
 
     def _start(self, slot: _Slot) -> None:
         slot.restart_at = None
-        slot.proc = subprocess.Popen(self.command, env=self.env, process_group=0)
+        command = self.command
+        if self.per_worker is not None:
+            command = [*command, *self.per_worker(slot.number)]
+        slot.proc = subprocess.Popen(command, env=self.env, process_group=0)
         slot.started_at = time.monotonic()
         log.info("started worker %d (pid %d)", slot.number, slot.proc.pid)
 

@@ -164,6 +164,11 @@ class _HeartbeatKeeper:
     def stop(self) -> None:
         self._stopped.set()
 
+    @property
+    def busy(self) -> bool:
+        """Whether the loop's thread is in a handler or a request's validation right now."""
+        return self._since is not None
+
     def _run(self) -> None:
         while True:
             timeout = self._consumer.heartbeat
@@ -197,6 +202,11 @@ _HANDLER_DONE = -1
 
 #: Seconds :meth:`Worker.run` allows, after the grace period, for replying and closing.
 _CLOSE_TIME = 10.0
+
+#: How often the loop notes that it runs, and how long without a note :attr:`Worker.alive`
+#: allows (loose: a loop that ran late for a second is busy, not hung).
+_TICK = 1.0
+_LIVENESS_TIMEOUT = 10.0
 
 
 class Worker:
@@ -326,6 +336,10 @@ class Worker:
         self._inline_busy = False  # the loop's thread is in an inline handler
         self._serving: asyncio.Future[None] | None = None  # under ``async with``
         self._inline_before = inline
+        # Health: the loop's last sign of life, and whether the consumer has started.
+        self._ticker: asyncio.TimerHandle | None = None
+        self._ticked = 0.0
+        self._consuming = False
 
     # -- running ---------------------------------------------------------------------------
 
@@ -345,8 +359,10 @@ class Worker:
             )
         # Every mode: requests are validated on the loop's thread, inline handlers run there.
         self._keeper = _HeartbeatKeeper(consumer)
+        self._tick()
         try:
             await consumer.start(self._on_delivery)
+            self._consuming = True
             log.info(
                 "%s serving %s on %s queue %r at %s (concurrency %d, prefetch %d%s)",
                 type(self).__name__,
@@ -382,6 +398,10 @@ class Worker:
             if self._keeper is not None:
                 self._keeper.stop()
                 self._keeper = None
+            self._consuming = False
+            if self._ticker is not None:
+                self._ticker.cancel()
+                self._ticker = None
 
     async def _shut_down(self, consumer: _Consumer) -> None:
         """Stop consuming, requeue what has not started, let what runs finish within grace."""
@@ -437,6 +457,44 @@ class Worker:
         return AsyncioConsumer(
             self.url, self.queue, prefetch=self.prefetch, queue_arguments=self._queue_arguments
         )
+
+    # -- health ----------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Whether the worker consumes its queue right now: started, connected, not stopping.
+
+        False while it connects or reconnects (broker down) and from the first stop signal on.
+        Safe to read from any thread (``leveret serve --health-port`` serves it as /readyz).
+        """
+        consumer = self._active
+        return (
+            self._consuming
+            and not self._stopping
+            # Set by run()'s main thread at a signal, before the loop (maybe busy in an inline
+            # handler) has acted on it.
+            and not self._stop_requested
+            and consumer is not None
+            and bool(getattr(consumer, "connected", True))  # memory:// is never disconnected
+        )
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker's event loop responds: it is serving (connected to the broker or
+        not: an outage is no reason to restart a worker that reconnects by itself) and its loop
+        has run a timer in the last 10 s, or its thread is busy in an inline handler (a long
+        handler is not a hung loop). Safe to read from any thread (/livez)."""
+        if self._ticker is None:
+            return False
+        keeper = self._keeper
+        if keeper is not None and keeper.busy:
+            return True
+        return time.monotonic() - self._ticked < _LIVENESS_TIMEOUT
+
+    def _tick(self) -> None:
+        self._ticked = time.monotonic()
+        assert self._loop is not None
+        self._ticker = self._loop.call_later(_TICK, self._tick)
 
     # -- deliveries ------------------------------------------------------------------------
 

@@ -102,7 +102,8 @@ class AsyncioConsumer:
     @property
     def connected(self) -> bool:
         """Whether it consumes right now (not between a lost connection and a reconnect)."""
-        return self._ch is not None and self._ch.is_open
+        ch = self._ch  # once: health checks read this from another thread
+        return ch is not None and bool(ch.is_open)
 
     async def start(self, on_delivery: OnDelivery) -> None:
         """Connect and consume; raises ``Unavailable`` if no address answers."""
