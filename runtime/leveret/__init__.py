@@ -25,6 +25,8 @@ from leveret._errors import (
     Unimplemented,
     Unknown,
 )
+from leveret._metadata import metadata
+from leveret._middleware import CallInfo, Middleware
 from leveret._retry import RetryBudget, RetryPolicy
 from leveret._servicer import AsyncServicer, Servicer
 from leveret._spec import DEFAULT, MethodSpec, ServiceSpec, Timeout, UseDefault
@@ -40,6 +42,7 @@ __all__ = [
     "Backoff",
     "BreakerState",
     "CallContext",
+    "CallInfo",
     "Cancelled",
     "CircuitBreaker",
     "Client",
@@ -52,6 +55,7 @@ __all__ = [
     "InvalidArgument",
     "LeveretError",
     "MethodSpec",
+    "Middleware",
     "NotFound",
     "OutOfRange",
     "PermissionDenied",
@@ -69,4 +73,5 @@ __all__ = [
     "Unknown",
     "UseDefault",
     "Worker",
+    "metadata",
 ]

@@ -26,20 +26,23 @@ from collections.abc import (
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from leveret._breaker import CircuitBreaker
-from leveret._codec import decode_reply, encode_arguments, error_from_payload
+from leveret._codec import _invalid, decode_reply, encode_arguments, error_from_payload
 from leveret._errors import (
     ORIGIN_LOCAL,
     Cancelled,
     ConfigurationError,
     DeadlineExceeded,
+    Internal,
     InvalidArgument,
     ResourceExhausted,
     RpcError,
     mark,
 )
+from leveret._metadata import current_metadata, metadata_or_invalid
+from leveret._middleware import CallInfo, Middleware, check_middleware, run_async, run_sync
 from leveret._retry import RetryPolicy
 from leveret._spec import DEFAULT, MethodSpec, ServiceSpec, Timeout
 from leveret._url import is_memory, resolve_url
@@ -118,7 +121,64 @@ def build_request(
     """Validate the arguments (raising ``InvalidArgument``, sending nothing) and stamp the call."""
     deadline = _deadline(method.timeout, timeout, method.name)
     body = encode_arguments(method, arguments)
-    return Request(queue, method.name, uuid.uuid4().hex, body, deadline, wait_for_ready)
+    return Request(
+        queue, method.name, uuid.uuid4().hex, body, deadline, wait_for_ready, current_metadata()
+    )
+
+
+def _build_model_request(
+    queue: str,
+    method: MethodSpec[Any, Any],
+    arguments: Mapping[str, object],
+    timeout: Timeout,
+    wait_for_ready: bool,
+) -> tuple[BaseModel, Request]:
+    """:func:`build_request`, keeping the validated model for the middleware to see."""
+    deadline = _deadline(method.timeout, timeout, method.name)
+    try:
+        model: BaseModel = method.request.model_validate(arguments)
+    except ValidationError as exc:
+        raise _invalid(f"{method.name}: request failed validation", exc) from None
+    body = model.model_dump_json(by_alias=True).encode()
+    request = Request(
+        queue, method.name, uuid.uuid4().hex, body, deadline, wait_for_ready, current_metadata()
+    )
+    return model, request
+
+
+def _call_info(
+    client: Client | AsyncClient, method: MethodSpec[Any, Any], model: BaseModel, request: Request
+) -> CallInfo:
+    return CallInfo(
+        side="client",
+        service=client.service,
+        method=method,
+        request=model,
+        metadata=dict(request.metadata or {}),
+        correlation_id=request.correlation_id,
+        deadline=request.deadline,
+        attempt=request.attempt,
+        queue=request.queue,
+        started=time.perf_counter(),
+    )
+
+
+def _with_metadata(request: Request, call: CallInfo) -> Request:
+    """``request`` with the metadata the middleware left in ``call``, checked as a caller's is
+    (``InvalidArgument``, nothing sent)."""
+    metadata = call.metadata
+    if metadata == (request.metadata or {}):
+        return request
+    return dataclasses.replace(request, metadata=metadata_or_invalid(metadata) or None)
+
+
+def _checked_result(method: MethodSpec[Any, ResponseT], result: object) -> ResponseT:
+    if not isinstance(result, method.response):
+        raise Internal(
+            f"{method.name}: the middleware returned {type(result).__name__}, not "
+            f"{method.response.__name__}"
+        )
+    return result
 
 
 def open_sync_transport(
@@ -197,10 +257,27 @@ class _CallPolicy:
         """``(delay, next request)`` to retry, or ``None`` to raise ``error``."""
         if self.breaker is not None:
             self.breaker.record(error, probe=probe)
+        return self.again(error, method, attempt, request)
+
+    def attempt_failed(self, error: RpcError, probe: bool) -> None:
+        """The breaker's half of :meth:`failed`, for an attempt that reached the transport."""
+        if self.breaker is not None:
+            self.breaker.record(error, probe=probe)
+
+    def attempt_succeeded(self, probe: bool) -> None:
+        if self.breaker is not None:
+            self.breaker.record(None, probe=probe)
+
+    def again(
+        self, error: RpcError, method: MethodSpec[Any, Any], attempt: int, request: Request
+    ) -> tuple[float, Request] | None:
+        """The retry half of :meth:`failed`."""
         delay = self.retry.next_delay(error, method.idempotent, attempt, request.deadline)
         if delay is None:
             return None
-        return delay, dataclasses.replace(request, correlation_id=uuid.uuid4().hex)
+        return delay, dataclasses.replace(
+            request, correlation_id=uuid.uuid4().hex, attempt=attempt + 1
+        )
 
     def no_slot(self, request: Request) -> DeadlineExceeded:
         return DeadlineExceeded(
@@ -235,7 +312,9 @@ class Client:
         max_in_flight: int = 1024,
         max_message_size: int = MAX_MESSAGE_SIZE,
         wait_for_ready: bool = False,
+        middleware: Sequence[Middleware] | None = None,
     ) -> None:
+        self._middleware = check_middleware(middleware, is_async=False, where=type(self).__name__)
         self._transport = transport
         self._queue = queue or self.service.queue
         self._policy = _CallPolicy(
@@ -257,6 +336,7 @@ class Client:
         max_in_flight: int = 1024,
         max_message_size: int = MAX_MESSAGE_SIZE,
         wait_for_ready: bool = False,
+        middleware: Sequence[Middleware] | None = None,
     ) -> Self:
         """Connect to the broker at ``url`` (default: ``$AMQP_URL``, then the local broker).
 
@@ -272,7 +352,12 @@ class Client:
         ``Unavailable`` (idempotent methods retry with backoff within their deadline, which
         rides out a rolling restart); ``wait_for_ready=True`` lets requests wait in the queue
         for a worker until their deadline instead (gRPC's ``wait_for_ready``).
+
+        ``middleware`` (:class:`~leveret.Middleware` instances, the first outermost) wraps each
+        attempt of every call; see docs/operating.md, "Middleware".
         """
+        # Checked before connecting: a bad chain is a mistake in the code, not a failed call.
+        check_middleware(middleware, is_async=False, where=cls.__name__)
         return cls(
             open_sync_transport(url, reply_queue, connect_timeout),
             queue=queue,
@@ -281,6 +366,7 @@ class Client:
             max_in_flight=max_in_flight,
             max_message_size=max_message_size,
             wait_for_ready=wait_for_ready,
+            middleware=middleware,
         )
 
     def close(self) -> None:
@@ -315,6 +401,8 @@ class Client:
         arguments: Mapping[str, object],
         timeout: Timeout = DEFAULT,
     ) -> ResponseT:
+        if self._middleware:
+            return self._call_chained(method, arguments, timeout)
         policy = self._policy
         request = build_request(self._queue, method, arguments, timeout, policy.wait_for_ready)
         _check_size(request, policy.max_message_size)
@@ -338,6 +426,50 @@ class Client:
                     raise
                 policy.succeeded(probe)
                 return result
+
+    def _call_chained(
+        self,
+        method: MethodSpec[Any, ResponseT],
+        arguments: Mapping[str, object],
+        timeout: Timeout,
+    ) -> ResponseT:
+        """:meth:`_call` with the middleware chain around each attempt: the breaker and the
+        transport are its innermost link, the retry decision is outside it."""
+        policy = self._policy
+        model, request = _build_model_request(
+            self._queue, method, arguments, timeout, policy.wait_for_ready
+        )
+        _check_size(request, policy.max_message_size)
+
+        def send(call: CallInfo) -> BaseModel:
+            sent = _with_metadata(request, call)
+            probe = policy.before()
+            try:
+                result = decode_reply(method, self._transport.call(sent))
+            except RpcError as error:
+                policy.attempt_failed(error, probe)
+                raise
+            except BaseException:
+                policy.abandoned(probe)
+                raise
+            policy.attempt_succeeded(probe)
+            return result
+
+        with self._slot(request):
+            while True:
+                call = _call_info(self, method, model, request)
+                try:
+                    result = run_sync(self._middleware, call, send, wrap=True)
+                except RpcError as error:
+                    retry = policy.again(error, method, request.attempt, request)
+                    if retry is None:
+                        raise
+                    delay, request = retry
+                    if self._closing.wait(delay):
+                        raise Cancelled("the client was closed") from error
+                    continue
+                policy.retry.record_success()
+                return _checked_result(method, result)
 
 
 class _Connecting(Generic[ClientT]):
@@ -383,7 +515,9 @@ class AsyncClient:
         max_in_flight: int = 1024,
         max_message_size: int = MAX_MESSAGE_SIZE,
         wait_for_ready: bool = False,
+        middleware: Sequence[Middleware] | None = None,
     ) -> None:
+        self._middleware = check_middleware(middleware, is_async=True, where=type(self).__name__)
         self._transport = transport
         self._queue = queue or self.service.queue
         self._policy = _CallPolicy(
@@ -405,8 +539,10 @@ class AsyncClient:
         max_in_flight: int = 1024,
         max_message_size: int = MAX_MESSAGE_SIZE,
         wait_for_ready: bool = False,
+        middleware: Sequence[Middleware] | None = None,
     ) -> _Connecting[Self]:
         """Like :meth:`Client.connect`; ``async with Cls.connect(url) as client`` or ``await``."""
+        check_middleware(middleware, is_async=True, where=cls.__name__)
 
         async def open_client() -> Self:
             transport = await open_async_transport(url, reply_queue, connect_timeout)
@@ -418,6 +554,7 @@ class AsyncClient:
                 max_in_flight=max_in_flight,
                 max_message_size=max_message_size,
                 wait_for_ready=wait_for_ready,
+                middleware=middleware,
             )
 
         return _Connecting(open_client)
@@ -458,6 +595,8 @@ class AsyncClient:
         arguments: Mapping[str, object],
         timeout: Timeout = DEFAULT,
     ) -> ResponseT:
+        if self._middleware:
+            return await self._call_chained(method, arguments, timeout)
         policy = self._policy
         request = build_request(self._queue, method, arguments, timeout, policy.wait_for_ready)
         _check_size(request, policy.max_message_size)
@@ -483,6 +622,51 @@ class AsyncClient:
                     raise
                 policy.succeeded(probe)
                 return result
+
+    async def _call_chained(
+        self,
+        method: MethodSpec[Any, ResponseT],
+        arguments: Mapping[str, object],
+        timeout: Timeout,
+    ) -> ResponseT:
+        """:meth:`Client._call_chained` for asyncio."""
+        policy = self._policy
+        model, request = _build_model_request(
+            self._queue, method, arguments, timeout, policy.wait_for_ready
+        )
+        _check_size(request, policy.max_message_size)
+
+        async def send(call: CallInfo) -> BaseModel:
+            sent = _with_metadata(request, call)
+            probe = policy.before()
+            try:
+                result = decode_reply(method, await self._transport.call(sent))
+            except RpcError as error:
+                policy.attempt_failed(error, probe)
+                raise
+            except BaseException:
+                policy.abandoned(probe)
+                raise
+            policy.attempt_succeeded(probe)
+            return result
+
+        async with self._slot(request):
+            while True:
+                call = _call_info(self, method, model, request)
+                try:
+                    result = await run_async(self._middleware, call, send, wrap=True)
+                except RpcError as error:
+                    retry = policy.again(error, method, request.attempt, request)
+                    if retry is None:
+                        raise
+                    delay, request = retry
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._closing.wait(), delay)  # the backoff
+                    if self._closing.is_set():
+                        raise Cancelled("the client was closed") from error
+                    continue
+                policy.retry.record_success()
+                return _checked_result(method, result)
 
 
 class DynamicClient:
@@ -530,7 +714,9 @@ class DynamicClient:
             encoded = json.dumps(body, allow_nan=False).encode()
         except (TypeError, ValueError) as exc:
             raise InvalidArgument(f"{method}: the request body is not JSON: {exc}") from None
-        request = Request(queue, method, uuid.uuid4().hex, encoded, deadline, wait_for_ready)
+        request = Request(
+            queue, method, uuid.uuid4().hex, encoded, deadline, wait_for_ready, current_metadata()
+        )
         _check_size(request, self._max_message_size)
         reply = self._transport.call(request)
         if reply.status != STATUS_OK:

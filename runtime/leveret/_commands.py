@@ -8,19 +8,21 @@ import inspect
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import cast
 
 from pydantic import BaseModel
 
 from leveret._errors import ConfigurationError, LeveretError
 from leveret._health import DEFAULT_HOST, HealthServer, check_ports
 from leveret._logging import LEVELS, LOG_FORMATS, configure
+from leveret._middleware import Middleware
 from leveret._spec import ServiceSpec
 from leveret._supervisor import Supervisor, watch_supervisor
 from leveret._url import DEFAULT_URL, check_url, redact
 from leveret._wire import MAX_MESSAGE_SIZE
 from leveret._worker import QUEUE_TYPES, Worker
 
-__all__ = ["load_servicer", "load_servicer_class", "register_runtime_commands"]
+__all__ = ["load_middleware", "load_servicer", "load_servicer_class", "register_runtime_commands"]
 
 _APP_DIR_HINT = (
     "if it imports a generated package, pass the folder given to 'leveret generate --out' "
@@ -66,6 +68,40 @@ def load_servicer_class(target: str) -> type:
             "environment in __init__"
         )
     return cls
+
+
+def load_middleware(target: str) -> Middleware:
+    """The middleware ``MODULE:ATTR`` names: an instance as it is, a class built with no
+    arguments. Checked for its hooks by :class:`Worker`."""
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise ConfigurationError(f"--middleware: expected MODULE:ATTR, got {target!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # an import error, or whatever the module raises as it loads
+        raise ConfigurationError(
+            f"--middleware {target}: cannot import {module_name!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+    value = getattr(module, attribute, None)
+    if value is None:
+        raise ConfigurationError(f"--middleware {target}: {module_name!r} has no {attribute!r}")
+    if isinstance(value, type):
+        try:
+            value = value()
+        except Exception as exc:
+            raise ConfigurationError(
+                f"--middleware {target}: {attribute}() failed: {type(exc).__name__}: {exc} "
+                "(leveret serve builds a middleware class with no arguments; name an instance "
+                "to configure it)"
+            ) from exc
+    if not callable(getattr(value, "intercept", None)) and not callable(
+        getattr(value, "intercept_async", None)
+    ):
+        raise ConfigurationError(
+            f"--middleware {target} is a {type(value).__name__}, not a middleware (an object "
+            "with intercept(call, call_next) or intercept_async(call, call_next))"
+        )
+    return cast(Middleware, value)  # duck-typed: the hooks are what Worker checks
 
 
 def load_servicer(target: str) -> object:
@@ -152,6 +188,7 @@ def _serve(args: argparse.Namespace) -> int:
     _add_app_dirs(args.app_dir)
     try:
         cls = load_servicer_class(args.target)
+        middleware = [load_middleware(target) for target in args.middleware or ()]
         # With --workers this process only supervises: the options are checked here, once,
         # so the children will not crash-loop on them, but the servicer is built only in them.
         servicer = _probe(cls) if args.workers is not None else cls()
@@ -165,6 +202,7 @@ def _serve(args: argparse.Namespace) -> int:
             queue_type=args.queue_type,
             inline=args.inline,
             max_message_size=args.max_message_size,
+            middleware=middleware,
         )
     except LeveretError as exc:
         print(f"leveret serve: {exc}", file=sys.stderr)
@@ -221,6 +259,8 @@ def _supervise(args: argparse.Namespace) -> int:
             command += [option, str(value)]
     if args.inline is not None:
         command.append("--inline" if args.inline else "--no-inline")
+    for target in args.middleware or ():
+        command += ["--middleware", target]
     if args.verbose:
         command.append("-v")
     command += ["--log-format", args.log_format, "--log-level", args.log_level]
@@ -313,6 +353,15 @@ def register_runtime_commands(
             "run a sync servicer's handlers on the worker's I/O thread, saving two thread "
             "switches per request (needs concurrency 1; default: on when concurrency and "
             "prefetch are 1); --no-inline keeps them on a handler thread"
+        ),
+    )
+    serve.add_argument(
+        "--middleware",
+        action="append",
+        metavar="MODULE:ATTR",
+        help=(
+            "wrap every handler call in this middleware (a leveret.Middleware instance, or a "
+            "class built with no arguments); repeatable, the first given is the outermost"
         ),
     )
     serve.add_argument(

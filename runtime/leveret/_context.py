@@ -5,9 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
-__all__ = ["CallContext"]
+__all__ = ["EMPTY_METADATA", "CallContext"]
+
+#: The metadata of a call that carries none (shared: it cannot be changed).
+EMPTY_METADATA: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,7 +19,9 @@ class CallContext:
     """What a handler knows about the call it serves.
 
     ``deadline`` is the caller's absolute deadline in Unix seconds (``None``: the caller waits
-    forever). ``headers`` are the request's AMQP headers as received.
+    forever). ``headers`` are the request's AMQP headers as received. ``metadata`` is the
+    caller's per-call metadata (``leveret-md-*`` headers, prefix removed, validated), read-only.
+    ``attempt`` is 0 for a first attempt, n for the caller's n-th retry of the call.
     """
 
     method: str
@@ -23,6 +29,8 @@ class CallContext:
     deadline: float | None = None
     headers: Mapping[str, Any] = field(default_factory=dict)
     redelivered: bool = False
+    metadata: Mapping[str, str] = field(default_factory=lambda: EMPTY_METADATA)
+    attempt: int = 0
 
     def time_remaining(self) -> float | None:
         """Seconds left before the caller gives up (never negative), or ``None`` for no deadline."""

@@ -11,14 +11,15 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel
 
 from leveret._codec import decode_request, encode_exception, encode_result
-from leveret._context import CallContext
+from leveret._context import EMPTY_METADATA, CallContext
 from leveret._errors import (
     ConfigurationError,
     Internal,
@@ -27,6 +28,7 @@ from leveret._errors import (
     RpcError,
     Unimplemented,
 )
+from leveret._middleware import CallInfo, check_middleware, run_async, run_sync
 from leveret._servicer import AsyncServicer
 from leveret._spec import MethodSpec, ServiceSpec
 from leveret._wire import (
@@ -35,7 +37,10 @@ from leveret._wire import (
     STATUS_OK,
     Delivery,
     OutgoingReply,
+    metadata_error,
+    read_attempt,
     read_deadline,
+    read_metadata,
 )
 
 __all__ = ["Call", "Dispatcher", "Outcome"]
@@ -73,7 +78,13 @@ class Dispatcher:
     """
 
     def __init__(
-        self, service: ServiceSpec, servicer: object, *, max_message_size: int = MAX_MESSAGE_SIZE
+        self,
+        service: ServiceSpec,
+        servicer: object,
+        *,
+        max_message_size: int = MAX_MESSAGE_SIZE,
+        middleware: Sequence[object] | None = None,
+        queue: str | None = None,
     ) -> None:
         self.service = service
         self.max_message_size = max_message_size
@@ -97,6 +108,21 @@ class Dispatcher:
                     "subclass the generated Async...Servicer for coroutines"
                 )
             self._handlers[method.name] = handler
+        chain = check_middleware(
+            middleware, is_async=bool(self.is_async), where=type(servicer).__name__
+        )
+        if chain:
+            # The chain replaces each handler: the worker runs a Call's handler as before, and
+            # with no middleware nothing at all is added to the call path.
+            for method in service.methods:
+                self._handlers[method.name] = _chained(
+                    chain,
+                    service,
+                    method,
+                    self._handlers[method.name],
+                    queue or service.queue,
+                    bool(self.is_async),
+                )
         #: Which methods declare each error name, for the warning about undeclared errors.
         self._declaring: dict[str, list[str]] = {}
         for method in service.methods:
@@ -153,6 +179,18 @@ class Dispatcher:
         if deadline is not None and time.time() >= deadline:
             log.info("skipped %s (cid=%s): caller's deadline has passed", method.name, cid)
             return Outcome(None, ack=True)
+        headers = delivery.headers
+        metadata: Mapping[str, str] = EMPTY_METADATA
+        attempt = 0
+        if len(headers) > (deadline is not None):  # more than rpc-deadline: look closer
+            entries = read_metadata(headers)
+            if entries is None:
+                problem = metadata_error(headers)
+                log.warning("refused a request with invalid metadata (cid=%r): %s", cid, problem)
+                return _refuse(reply_to, cid, InvalidArgument(problem))
+            if entries:
+                metadata = MappingProxyType(entries)
+            attempt = read_attempt(headers)
         try:
             request = decode_request(method, delivery.body)
         except InvalidArgument as exc:
@@ -161,8 +199,10 @@ class Dispatcher:
             method=method.name,
             correlation_id=cid if isinstance(cid, str) else cid.decode("utf-8", "backslashreplace"),
             deadline=deadline,
-            headers=delivery.headers,
+            headers=headers,
             redelivered=delivery.redelivered,
+            metadata=metadata,
+            attempt=attempt,
         )
         return Call(method, self._handlers[method.name], request, context, reply_to, cid)
 
@@ -246,6 +286,68 @@ class Dispatcher:
             error.status.name,
             call.context.correlation_id,
         )
+
+
+def _chained(
+    chain: tuple[Any, ...],
+    service: ServiceSpec,
+    method: MethodSpec[Any, Any],
+    handler: Callable[[BaseModel, CallContext], Any],
+    queue: str,
+    is_async: bool,
+) -> Callable[[BaseModel, CallContext], Any]:
+    """``handler`` inside the middleware chain: the same signature, for the worker to run."""
+
+    def info(request: BaseModel, context: CallContext) -> CallInfo:
+        return CallInfo(
+            side="server",
+            service=service,
+            method=method,
+            request=request,
+            metadata=context.metadata,
+            correlation_id=context.correlation_id,
+            deadline=context.deadline,
+            attempt=context.attempt,
+            queue=queue,
+            context=context,
+            started=time.perf_counter(),
+        )
+
+    def response(result: object) -> BaseModel:
+        # What the middleware sees is the response model, also when the handler returned a
+        # dict; anything else is left for encode_result to refuse.
+        if isinstance(result, Mapping) and not isinstance(result, method.response):
+            model: BaseModel = method.response.model_validate(result)
+            return model
+        return result  # type: ignore[return-value]
+
+    if is_async:
+
+        async def run_handler_async(request: BaseModel, context: CallContext) -> Any:
+            async def last(call: CallInfo) -> BaseModel:
+                result = handler(call.request, context)
+                if inspect.isawaitable(result):
+                    result = await result
+                return response(result)
+
+            return await run_async(chain, info(request, context), last, wrap=False)
+
+        return run_handler_async
+
+    def run_handler(request: BaseModel, context: CallContext) -> Any:
+        def last(call: CallInfo) -> BaseModel:
+            result = handler(call.request, context)
+            if inspect.iscoroutine(result):
+                result.close()  # no "never awaited" warning on top of the error
+                raise TypeError(
+                    f"handler of {method.name!r} returned a coroutine, but the servicer "
+                    "runs sync handlers: subclass the generated Async...Servicer"
+                )
+            return response(result)
+
+        return run_sync(chain, info(request, context), last, wrap=False)
+
+    return run_handler
 
 
 def _refuse(reply_to: str | bytes, cid: str | bytes, error: RpcError) -> Outcome:

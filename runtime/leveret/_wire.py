@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,24 +17,49 @@ from leveret._status import StatusCode
 __all__ = [
     "CONTENT_TYPE",
     "DIRECT_REPLY_TO",
+    "HEADER_ATTEMPT",
     "HEADER_DEADLINE",
     "HEADER_STATUS",
     "MAX_EXPIRATION_MS",
     "MAX_MESSAGE_SIZE",
+    "MAX_METADATA_ENTRIES",
+    "MAX_METADATA_KEY",
+    "MAX_METADATA_SIZE",
+    "MAX_METADATA_VALUE",
     "MAX_TIMEOUT",
+    "METADATA_PREFIX",
+    "TRACE_HEADERS",
     "Delivery",
     "ErrorPayload",
     "OutgoingReply",
     "Reply",
     "Request",
+    "check_metadata",
     "decode_error",
     "encode_error",
+    "metadata_error",
+    "metadata_problem",
+    "read_attempt",
     "read_deadline",
+    "read_metadata",
 ]
 
 CONTENT_TYPE = "application/json"
+
+# The header namespace. Everything a call carries besides its body is one of these; this module
+# owns the list (docs/wire-protocol.md, "Headers", is its description for other languages).
+# Every name starting with "rpc-" is leveret's own; names starting with METADATA_PREFIX carry the
+# caller's metadata; the W3C trace context names are kept for OpenTelemetry.
 HEADER_DEADLINE = "rpc-deadline"
 HEADER_STATUS = "rpc-status"
+#: The attempt number of a retried request (1 for the first retry); absent on a first attempt.
+HEADER_ATTEMPT = "rpc-attempt"
+#: ``leveret-md-<key>``: one per-call metadata entry. Not ``x-``: RabbitMQ and its plugins
+#: claim ``x-`` headers (``x-death``, ``x-delay`` ...), and not ``rpc-``, so that a metadata key
+#: can never spell a header leveret reads.
+METADATA_PREFIX = "leveret-md-"
+#: W3C trace context and baggage, reserved for leveret's OpenTelemetry middleware.
+TRACE_HEADERS = ("traceparent", "tracestate", "baggage")
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 STATUS_OK = StatusCode.OK.name
 
@@ -62,6 +88,10 @@ class Request:
     body: bytes
     deadline: float | None
     wait_for_ready: bool = False
+    #: Per-call metadata, already checked (:func:`check_metadata`), keys without the prefix.
+    metadata: Mapping[str, str] | None = None
+    #: 0 for the first attempt, n for the n-th retry.
+    attempt: int = 0
 
     def expiration_ms(self, now: float) -> str | None:
         """The AMQP ``expiration``: milliseconds left (at least 1); the broker drops it then."""
@@ -70,9 +100,19 @@ class Request:
         return str(max(1, math.ceil((self.deadline - now) * 1000)))
 
     def headers(self) -> dict[str, Any] | None:
+        metadata, attempt = self.metadata, self.attempt
         if self.deadline is None:
-            return None
-        return {HEADER_DEADLINE: int(self.deadline * 1000)}
+            if not metadata and not attempt:
+                return None
+            headers: dict[str, Any] = {}
+        else:
+            headers = {HEADER_DEADLINE: int(self.deadline * 1000)}
+        if attempt:
+            headers[HEADER_ATTEMPT] = attempt
+        if metadata:
+            for key, value in metadata.items():
+                headers[METADATA_PREFIX + key] = value
+        return headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +161,109 @@ def read_deadline(headers: Mapping[str, Any]) -> float | None:
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         return None
     return float(raw) / 1000.0
+
+
+def read_attempt(headers: Mapping[str, Any]) -> int:
+    """The ``rpc-attempt`` header; 0 when absent or not a small non-negative int."""
+    raw = headers.get(HEADER_ATTEMPT)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 2**31 - 1:
+        return 0
+    return raw
+
+
+#: Bounds on per-call metadata. The AMQP content header (properties, headers table included)
+#: must fit in one frame (RabbitMQ's frame_max, 128 KiB by default) or the broker closes the
+#: connection; 8 KiB in all is gRPC's default limit for metadata.
+MAX_METADATA_ENTRIES = 64
+MAX_METADATA_KEY = 64
+MAX_METADATA_VALUE = 4096
+MAX_METADATA_SIZE = 8192
+
+_METADATA_KEY = re.compile(r"[a-z0-9_.\-]+")
+#: C0 controls and DEL: a value is printed in logs and must not forge or break a log line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def metadata_problem(key: object, value: object) -> str | None:
+    """Why ``key: value`` is not a valid metadata entry, or None."""
+    if not isinstance(key, str):
+        return f"metadata keys are str, not {type(key).__name__}"
+    if not key or len(key) > MAX_METADATA_KEY or not _METADATA_KEY.fullmatch(key):
+        shown = key if len(key) <= MAX_METADATA_KEY else key[:MAX_METADATA_KEY] + "..."
+        return (
+            f"metadata key {shown!r}: 1 to {MAX_METADATA_KEY} characters of a-z, 0-9, "
+            "'-', '_' and '.'"
+        )
+    if not isinstance(value, str):
+        return f"metadata {key!r}: values are str, not {type(value).__name__}"
+    if len(value) > MAX_METADATA_VALUE:  # cheap first: a huge value is not encoded to find out
+        return f"metadata {key!r}: the value is over {MAX_METADATA_VALUE} bytes of UTF-8"
+    try:
+        size = len(value.encode())
+    except UnicodeEncodeError:
+        return f"metadata {key!r}: the value is not valid Unicode (a lone surrogate)"
+    if size > MAX_METADATA_VALUE:
+        return f"metadata {key!r}: the value is over {MAX_METADATA_VALUE} bytes of UTF-8"
+    if _CONTROL.search(value):
+        return f"metadata {key!r}: the value has a control character"
+    return None
+
+
+def _metadata_size(metadata: Mapping[str, str]) -> int:
+    return sum(len(key) + len(value.encode()) for key, value in metadata.items())
+
+
+def check_metadata(metadata: object) -> dict[str, str]:
+    """A caller's metadata as a plain dict, or ``ValueError`` saying what is wrong with it."""
+    if not isinstance(metadata, Mapping):
+        raise ValueError(f"metadata is a mapping of str to str, not {type(metadata).__name__}")
+    if len(metadata) > MAX_METADATA_ENTRIES:
+        raise ValueError(f"metadata has {len(metadata)} entries, more than {MAX_METADATA_ENTRIES}")
+    for key, value in metadata.items():
+        problem = metadata_problem(key, value)
+        if problem is not None:
+            raise ValueError(problem)
+    checked = dict(metadata)
+    size = _metadata_size(checked)
+    if size > MAX_METADATA_SIZE:
+        raise ValueError(
+            f"metadata is {size} bytes (keys and UTF-8 values), more than {MAX_METADATA_SIZE}"
+        )
+    return checked
+
+
+def read_metadata(headers: Mapping[str, Any]) -> dict[str, str] | None:
+    """The metadata a request's headers carry (``{}`` when none), or None when an entry is
+    invalid by the rules a caller is held to: nothing a peer sends reaches a handler
+    unchecked. A value that is not UTF-8 arrives as bytes, and is invalid too."""
+    metadata: dict[str, str] = {}
+    prefix = METADATA_PREFIX
+    for name, value in headers.items():
+        if isinstance(name, str) and name.startswith(prefix):
+            key = name[len(prefix) :]
+            if metadata_problem(key, value) is not None:
+                return None
+            metadata[key] = value
+    if metadata and (
+        len(metadata) > MAX_METADATA_ENTRIES or _metadata_size(metadata) > MAX_METADATA_SIZE
+    ):
+        return None
+    return metadata
+
+
+def metadata_error(headers: Mapping[str, Any]) -> str:
+    """What :func:`read_metadata` found wrong, for the INVALID_ARGUMENT reply."""
+    try:
+        check_metadata(
+            {
+                name[len(METADATA_PREFIX) :]: value
+                for name, value in headers.items()
+                if isinstance(name, str) and name.startswith(METADATA_PREFIX)
+            }
+        )
+    except ValueError as exc:
+        return str(exc)
+    return "invalid metadata"
 
 
 @dataclass(frozen=True, slots=True)

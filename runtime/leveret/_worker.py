@@ -35,12 +35,13 @@ import queue as queue_module
 import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from leveret._dispatch import Call, Dispatcher, Outcome
 from leveret._errors import ConfigurationError
+from leveret._middleware import Middleware
 from leveret._spec import ServiceSpec
 from leveret._url import is_memory, redact, resolve_url
 from leveret._wire import MAX_MESSAGE_SIZE, MAX_TIMEOUT, Delivery, OutgoingReply
@@ -230,7 +231,9 @@ class Worker:
     ``max_message_size`` (bytes, default RabbitMQ's default limit, 128 MiB): a reply body over
     it is not sent; the caller gets RESOURCE_EXHAUSTED instead and the request is settled
     (a reply over the broker's limit would close the channel and bring the request back);
-    keep it at or below the broker's ``max_message_size``.
+    keep it at or below the broker's ``max_message_size``. ``middleware``
+    (:class:`~leveret.Middleware` instances, the first outermost) wraps every handler call,
+    after the request is validated; see docs/operating.md, "Middleware".
 
     The methods are meant for the thread that created the worker; :meth:`stop` may be called
     from any thread.
@@ -249,6 +252,7 @@ class Worker:
         queue_type: str | None = None,
         inline: bool | None = None,
         max_message_size: int = MAX_MESSAGE_SIZE,
+        middleware: Sequence[Middleware] | None = None,
     ) -> None:
         service = getattr(type(servicer), "service", None)
         if not isinstance(service, ServiceSpec):
@@ -265,7 +269,13 @@ class Worker:
                 f"max_message_size must be a positive int, not {max_message_size!r}"
             )
         self.max_message_size = max_message_size
-        self._dispatcher = Dispatcher(service, servicer, max_message_size=max_message_size)
+        self._dispatcher = Dispatcher(
+            service,
+            servicer,
+            max_message_size=max_message_size,
+            middleware=middleware,
+            queue=queue,
+        )
         self._is_async = bool(self._dispatcher.is_async)
         self.url = resolve_url(url)
         self.queue = queue or service.queue

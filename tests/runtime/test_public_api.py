@@ -13,6 +13,7 @@ EXPECTED = [
     "Backoff",
     "BreakerState",
     "CallContext",
+    "CallInfo",
     "Cancelled",
     "CircuitBreaker",
     "Client",
@@ -25,6 +26,7 @@ EXPECTED = [
     "InvalidArgument",
     "LeveretError",
     "MethodSpec",
+    "Middleware",
     "NotFound",
     "OutOfRange",
     "PermissionDenied",
@@ -42,6 +44,7 @@ EXPECTED = [
     "Unknown",
     "UseDefault",
     "Worker",
+    "metadata",
 ]
 
 
