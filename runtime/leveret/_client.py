@@ -440,10 +440,15 @@ class Client:
             self._queue, method, arguments, timeout, policy.wait_for_ready
         )
         _check_size(request, policy.max_message_size)
+        refused: list[RpcError] = []  # what the circuit breaker refused
 
         def send(call: CallInfo) -> BaseModel:
             sent = _with_metadata(request, call)
-            probe = policy.before()
+            try:
+                probe = policy.before()
+            except RpcError as error:
+                refused.append(error)
+                raise
             try:
                 result = decode_reply(method, self._transport.call(sent))
             except RpcError as error:
@@ -461,6 +466,8 @@ class Client:
                 try:
                     result = run_sync(self._middleware, call, send, wrap=True)
                 except RpcError as error:
+                    if refused and error is refused[-1]:
+                        raise  # the breaker's fail-fast is not retried, as without middleware
                     retry = policy.again(error, method, request.attempt, request)
                     if retry is None:
                         raise
@@ -635,10 +642,15 @@ class AsyncClient:
             self._queue, method, arguments, timeout, policy.wait_for_ready
         )
         _check_size(request, policy.max_message_size)
+        refused: list[RpcError] = []  # what the circuit breaker refused
 
         async def send(call: CallInfo) -> BaseModel:
             sent = _with_metadata(request, call)
-            probe = policy.before()
+            try:
+                probe = policy.before()
+            except RpcError as error:
+                refused.append(error)
+                raise
             try:
                 result = decode_reply(method, await self._transport.call(sent))
             except RpcError as error:
@@ -656,6 +668,8 @@ class AsyncClient:
                 try:
                     result = await run_async(self._middleware, call, send, wrap=True)
                 except RpcError as error:
+                    if refused and error is refused[-1]:
+                        raise  # the breaker's fail-fast is not retried, as without middleware
                     retry = policy.again(error, method, request.attempt, request)
                     if retry is None:
                         raise

@@ -539,3 +539,59 @@ def test_serve_refuses_a_sync_middleware_for_an_async_servicer(tmp_path: Path) -
         "leveret serve: AsyncEcho: middleware Shout does not define intercept_async(call, "
         "call_next), which an asyncio client or worker calls"
     ]
+
+
+class Overloaded(Echo):
+    def echo(self, request: Any, context: leveret.CallContext) -> EchoReply:
+        raise leveret.Unavailable("overloaded")
+
+
+class AsyncOverloaded(AsyncEcho):
+    async def echo(self, request: Any, context: leveret.CallContext) -> EchoReply:
+        raise leveret.Unavailable("overloaded")
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_an_open_circuit_breaker_still_fails_fast_with_middleware(
+    amqp_url: str, queue: str, flavour: str
+) -> None:
+    """The breaker sits inside the chain, so the middleware sees its refusal as an attempt; the
+    refusal is not retried until the deadline (it would be, as a request never sent)."""
+    log: list[tuple[Any, ...]] = []
+    breaker = leveret.CircuitBreaker(failure_threshold=1, reset_timeout=60)
+    chain: list[leveret.Middleware] = [Recorder("m", log)]
+    if flavour == "sync":
+        with (
+            leveret.Worker(Overloaded(), url=amqp_url, queue=queue),
+            EchoClient.connect(
+                amqp_url, queue=queue, circuit_breaker=breaker, middleware=chain
+            ) as client,
+        ):
+            with pytest.raises(leveret.Unavailable, match="overloaded"):
+                client.echo(text="x", timeout=10)  # opens the breaker
+            started = time.monotonic()
+            with pytest.raises(leveret.Unavailable, match="circuit breaker"):
+                client.echo(text="x", timeout=10)
+            elapsed = time.monotonic() - started
+    else:
+
+        async def main() -> float:
+            async with AsyncEchoClient.connect(
+                amqp_url, queue=queue, circuit_breaker=breaker, middleware=chain
+            ) as c:
+                with pytest.raises(leveret.Unavailable, match="overloaded"):
+                    await c.echo(text="x", timeout=10)
+                started = time.monotonic()
+                with pytest.raises(leveret.Unavailable, match="circuit breaker"):
+                    await c.echo(text="x", timeout=10)
+                return time.monotonic() - started
+
+        with leveret.Worker(AsyncOverloaded(), url=amqp_url, queue=queue):
+            elapsed = asyncio.run(main())
+    assert elapsed < 5  # not retried up to the 10 s deadline
+    assert log == [
+        ("m", ">", "client", "Echo", "echo", 0),
+        ("m", "<", "Unavailable"),
+        ("m", ">", "client", "Echo", "echo", 0),
+        ("m", "<", "Unavailable"),
+    ]
