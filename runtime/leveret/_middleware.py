@@ -8,6 +8,7 @@ neither side builds a :class:`CallInfo` or runs any of this: the hot path is unc
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -130,6 +131,11 @@ def check_middleware(
             raise ConfigurationError(
                 f"{where}: middleware {type(entry).__name__} does not define {name}(call, "
                 f"call_next), which {flavour} client or worker calls"
+            )
+        if not is_async and inspect.iscoroutinefunction(hook):
+            raise ConfigurationError(
+                f"{where}: middleware {type(entry).__name__}.intercept is a coroutine function; "
+                "a sync client or worker calls intercept, an asyncio one intercept_async"
             )
     return tuple(middleware)
 

@@ -139,6 +139,13 @@ def test_registration_refuses_what_cannot_serve_the_flavour() -> None:
     with pytest.raises(leveret.ConfigurationError, match="does not define intercept"):
         check_middleware([object()], is_async=False, where="X")
     assert check_middleware(None, is_async=True, where="X") == ()
+
+    class AsyncByMistake(leveret.Middleware):
+        async def intercept(self, call: CallInfo, call_next: Any) -> BaseModel:  # type: ignore[override]
+            return await call_next(call)  # type: ignore[no-any-return]
+
+    with pytest.raises(leveret.ConfigurationError, match="intercept is a coroutine function"):
+        check_middleware([AsyncByMistake()], is_async=False, where="X")
     with pytest.raises(leveret.ConfigurationError, match="intercept_async"):
         leveret.Worker(AsyncEcho(), url="memory://unit", middleware=[SyncOnly()])
 
