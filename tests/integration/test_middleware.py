@@ -450,8 +450,9 @@ def _app(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["one", "workers-2"])
 def test_serve_middleware_is_repeatable_and_the_first_is_outermost(
-    amqp_url: str, queue: str, tmp_path: Path
+    amqp_url: str, queue: str, tmp_path: Path, workers: list[str]
 ) -> None:
     app = _app(tmp_path)
     env = {"PYTHONPATH": os.pathsep.join([str(ROOT), str(app)])}
@@ -465,12 +466,14 @@ def test_serve_middleware_is_repeatable_and_the_first_is_outermost(
         "mw_app:question",
         "--middleware",
         "mw_app:Tag",
+        *workers,
         env=env,
     )
     try:
-        serve.wait_for("serving")
+        serve.wait_for("serving", count=2 if workers else 1)
         with EchoClient.connect(amqp_url, queue=queue) as client:
-            assert client.echo(text="hi", timeout=10).text == "HI!?"
+            for _ in range(4):  # each worker process has the chain
+                assert client.echo(text="hi", timeout=10).text == "HI!?"
         serve.signal(signal.SIGTERM)
         assert serve.wait(30) == 0
     finally:
