@@ -58,6 +58,16 @@ def _first_errors(exc: ValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+#: Characters kept of a location part (a property name the sender chose) and of a message:
+#: the error reply stays small whatever the request holds (no reflection amplified).
+_MAX_LOC = 64
+_MAX_MSG = 200
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 def _more(exc: ValidationError) -> int:
     return max(0, exc.error_count() - MAX_LISTED_ERRORS)
 
@@ -68,7 +78,11 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     At most :data:`MAX_LISTED_ERRORS` of them, then one entry of type ``too_many_errors``
     saying how many more there are."""
     details = [
-        {"loc": [str(part) for part in err["loc"]], "msg": err["msg"], "type": err["type"]}
+        {
+            "loc": [_clip(str(part), _MAX_LOC) for part in err["loc"]],
+            "msg": _clip(err["msg"], _MAX_MSG),
+            "type": err["type"],
+        }
         for err in _first_errors(exc)
     ]
     more = _more(exc)

@@ -8,6 +8,8 @@ result or exception into an :class:`Outcome`.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import inspect
 import logging
 import time
@@ -90,8 +92,12 @@ class Dispatcher:
         self.max_message_size = max_message_size
         self.is_async: bool | None = None
         self._handlers: dict[str, Callable[[BaseModel, CallContext], Any]] = {}
-        # A generated Async...Servicer says it all: its handlers may carry decorators that hide
-        # the coroutine function (a plain functools.wraps wrapper returning the coroutine).
+        # A generated Async...Servicer serves on the event loop. A handler of it that is not a
+        # coroutine function runs on a thread, so that it cannot block the loop (and its
+        # heartbeats); what it returns is awaited if it can be (a plain decorator that hides
+        # the coroutine function). Elsewhere a handler is what it says it is: a decorator
+        # decides by what it returns, not by what it wraps (``asyncio.run`` inside a sync
+        # wrapper, ``asyncio.to_thread`` inside an async one).
         declared_async = isinstance(servicer, AsyncServicer)
         for method in service.methods:
             handler = getattr(servicer, method.python_name, None)
@@ -99,7 +105,9 @@ class Dispatcher:
                 raise ConfigurationError(
                     f"{type(servicer).__name__} does not implement {method.python_name!r}"
                 )
-            is_async = declared_async or inspect.iscoroutinefunction(_unwrapped(handler))
+            is_async = inspect.iscoroutinefunction(handler)
+            if declared_async and not is_async:
+                handler, is_async = _off_the_loop(handler), True
             if self.is_async is None:
                 self.is_async = is_async
             elif self.is_async != is_async:
@@ -356,13 +364,19 @@ def _refuse(reply_to: str | bytes, cid: str | bytes, error: RpcError) -> Outcome
     )
 
 
-def _unwrapped(handler: Callable[..., Any]) -> object:
-    """What a decorator made with functools.wraps wraps, if anything."""
-    try:
-        inner: object = inspect.unwrap(handler)
-        return inner
-    except ValueError:  # a wrapper loop (a mock has every attribute, __wrapped__ too)
-        return handler
+def _off_the_loop(
+    handler: Callable[[BaseModel, CallContext], Any],
+) -> Callable[[BaseModel, CallContext], Any]:
+    """An async servicer's plain handler, run on a thread; its result awaited if awaitable."""
+
+    @functools.wraps(handler)
+    async def run(request: BaseModel, context: CallContext) -> Any:
+        result = await asyncio.to_thread(handler, request, context)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    return run
 
 
 def _is_json(content_type: str | None) -> bool:

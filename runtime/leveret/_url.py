@@ -15,6 +15,9 @@ DEFAULT_URL = "amqp://guest:guest@localhost:5672/%2F"
 
 _SCHEMES = ("amqp", "amqps")
 
+#: A 'user:' after a ',' or '/', then a password up to an '@'.
+_MORE_USERINFO = re.compile(r"([,/][^,/:@]*:)[^,/@]*@")
+
 #: A comma followed by a scheme starts another address.
 _SEPARATOR = re.compile(r",(?=\s*[A-Za-z][A-Za-z0-9+.-]*://)")
 
@@ -68,16 +71,29 @@ def _problem(address: str) -> str | None:
     try:
         parts.port  # noqa: B018 - urlsplit checks the port only when it is read
     except ValueError as exc:
-        return str(exc)
+        if "out of range" in str(exc):
+            return str(exc)
+        # Not urlsplit's text: it quotes what it took for the port, which may be part of a
+        # password with an unescaped '/'.
+        return "the port is not a number " + _ESCAPE_HINT
+    if "@" in parts.path or "@" in parts.query:
+        return "an '@' after the host " + _ESCAPE_HINT
     return None
+
+
+_ESCAPE_HINT = (
+    "(escape '/', '?', '#', '@' in a password as %2F, %3F, %23, %40, and separate the "
+    "addresses of a cluster with ',amqp://')"
+)
 
 
 def split_urls(url: str) -> list[str]:
     """The addresses in a resolved URL string, in the order to try them.
 
     Commas separate them, except in a password (RFC 3986 allows ',' there, and pika takes it):
-    a comma before the first '@' of an address is part of it, unless the next address's scheme
-    follows it."""
+    a comma followed by a scheme always separates; any other comma separates only when no '@'
+    follows it in the same address (a host has none, so one that does is inside a password,
+    which may hold '@' and ',' both)."""
     return [part.strip() for part in _addresses(url) if part.strip()]
 
 
@@ -85,15 +101,12 @@ def _addresses(url: str) -> list[str]:
     """Split ``url`` at its separating commas, leaving everything else as it is."""
     addresses = []
     for chunk in _SEPARATOR.split(url):
-        while True:  # an address without a scheme may follow: it may have a password too
-            scheme = chunk.find("://")
-            at = chunk.find("@", 0 if scheme < 0 else scheme + 3)
-            comma = chunk.find(",", at + 1)  # from 0 when there is no '@'
-            if comma < 0:
-                addresses.append(chunk)
-                break
-            addresses.append(chunk[:comma])
-            chunk = chunk[comma + 1 :]
+        begin = 0
+        for index, char in enumerate(chunk):
+            if char == "," and "@" not in chunk[index + 1 :]:
+                addresses.append(chunk[begin:index])
+                begin = index + 1
+        addresses.append(chunk[begin:])
     return addresses
 
 
@@ -122,6 +135,8 @@ def _redact_one(address: str) -> str:
         # in it that ended the authority early: mask up to the last '@' then.
         at = address.rfind("@", start)
     colon = address.find(":", start, at) if at >= 0 else -1
-    if colon < 0:
-        return address
-    return f"{address[: colon + 1]}***{address[at:]}"
+    if colon >= 0:
+        address = f"{address[: colon + 1]}***{address[at:]}"
+    # A 'user:password@' further on: another address that a ',' inside a password kept
+    # together with this one.
+    return _MORE_USERINFO.sub(r"\1***@", address)

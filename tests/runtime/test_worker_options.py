@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import math
@@ -277,23 +278,45 @@ def test_an_async_servicer_with_decorated_handlers_is_async() -> None:
     assert worker.concurrency == 64 and worker.inline is False
 
 
-def test_decorated_coroutine_functions_of_a_plain_class_are_async() -> None:
-    class Plain:
+def test_a_plain_class_is_what_its_handlers_say_not_what_they_wrap() -> None:
+    """A decorator decides by what it returns: a sync wrapper running a coroutine to the end
+    (``asyncio.run``, asgiref's ``async_to_sync``) is a sync handler, an async wrapper around
+    a sync function (``asyncio.to_thread``) an async one. Unwrapping got both wrong."""
+
+    def async_to_sync(f: Any) -> Any:
+        @functools.wraps(f)
+        def wrapper(*args: Any) -> Any:
+            return asyncio.run(f(*args))
+
+        return wrapper
+
+    def sync_to_async(f: Any) -> Any:
+        @functools.wraps(f)
+        async def wrapper(*args: Any) -> Any:
+            return await asyncio.to_thread(f, *args)
+
+        return wrapper
+
+    class SyncOutside:
         service = SERVICE
 
-        @_traced
+        @async_to_sync
         async def echo(self, request: Any, context: Any) -> EchoReply:
             return EchoReply(text=request.text)
 
-        @_traced
-        async def add(self, request: Any, context: Any) -> Any:
-            raise NotImplementedError
+        add = fail = echo
 
-        @_traced
-        async def fail(self, request: Any, context: Any) -> Any:
-            raise NotImplementedError
+    class AsyncOutside:
+        service = SERVICE
 
-    assert Dispatcher(SERVICE, Plain()).is_async is True
+        @sync_to_async
+        def echo(self, request: Any, context: Any) -> EchoReply:
+            return EchoReply(text=request.text)
+
+        add = fail = echo
+
+    assert Dispatcher(SERVICE, SyncOutside()).is_async is False
+    assert Dispatcher(SERVICE, AsyncOutside()).is_async is True
     assert Dispatcher(SERVICE, AsyncEchoServicer.__new__(_Traced)).is_async is True
 
 

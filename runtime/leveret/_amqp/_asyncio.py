@@ -89,8 +89,20 @@ class AsyncioTransport(_Calls):
         cls, url: str, *, reply_queue: str = "direct", connect_timeout: float = 10.0
     ) -> AsyncioTransport:
         self = cls(url, reply_queue, connect_timeout)
-        await self._connect()
+        try:
+            await self._connect()
+        except BaseException:
+            # Failed, or cancelled (``asyncio.wait_for`` around ``connect()``): the attempt
+            # runs on as a task of its own, and nobody would ever close what it opens.
+            self._abandon()
+            raise
         return self
+
+    def _abandon(self) -> None:
+        """End an ``open()`` that did not return: its attempt, and any connection it made."""
+        self._closed = True
+        _resolve(self._interrupt, None)  # a step in progress ends, and the attempt with it
+        self._teardown()
 
     def _usable(self) -> bool:
         return self._ready and self._lost is None

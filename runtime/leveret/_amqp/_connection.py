@@ -139,8 +139,15 @@ class _AsyncioConnection(_FastReads, _CoalescingFrames, AsyncioConnection):  # t
 
 def check_parameters(url: str) -> None:
     """Raise :class:`ConfigurationError` if pika refuses the address (a query option such as
-    ``?heartbeat=abc``); nothing connects."""
-    _parameters(url, 10.0)
+    ``?heartbeat=abc``), or takes a value AMQP cannot carry (it fails only when connecting,
+    every time); nothing connects."""
+    params = _parameters(url, 10.0)
+    for name, highest in (("heartbeat", 65535), ("channel_max", 65535), ("frame_max", 2**31 - 1)):
+        value = getattr(params, name, None)
+        if isinstance(value, int) and not 0 <= value <= highest:
+            raise ConfigurationError(
+                f"bad AMQP URL {redact(url)!r}: {name} must be at most {highest}, not {value}"
+            )
 
 
 def _parameters(url: str, connect_timeout: float) -> pika.URLParameters:
