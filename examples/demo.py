@@ -151,6 +151,13 @@ def run(url: str) -> int:
                 nobody.reserve(sku="ABC-1234", quantity=1, timeout=10)
         except leveret.Unavailable as exc:
             print(f"call to a queue nobody serves -> Unavailable at once: {exc.message}")
+    # The workers have stopped; their queues stay (durable). A call fails at once instead of
+    # waiting out its deadline in a queue nobody consumes (wait_for_ready=True would wait).
+    try:
+        with InventoryClient.connect(url, queue=shop_queue) as shop:
+            shop.reserve(sku="ABC-1234", quantity=1, timeout=10)
+    except leveret.Unavailable as exc:
+        print(f"call after the worker stopped -> Unavailable at once: {exc.message}")
     if not url.startswith("memory:"):
         _delete_queues(url, [calc_queue, shop_queue])
     print("\ndone")

@@ -27,5 +27,10 @@ def test_the_demo_runs_and_removes_its_temporary_folder(amqp_url: str, tmp_path:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "transport: RabbitMQ" in proc.stdout
+    # The README shows these lines: a missing queue and a stopped worker both fail at once.
+    assert "call to a queue nobody serves -> Unavailable at once: no queue" in proc.stdout
+    assert "call after the worker stopped -> Unavailable at once: no worker is consuming" in (
+        proc.stdout
+    )
     assert proc.stdout.rstrip().endswith("done")
     assert list(temp.iterdir()) == []

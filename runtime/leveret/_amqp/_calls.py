@@ -78,7 +78,8 @@ def _not_checked(request: Request, count: int | None, error: RpcError | None) ->
         return _not_sent(f"{error.message} (before the call was sent)", ORIGIN_LOCAL)
     if count is None:
         return _not_sent(
-            f"no queue {request.queue!r} to take {request.method!r}: is the service running?",
+            f"no queue {request.queue!r} to take {request.method!r}: is the service running? "
+            "(broker: NOT_FOUND)",
             ORIGIN_NO_ROUTE,
         )
     if count == 0:
