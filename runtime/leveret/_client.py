@@ -46,7 +46,15 @@ from leveret._middleware import CallInfo, Middleware, check_middleware, run_asyn
 from leveret._retry import RetryPolicy
 from leveret._spec import DEFAULT, MethodSpec, ServiceSpec, Timeout
 from leveret._url import is_memory, resolve_url
-from leveret._wire import MAX_MESSAGE_SIZE, MAX_TIMEOUT, STATUS_OK, Reply, Request, decode_error
+from leveret._wire import (
+    MAX_MESSAGE_SIZE,
+    MAX_TIMEOUT,
+    STATUS_OK,
+    Reply,
+    Request,
+    check_trace_headers,
+    decode_error,
+)
 
 __all__ = ["AsyncClient", "Client", "DynamicClient", "build_request"]
 
@@ -160,13 +168,20 @@ def _call_info(
         attempt=request.attempt,
         queue=request.queue,
         started=time.perf_counter(),
+        headers={},
     )
 
 
 def _with_metadata(request: Request, call: CallInfo) -> Request:
-    """``request`` with the metadata the middleware left in ``call``, checked as a caller's is
-    (``InvalidArgument``, nothing sent)."""
+    """``request`` with the metadata and trace headers the middleware left in ``call``,
+    checked as a caller's are (``InvalidArgument``, nothing sent)."""
     metadata = call.metadata
+    if call.headers:
+        try:
+            trace = check_trace_headers(call.headers)
+        except ValueError as exc:
+            raise mark(InvalidArgument(str(exc)), ORIGIN_LOCAL) from None
+        request = dataclasses.replace(request, trace=trace)
     if metadata == (request.metadata or {}):
         return request
     return dataclasses.replace(request, metadata=metadata_or_invalid(metadata) or None)

@@ -43,6 +43,7 @@ from leveret._wire import (
     read_attempt,
     read_deadline,
     read_metadata,
+    read_trace_headers,
 )
 
 __all__ = ["Call", "Dispatcher", "Outcome"]
@@ -319,6 +320,7 @@ def _chained(
             queue=queue,
             context=context,
             started=time.perf_counter(),
+            headers=MappingProxyType(read_trace_headers(context.headers)),
         )
 
     def response(result: object) -> BaseModel:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel
 
-from leveret._context import CallContext
+from leveret._context import EMPTY_METADATA, CallContext
 from leveret._errors import ConfigurationError, Internal, RpcError
 from leveret._spec import MethodSpec, ServiceSpec
 
@@ -46,6 +46,12 @@ class CallInfo:
     ``correlation_id``. ``deadline`` is absolute, in Unix seconds (None: no deadline).
     ``context`` is the handler's :class:`CallContext` on a server, None on a client.
     ``started`` is :func:`time.perf_counter` when the chain began this attempt.
+
+    ``headers`` holds the W3C trace context (``traceparent``, ``tracestate``, ``baggage``),
+    for tracing middleware such as :class:`leveret.otel.OpenTelemetry`: on a client a dict,
+    empty, which a middleware may fill before it calls ``call_next`` (those names only, string
+    values; anything else fails the call with ``InvalidArgument`` before it is sent); on a
+    server a read-only mapping of the ones the request carried.
     """
 
     side: Side
@@ -59,6 +65,9 @@ class CallInfo:
     queue: str
     context: CallContext | None = None
     started: float = 0.0
+    headers: MutableMapping[str, str] | Mapping[str, str] = field(
+        default_factory=lambda: EMPTY_METADATA
+    )
 
     @property
     def idempotent(self) -> bool:

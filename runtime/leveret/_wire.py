@@ -27,6 +27,7 @@ __all__ = [
     "MAX_METADATA_SIZE",
     "MAX_METADATA_VALUE",
     "MAX_TIMEOUT",
+    "MAX_TRACE_HEADER",
     "METADATA_PREFIX",
     "TRACE_HEADERS",
     "Delivery",
@@ -35,6 +36,7 @@ __all__ = [
     "Reply",
     "Request",
     "check_metadata",
+    "check_trace_headers",
     "decode_error",
     "encode_error",
     "metadata_error",
@@ -42,6 +44,7 @@ __all__ = [
     "read_attempt",
     "read_deadline",
     "read_metadata",
+    "read_trace_headers",
 ]
 
 CONTENT_TYPE = "application/json"
@@ -92,6 +95,8 @@ class Request:
     metadata: Mapping[str, str] | None = None
     #: 0 for the first attempt, n for the n-th retry.
     attempt: int = 0
+    #: W3C trace context headers a client middleware set (:func:`check_trace_headers`).
+    trace: Mapping[str, str] | None = None
 
     def expiration_ms(self, now: float) -> str | None:
         """The AMQP ``expiration``: milliseconds left (at least 1); the broker drops it then."""
@@ -100,9 +105,9 @@ class Request:
         return str(max(1, math.ceil((self.deadline - now) * 1000)))
 
     def headers(self) -> dict[str, Any] | None:
-        metadata, attempt = self.metadata, self.attempt
+        metadata, attempt, trace = self.metadata, self.attempt, self.trace
         if self.deadline is None:
-            if not metadata and not attempt:
+            if not metadata and not attempt and not trace:
                 return None
             headers: dict[str, Any] = {}
         else:
@@ -112,6 +117,8 @@ class Request:
         if metadata:
             for key, value in metadata.items():
                 headers[METADATA_PREFIX + key] = value
+        if trace:
+            headers.update(trace)
         return headers
 
 
@@ -249,6 +256,49 @@ def read_metadata(headers: Mapping[str, Any]) -> dict[str, str] | None:
     ):
         return None
     return metadata
+
+
+#: The longest trace header value: W3C baggage allows 8192 bytes, the others are far shorter.
+MAX_TRACE_HEADER = 8192
+
+
+def check_trace_headers(headers: object) -> dict[str, str]:
+    """The trace headers a client middleware set, or ``ValueError``: only the names in
+    :data:`TRACE_HEADERS`, str values of printable ASCII (as W3C defines them), bounded."""
+    if not isinstance(headers, Mapping):
+        raise ValueError(f"headers is a mapping of str to str, not {type(headers).__name__}")
+    for name, value in headers.items():
+        if name not in TRACE_HEADERS:
+            raise ValueError(
+                f"header {name!r}: a middleware may set only {', '.join(TRACE_HEADERS)}"
+            )
+        if (
+            not isinstance(value, str)
+            or len(value) > MAX_TRACE_HEADER
+            or not value.isascii()
+            or not value.isprintable()
+        ):
+            raise ValueError(
+                f"header {name!r}: the value is not printable ASCII of at most "
+                f"{MAX_TRACE_HEADER} characters"
+            )
+    return dict(headers)
+
+
+def read_trace_headers(headers: Mapping[str, Any]) -> dict[str, str]:
+    """The W3C trace headers a request carries, those valid by :func:`check_trace_headers`'
+    rules; anything else is dropped (a trace header is advice, never a reason to refuse)."""
+    found: dict[str, str] = {}
+    for name in TRACE_HEADERS:
+        value = headers.get(name)
+        if (
+            isinstance(value, str)
+            and len(value) <= MAX_TRACE_HEADER
+            and value.isascii()
+            and value.isprintable()
+        ):
+            found[name] = value
+    return found
 
 
 def metadata_error(headers: Mapping[str, Any]) -> str:

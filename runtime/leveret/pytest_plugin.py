@@ -1,7 +1,8 @@
 """leveret's pytest plugin, registered by the ``pytest11`` entry point. See ``docs/testing.md``.
 
 Fixtures: ``leveret_service`` (start servicers for a test), ``leveret_url`` (where they serve),
-``leveret_transport`` (``"memory"`` or ``"amqp"``). Option ``--leveret-transport``, else the
+``leveret_transport`` (``"memory"`` or ``"amqp"``), and ``leveret_spans`` (an in-memory span
+exporter, when opentelemetry-sdk is installed). Option ``--leveret-transport``, else the
 ``LEVERET_TRANSPORT`` environment variable, else ``memory``.
 
 pytest loads this module in every session of every environment that has leveret installed, so
@@ -11,17 +12,19 @@ in anyway): not pika, not leveret_codegen, not the worker, until a test asks for
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import time
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     from leveret.testing import ServiceStarter
 
-__all__ = ["ENV_VAR", "TRANSPORTS"]
+__all__ = ["ENV_VAR", "TRANSPORTS", "SpanRecorder"]
 
 #: The transports a run can use: the in-process broker, or RabbitMQ at ``AMQP_URL``.
 TRANSPORTS = ("memory", "amqp")
@@ -114,3 +117,61 @@ def _forget_memory_broker(url: str) -> None:
     name = url.partition("://")[2].strip("/")
     with _memory._brokers_lock:
         _memory._brokers.pop(name, None)
+
+
+class SpanRecorder:
+    """What ``leveret_spans`` gives: ``tracer_provider`` (an SDK provider that exports each
+    span to ``exporter``, an ``InMemorySpanExporter``, as it ends) for
+    ``leveret.otel.OpenTelemetry(tracer_provider=...)``, and the spans it finished."""
+
+    def __init__(self) -> None:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+            InMemorySpanExporter,
+        )
+
+        self.exporter = InMemorySpanExporter()
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+
+    def finished(self) -> list[Any]:
+        """The spans ended so far (``ReadableSpan``), in the order they ended."""
+        return list(self.exporter.get_finished_spans())
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Any]:
+        """:meth:`finished` once it holds at least ``count`` spans (a worker ends its span
+        on its own thread), or ``AssertionError`` after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while len(spans := self.finished()) < count:
+            if time.monotonic() >= deadline:
+                names = [span.name for span in spans]
+                raise AssertionError(
+                    f"{len(spans)} span(s) after {timeout} s, not {count}: {names}"
+                )
+            time.sleep(0.005)
+        return spans
+
+    def clear(self) -> None:
+        self.exporter.clear()
+
+    def shutdown(self) -> None:
+        self.tracer_provider.shutdown()
+
+
+# Only where the SDK is installed (the ``otel`` extra brings the API alone); find_spec imports
+# the ``opentelemetry`` namespace package, nothing of the SDK, until a test asks for the fixture.
+if importlib.util.find_spec("opentelemetry") is not None and (
+    importlib.util.find_spec("opentelemetry.sdk") is not None
+):
+
+    @pytest.fixture
+    def leveret_spans() -> Iterator[SpanRecorder]:
+        """Spans of this test, in memory: pass ``tracer_provider=leveret_spans.tracer_provider``
+        to ``leveret.otel.OpenTelemetry``, then read ``leveret_spans.finished()`` (or
+        ``wait_for(n)``). A provider of the test's own: the global one is left alone."""
+        recorder = SpanRecorder()
+        try:
+            yield recorder
+        finally:
+            recorder.shutdown()
