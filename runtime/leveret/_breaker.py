@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import threading
 import time
+from collections.abc import Iterable
 
 from leveret._errors import (
     ORIGIN_LOCAL,
@@ -21,7 +22,7 @@ from leveret._errors import (
     mark,
 )
 
-__all__ = ["BreakerState", "CircuitBreaker"]
+__all__ = ["BreakerState", "CircuitBreaker", "announce"]
 
 
 class BreakerState(enum.Enum):
@@ -114,3 +115,15 @@ class CircuitBreaker:
         self._state = BreakerState.OPEN
         self._opened_at = time.monotonic()
         self._probing = False
+
+
+def announce(breaker: CircuitBreaker | None, service: str, middleware: Iterable[object]) -> None:
+    """Give a client's ``breaker`` to each of its middleware that has a
+    ``watch_breaker(service, breaker)`` method (``leveret.prometheus.Metrics``): the chain only
+    sees calls, and a breaker that opens is exactly when there are none to see."""
+    if breaker is None:
+        return
+    for entry in middleware:
+        watch = getattr(entry, "watch_breaker", None)
+        if callable(watch):
+            watch(service, breaker)

@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from leveret._breaker import CircuitBreaker
+from leveret._breaker import CircuitBreaker, announce
 from leveret._codec import _invalid, decode_reply, encode_arguments, error_from_payload
 from leveret._errors import (
     ORIGIN_LOCAL,
@@ -335,6 +335,7 @@ class Client:
         self._policy = _CallPolicy(
             self._queue, retry, circuit_breaker, max_in_flight, max_message_size, wait_for_ready
         )
+        announce(circuit_breaker, self.service.name, self._middleware)
         self._slots = threading.BoundedSemaphore(max_in_flight)
         self._closing = threading.Event()  # wakes a call waiting out a retry backoff
 
@@ -545,6 +546,7 @@ class AsyncClient:
         self._policy = _CallPolicy(
             self._queue, retry, circuit_breaker, max_in_flight, max_message_size, wait_for_ready
         )
+        announce(circuit_breaker, self.service.name, self._middleware)
         self._slots = asyncio.Semaphore(max_in_flight)
         self._closing = asyncio.Event()  # wakes a call waiting out a retry backoff
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import cast
+from collections.abc import Sequence
+from typing import Any, cast
 
 from pydantic import BaseModel
 
@@ -185,10 +186,22 @@ def _serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+    if args.workers is not None and args.metrics_port is not None:
+        last = args.metrics_port + args.workers - 1
+        if args.metrics_port == 0 or last > 65535:
+            print(
+                "leveret serve: with --workers N, --metrics-port PORT gives worker i the port "
+                f"PORT+i-1: PORT must be from 1 to {65536 - args.workers}",
+                file=sys.stderr,
+            )
+            return 2
     _add_app_dirs(args.app_dir)
     try:
         cls = load_servicer_class(args.target)
         middleware = [load_middleware(target) for target in args.middleware or ()]
+        if args.metrics_port is not None:
+            # Outermost, so that the time and status it records include the user's middleware.
+            middleware.insert(0, _metrics_middleware())
         # With --workers this process only supervises: the options are checked here, once,
         # so the children will not crash-loop on them, but the servicer is built only in them.
         servicer = _probe(cls) if args.workers is not None else cls()
@@ -207,14 +220,20 @@ def _serve(args: argparse.Namespace) -> int:
     except LeveretError as exc:
         print(f"leveret serve: {exc}", file=sys.stderr)
         return 2
+    health: HealthServer | None = None
+    metrics: Any = None
     try:
         if args.workers is not None:
             if args.health_port is not None:
                 ports = range(args.health_port, args.health_port + args.workers)
                 check_ports(args.health_host, ports)
+            if args.metrics_port is not None:
+                from leveret.prometheus import check_metrics_ports
+
+                ports = range(args.metrics_port, args.metrics_port + args.workers)
+                check_metrics_ports(args.metrics_host, ports)
             return _supervise(args)
         # Bound before connecting: a port in use must stop the worker before it takes requests.
-        health: HealthServer | None = None
         if args.health_port is not None:
             health = HealthServer(
                 alive=lambda: worker.alive,
@@ -222,7 +241,10 @@ def _serve(args: argparse.Namespace) -> int:
                 port=args.health_port,
                 host=args.health_host,
             )
+        metrics = _metrics_server(args)
     except ConfigurationError as exc:
+        if health is not None:
+            health.close()
         print(f"leveret serve: {exc}", file=sys.stderr)
         return 2
     watch_supervisor()
@@ -238,9 +260,32 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         if health is not None:
             health.close()
+        if metrics is not None:
+            metrics.close()
     if worker.forced_by is not None:
         return 128 + int(worker.forced_by)
     return 0
+
+
+def _metrics_middleware() -> Middleware:
+    try:
+        from leveret.prometheus import Metrics
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"--metrics-port needs prometheus-client: pip install 'leveret[prometheus]' ({exc})"
+        ) from None
+    return Metrics()
+
+
+def _metrics_server(args: argparse.Namespace) -> Any:
+    """The bound /metrics server of this worker, or None without --metrics-port."""
+    if args.metrics_port is None:
+        return None
+    from leveret.prometheus import MetricsServer
+
+    server = MetricsServer(port=args.metrics_port, host=args.metrics_host)
+    logging.getLogger("leveret.metrics").info("metrics at %s", server.url)
+    return server
 
 
 def _supervise(args: argparse.Namespace) -> int:
@@ -264,10 +309,20 @@ def _supervise(args: argparse.Namespace) -> int:
     if args.verbose:
         command.append("-v")
     command += ["--log-format", args.log_format, "--log-level", args.log_level]
-    per_worker: Callable[[int], list[str]] | None = None
+    # Each worker gets ports of its own: PORT+i-1 for worker i, as the parent checked.
+    per_port: list[tuple[str, int, str, str]] = []
     if args.health_port is not None:
-        base, host = args.health_port, args.health_host
-        per_worker = lambda n: ["--health-port", str(base + n - 1), "--health-host", host]  # noqa: E731
+        per_port.append(("--health-port", args.health_port, "--health-host", args.health_host))
+    if args.metrics_port is not None:
+        per_port.append(("--metrics-port", args.metrics_port, "--metrics-host", args.metrics_host))
+
+    def own_ports(n: int) -> list[str]:
+        extra: list[str] = []
+        for option, base, host_option, host in per_port:
+            extra += [option, str(base + n - 1), host_option, host]
+        return extra
+
+    per_worker = own_ports if per_port else None
     env = dict(os.environ)
     if args.url is not None:
         env["AMQP_URL"] = args.url  # not on the command line, where ps shows passwords
@@ -394,6 +449,23 @@ def register_runtime_commands(
             f"address the health server listens on (default {DEFAULT_HOST}, every interface, "
             "which Kubernetes probes need; 127.0.0.1 keeps it to this machine)"
         ),
+    )
+    serve.add_argument(
+        "--metrics-port",
+        type=_port,
+        default=None,
+        metavar="PORT",
+        help=(
+            "serve Prometheus metrics (leveret_server_* series, see docs/operating.md) at "
+            "/metrics over HTTP on PORT; needs the prometheus extra. 0 picks a free port and "
+            "logs it. With --workers N, worker i listens on PORT+i-1 (default: no metrics)"
+        ),
+    )
+    serve.add_argument(
+        "--metrics-host",
+        default=DEFAULT_HOST,
+        metavar="HOST",
+        help=f"address the metrics server listens on (default {DEFAULT_HOST}, every interface)",
     )
     serve.add_argument(
         "--log-format",
