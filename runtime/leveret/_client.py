@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import threading
 import time
 import uuid
@@ -57,6 +58,9 @@ from leveret._wire import (
 )
 
 __all__ = ["AsyncClient", "Client", "DynamicClient", "build_request"]
+
+#: Retries here, circuit breaker changes in leveret._breaker; connections: ``leveret.amqp``.
+log = logging.getLogger("leveret.client")
 
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
 ClientT = TypeVar("ClientT")
@@ -290,6 +294,23 @@ class _CallPolicy:
         delay = self.retry.next_delay(error, method.idempotent, attempt, request.deadline)
         if delay is None:
             return None
+        if log.isEnabledFor(logging.WARNING):
+            # An attempt failed: the retry may well hide it from the caller, so it shows here.
+            log.warning(
+                "retrying %s on %r in %.3f s: attempt %d failed with %s: %s",
+                method.name,
+                self.queue,
+                delay,
+                attempt,
+                error.status.name,
+                error.message,
+                extra={
+                    "method": method.name,
+                    "correlation_id": request.correlation_id,
+                    "status": error.status.name,
+                    "attempt": attempt,
+                },
+            )
         return delay, dataclasses.replace(
             request, correlation_id=uuid.uuid4().hex, attempt=attempt + 1
         )

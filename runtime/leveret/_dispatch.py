@@ -33,6 +33,7 @@ from leveret._errors import (
 from leveret._middleware import CallInfo, check_middleware, run_async, run_sync
 from leveret._servicer import AsyncServicer
 from leveret._spec import MethodSpec, ServiceSpec
+from leveret._status import StatusCode
 from leveret._wire import (
     CONTENT_TYPE,
     MAX_MESSAGE_SIZE,
@@ -88,9 +89,12 @@ class Dispatcher:
         max_message_size: int = MAX_MESSAGE_SIZE,
         middleware: Sequence[object] | None = None,
         queue: str | None = None,
+        log_calls: bool = True,
     ) -> None:
         self.service = service
         self.max_message_size = max_message_size
+        #: Log one record per finished call (see :meth:`finish`); when False, only the ERROR ones.
+        self.log_calls = log_calls
         self.is_async: bool | None = None
         self._handlers: dict[str, Callable[[BaseModel, CallContext], Any]] = {}
         # A generated Async...Servicer serves on the event loop. A handler of it that is not a
@@ -216,9 +220,23 @@ class Dispatcher:
         return Call(method, self._handlers[method.name], request, context, reply_to, cid)
 
     def finish(
-        self, call: Call, result: object = None, error: BaseException | None = None
+        self,
+        call: Call,
+        result: object = None,
+        error: BaseException | None = None,
+        *,
+        started: float | None = None,
     ) -> Outcome:
-        return self._fit(self._finish(call, result, error), call.method.name)
+        """The outcome of a handler's ``result`` or ``error``, and the call's one log record on
+        ``leveret.server`` (``started``: :func:`time.perf_counter` when the handler began)."""
+        outcome, error = self._finish(call, result, error)
+        outcome = self._fit(outcome, call.method.name)
+        reply = outcome.reply
+        if reply is not None:
+            level = _LEVELS.get(reply.status, logging.WARNING)
+            if (self.log_calls or level >= logging.ERROR) and log.isEnabledFor(level):
+                _log_call(self.service.name, call, reply.status, level, error, started)
+        return outcome
 
     def _fit(self, outcome: Outcome, method: str) -> Outcome:
         """``outcome``, or RESOURCE_EXHAUSTED if its reply is over ``max_message_size``."""
@@ -245,7 +263,11 @@ class Dispatcher:
             ack=outcome.ack,
         )
 
-    def _finish(self, call: Call, result: object, error: BaseException | None) -> Outcome:
+    def _finish(
+        self, call: Call, result: object, error: BaseException | None
+    ) -> tuple[Outcome, BaseException | None]:
+        """The outcome, and the exception behind it (what the handler raised, or what made its
+        result or error impossible to send)."""
         cid = call.correlation_id
         if error is None:
             try:
@@ -253,7 +275,7 @@ class Dispatcher:
             except Exception as exc:
                 error = exc
             else:
-                return Outcome(OutgoingReply(call.reply_to, cid, STATUS_OK, body), ack=True)
+                return Outcome(OutgoingReply(call.reply_to, cid, STATUS_OK, body), ack=True), None
         if isinstance(error, RpcError):
             self._check_declared(call, error)
             try:
@@ -262,20 +284,15 @@ class Dispatcher:
                 error = exc
             else:
                 reply = OutgoingReply(call.reply_to, cid, error.status.name, body)
-                return Outcome(reply, ack=True)
-        log.error(
-            "handler %s failed (cid=%s)",
-            call.method.name,
-            cid,
-            exc_info=(type(error), error, error.__traceback__),
-        )
+                return Outcome(reply, ack=True), error
+        # The traceback is logged by finish(), with the call's record: never sent.
         internal = Internal(
             f"internal error in {call.method.name} (correlation id {call.context.correlation_id})"
         )
         return Outcome(
             OutgoingReply(call.reply_to, cid, internal.status.name, encode_exception(internal)),
             ack=True,
-        )
+        ), error
 
     def _check_declared(self, call: Call, error: RpcError) -> None:
         """Warn about a named error the method does not declare: its caller cannot tell it
@@ -295,6 +312,52 @@ class Dispatcher:
             error.status.name,
             call.context.correlation_id,
         )
+
+
+#: The level of a call's record by its reply's status: ERROR for the service's own failures
+#: (nothing the caller can fix: a bug, lost data), INFO for OK, WARNING for the rest (the
+#: caller's request, the state of things, or a dependency: declared errors included).
+_LEVELS = {
+    STATUS_OK: logging.INFO,
+    StatusCode.INTERNAL.name: logging.ERROR,
+    StatusCode.UNKNOWN.name: logging.ERROR,
+    StatusCode.DATA_LOSS.name: logging.ERROR,
+}
+
+
+def _log_call(
+    service: str,
+    call: Call,
+    status: str,
+    level: int,
+    error: BaseException | None,
+    started: float | None,
+) -> None:
+    """One record for a finished call: its facts as :data:`leveret._logging.CALL_FIELDS`
+    attributes, the traceback with an ERROR; never the request or the reply."""
+    context = call.context
+    duration = None if started is None else round((time.perf_counter() - started) * 1000, 3)
+    exc_info = None
+    if level >= logging.ERROR and error is not None:
+        exc_info = (type(error), error, error.__traceback__)
+    log.log(
+        level,
+        # "(cid=...)" last: what a caller's INTERNAL error quotes, easy to grep for.
+        "handler %s %s (cid=%s)",
+        call.method.name,
+        "failed" if exc_info is not None else f"replied {status}",
+        context.correlation_id,
+        exc_info=exc_info,
+        extra={
+            "service": service,
+            "method": call.method.name,
+            "correlation_id": context.correlation_id,
+            "status": status,
+            "duration_ms": duration,
+            "attempt": context.attempt,
+            "caller": None,
+        },
+    )
 
 
 def _chained(

@@ -233,7 +233,10 @@ class Worker:
     (a reply over the broker's limit would close the channel and bring the request back);
     keep it at or below the broker's ``max_message_size``. ``middleware``
     (:class:`~leveret.Middleware` instances, the first outermost) wraps every handler call,
-    after the request is validated; see docs/operating.md, "Middleware".
+    after the request is validated; see docs/operating.md, "Middleware". ``log_calls``: one
+    record per handled call on the ``leveret.server`` logger (INFO for OK, WARNING for other
+    statuses, ERROR with the traceback for INTERNAL, UNKNOWN, DATA_LOSS); with False only the
+    ERROR ones are logged. See docs/operating.md, "Logs".
 
     The methods are meant for the thread that created the worker; :meth:`stop` may be called
     from any thread.
@@ -253,6 +256,7 @@ class Worker:
         inline: bool | None = None,
         max_message_size: int = MAX_MESSAGE_SIZE,
         middleware: Sequence[Middleware] | None = None,
+        log_calls: bool = True,
     ) -> None:
         service = getattr(type(servicer), "service", None)
         if not isinstance(service, ServiceSpec):
@@ -275,6 +279,7 @@ class Worker:
             max_message_size=max_message_size,
             middleware=middleware,
             queue=queue,
+            log_calls=log_calls,
         )
         self._is_async = bool(self._dispatcher.is_async)
         self.url = resolve_url(url)
@@ -594,6 +599,7 @@ class Worker:
                 self._events.put(_HANDLER_DONE)
 
     def _run_sync(self, call: Call) -> Outcome:
+        started = time.perf_counter()
         try:
             result = call.handler(call.request, call.context)
             if inspect.iscoroutine(result):
@@ -603,10 +609,11 @@ class Worker:
                     "runs sync handlers: subclass the generated Async...Servicer"
                 )
         except BaseException as exc:  # a handler thread must survive whatever the handler does
-            return self._dispatcher.finish(call, error=exc)
-        return self._dispatcher.finish(call, result)
+            return self._dispatcher.finish(call, error=exc, started=started)
+        return self._dispatcher.finish(call, result, started=started)
 
     async def _run_async(self, call: Call, token: int) -> None:
+        started = time.perf_counter()
         try:
             result = call.handler(call.request, call.context)
             # An async servicer's handler under a plain decorator is an ordinary function that
@@ -619,11 +626,11 @@ class Worker:
                 raise  # given up at shutdown: unacked, so the broker redelivers it
             # Something the handler awaited was cancelled, not this task: a failed call, and
             # its concurrency slot must come back.
-            outcome = self._dispatcher.finish(call, error=exc)
+            outcome = self._dispatcher.finish(call, error=exc, started=started)
         except BaseException as exc:
-            outcome = self._dispatcher.finish(call, error=exc)
+            outcome = self._dispatcher.finish(call, error=exc, started=started)
         else:
-            outcome = self._dispatcher.finish(call, result)
+            outcome = self._dispatcher.finish(call, result, started=started)
         self._finish(token, outcome)
 
     # -- control ---------------------------------------------------------------------------

@@ -150,6 +150,7 @@ class _Calls:
         self._blocked = False  # broker flow control (connection.blocked)
         self._ready = False  # the channel is set up: publishing may start
         self._failures = 0
+        self._connected = False  # once connected, a connection that comes up is a reconnect
         self._next_attempt = 0.0
         self._backoff = Backoff(initial=0.1, multiplier=2.0, maximum=5.0, jitter=0.2)
         self._consumers = ConsumerCheck()
@@ -201,6 +202,9 @@ class _Calls:
             raise pika.exceptions.ConnectionWrongStateError("closed while being set up")
 
     def _attempt_succeeded(self, url: str) -> None:
+        if self._connected:
+            log.info("client reconnected to %s", redact(url))
+        self._connected = True
         self._url = url
         self._failures = 0
         self._next_attempt = 0.0
