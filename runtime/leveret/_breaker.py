@@ -9,6 +9,7 @@ breaker, its failure opens it again. Thread-safe; shared by the tasks of an asyn
 from __future__ import annotations
 
 import enum
+import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -23,6 +24,8 @@ from leveret._errors import (
 )
 
 __all__ = ["BreakerState", "CircuitBreaker", "announce"]
+
+log = logging.getLogger("leveret.client")
 
 
 class BreakerState(enum.Enum):
@@ -42,6 +45,7 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._probing = False
         self._lock = threading.Lock()
+        self._queue = ""  # the queue of the calls it guards, for its log records
 
     @property
     def state(self) -> BreakerState:
@@ -59,6 +63,7 @@ class CircuitBreaker:
         Whatever happens to the call, its outcome must come back: ``record`` (with ``probe``
         as returned here), or ``abandon`` when it ended without one (cancelled, say).
         """
+        self._queue = queue
         with self._lock:
             if self._state is BreakerState.CLOSED:
                 return False
@@ -95,15 +100,34 @@ class CircuitBreaker:
                 else:
                     self._state = BreakerState.CLOSED
                     self._failures = 0
+                changed = self._state
+            elif local:
                 return
-            if local:
-                return
-            if not trips:
+            elif not trips:
                 self._failures = 0
                 return
-            self._failures += 1
-            if self._failures >= self.failure_threshold:
+            else:
+                self._failures += 1
+                if self._failures < self.failure_threshold:
+                    return
                 self._open()
+                changed = self._state
+        # Logged outside the lock: a slow log handler must not hold up the other callers.
+        if changed is BreakerState.CLOSED:
+            log.info("circuit breaker for %r closed: the probe call succeeded", self._queue)
+        else:
+            assert error is not None
+            log.warning(
+                "circuit breaker for %r opened%s (%s: %s); failing fast for %.1f s",
+                self._queue,
+                " again: the probe call failed"
+                if probe
+                else f" after {self.failure_threshold} failures in a row",
+                error.status.name,
+                error.message,
+                self.reset_timeout,
+                extra={"status": error.status.name},
+            )
 
     def abandon(self, probe: bool) -> None:
         """A call ended without an outcome (cancelled, or a bug): let the next call probe."""
