@@ -21,8 +21,9 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 #: The per-call attributes a record may carry (``log.info(..., extra={"service": ...})``), in
 #: the order both formats show them: service name, method name, correlation id, status name
-#: (``OK``, ``NOT_FOUND``...), the handler's duration in milliseconds, the delivery attempt
-#: (1, or more once redelivered) and the caller, when known. None means "not known": left out.
+#: (``OK``, ``NOT_FOUND``...), the handler's duration in milliseconds, the caller's attempt
+#: (``CallContext.attempt``: 0, then n for its n-th retry) and the caller, when known. None
+#: means "not known": left out.
 CALL_FIELDS = ("service", "method", "correlation_id", "status", "duration_ms", "attempt", "caller")
 
 # user:password@ in any scheme://; the password may hold anything but '@' and white space.
