@@ -195,11 +195,12 @@ class Metrics(Middleware):
             # The method label comes only from the definition: a name it does not list
             # (which a worker refuses before any middleware) is never a new series.
             method = name if name in service.by_name else OTHER
-            for known in (*service.by_name, OTHER):
+            # Every method of the service at zero from the start, so that rate() starts at 0.
+            for known in service.by_name:
                 self._make(call.side, service.name, known)
-            children = self._children[(call.side, service.name, method)]
-            self._children[key] = children
-            return children
+            self._make(call.side, service.name, method)
+            # A name outside the definition is not kept as a key either: memory stays bounded.
+            return self._children[(call.side, service.name, method)]
 
     def _make(self, side: str, service: str, method: str) -> None:
         if (side, service, method) in self._children:

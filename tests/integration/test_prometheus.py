@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import signal
 import socket
@@ -19,7 +20,16 @@ from prometheus_client.parser import text_string_to_metric_families
 import leveret
 from leveret.prometheus import Metrics
 from tests.conftest import ROOT
-from tests.support.echo import AsyncEcho, AsyncEchoClient, Echo, EchoClient
+from tests.support.echo import (
+    ECHO,
+    SERVICE,
+    AsyncEcho,
+    AsyncEchoClient,
+    Echo,
+    EchoClient,
+    EchoReply,
+    EchoRequest,
+)
 from tests.support.proxy import free_port, wait_until
 from tests.support.serve import Serve
 
@@ -48,7 +58,14 @@ def _scrape(url: str) -> tuple[str, Samples]:
 
 
 def _labels(samples: Samples, prefix: str) -> set[str]:
-    return {value for (name, labels) in samples if name.startswith(prefix) for _, value in labels}
+    """Every label value of the series named ``prefix...`` but the histograms' bucket bounds."""
+    return {
+        value
+        for (name, labels) in samples
+        if name.startswith(prefix)
+        for key, value in labels
+        if key != "le"
+    }
 
 
 @pytest.fixture
@@ -111,10 +128,8 @@ def test_serve_metrics_port_exposes_the_server_series_after_ok_and_error_calls(
     assert _value(samples, "leveret_server_started_total", service="Echo", method="add") == 0
     assert "# TYPE leveret_server_handling_seconds histogram" in text
     # Bounded labels only: no queue (this test's queue name is unique), no correlation id.
-    values = _labels(samples, "leveret_")
-    assert values <= {"Echo", "echo", "add", "fail", "other"} | {
-        s.name for s in leveret.StatusCode
-    } | {k for (_, labels) in samples for key, k in labels if key == "le"}
+    statuses = {status.name for status in leveret.StatusCode}
+    assert _labels(samples, "leveret_") <= {"Echo", "echo", "add", "fail"} | statuses
     assert queue not in text
     proc.signal(signal.SIGTERM)
     assert proc.wait(30) == 0
@@ -187,6 +202,26 @@ def test_client_circuit_open_gauge_follows_the_breaker(amqp_url: str, queue: str
         assert circuit_open() == 0
 
 
+def test_async_client_circuit_open_gauge_follows_the_breaker(amqp_url: str, queue: str) -> None:
+    registry = CollectorRegistry()
+    breaker = leveret.CircuitBreaker(failure_threshold=1, reset_timeout=30.0)
+
+    def circuit_open() -> float | None:
+        return _value(_client_samples(registry), "leveret_client_circuit_open", service="Echo")
+
+    async def main() -> None:
+        async with AsyncEchoClient.connect(
+            amqp_url, queue=queue, circuit_breaker=breaker, middleware=[Metrics(registry)]
+        ) as client:
+            assert circuit_open() == 0
+            with pytest.raises(leveret.DeadlineExceeded):
+                await client.echo(text="slow", delay=1.0, timeout=0.2)
+            assert circuit_open() == 1
+
+    with leveret.Worker(AsyncEcho(), url=amqp_url, queue=queue):
+        asyncio.run(main())
+
+
 def test_async_client_and_worker_series(amqp_url: str, queue: str) -> None:
     client_registry, server_registry = CollectorRegistry(), CollectorRegistry()
 
@@ -212,10 +247,47 @@ def test_async_client_and_worker_series(amqp_url: str, queue: str) -> None:
     assert _value(server, "leveret_server_in_flight", service="Echo", method="echo") == 0
 
 
+def test_a_method_outside_the_definition_is_labelled_other() -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    for name in ("not-in-the-definition", "another-one"):
+        call = leveret.CallInfo(
+            side="server",
+            service=SERVICE,
+            method=dataclasses.replace(ECHO, name=name),
+            request=EchoRequest(text="x"),
+            metadata={},
+            correlation_id="c0ffee",
+            deadline=None,
+            attempt=0,
+            queue="amq.gen-per-connection",
+        )
+        metrics.intercept(call, lambda c: EchoReply(text="x", worker="w", remaining=None))
+    samples = _client_samples(registry)
+    assert _value(samples, "leveret_server_started_total", service="Echo", method="other") == 2
+    assert _labels(samples, "leveret_") <= {"Echo", "echo", "add", "fail", "other", "OK"}
+
+
 def test_two_metrics_on_one_registry_share_the_series() -> None:
     registry = CollectorRegistry()
     first, second = Metrics(registry), Metrics(registry)  # no "Duplicated timeseries"
     assert first.registry is second.registry
+
+
+def _queue_exists(url: str, queue: str) -> bool:
+    import pika
+    import pika.exceptions
+
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        conn.channel().queue_declare(queue, passive=True)
+        return True
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        assert exc.reply_code == 404
+        return False
+    finally:
+        if conn.is_open:
+            conn.close()
 
 
 def _serve_exit(amqp_url: str, queue: str, *options: str) -> subprocess.CompletedProcess[str]:
@@ -239,6 +311,7 @@ def test_a_metrics_port_in_use_exits_2_before_connecting(amqp_url: str, queue: s
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr  # one line, no traceback
     assert lines[0].startswith(f"leveret serve: cannot serve metrics on 127.0.0.1:{port}: ")
+    assert not _queue_exists(amqp_url, queue)  # it never got as far as the broker
     assert "serving" not in proc.stdout + proc.stderr
 
 
