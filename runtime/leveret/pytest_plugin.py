@@ -159,11 +159,21 @@ class SpanRecorder:
         self.tracer_provider.shutdown()
 
 
-# Only where the SDK is installed (the ``otel`` extra brings the API alone); find_spec imports
-# the ``opentelemetry`` namespace package, nothing of the SDK, until a test asks for the fixture.
-if importlib.util.find_spec("opentelemetry") is not None and (
-    importlib.util.find_spec("opentelemetry.sdk") is not None
-):
+def _has_otel_sdk() -> bool:
+    """Whether ``opentelemetry.sdk`` can be imported, without importing anything: not even the
+    ``opentelemetry`` namespace package, which pytester's in-process runs would otherwise keep
+    across runs while they drop (and re-import) its submodules."""
+    spec = importlib.util.find_spec("opentelemetry")  # a top-level name: not imported
+    if spec is None:
+        return False
+    return any(
+        os.path.isdir(os.path.join(location, "sdk"))
+        for location in spec.submodule_search_locations or ()
+    )
+
+
+# Only where the SDK is installed (the ``otel`` extra brings the API alone).
+if _has_otel_sdk():
 
     @pytest.fixture
     def leveret_spans() -> Iterator[SpanRecorder]:

@@ -4,6 +4,8 @@ retries, and the trace headers' way through the wire."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -358,3 +360,18 @@ def test_every_attribute_name_is_in_the_table() -> None:
         "messaging.message.conversation_id",
         "leveret.attempt",
     }
+
+
+def test_opentelemetry_is_imported_only_by_leveret_otel() -> None:
+    """Neither ``import leveret`` nor the pytest plugin (loaded in every session) imports it."""
+    code = (
+        "import sys, leveret, leveret.pytest_plugin as plugin\n"
+        "assert plugin._has_otel_sdk()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'opentelemetry'))\n"
+        "import leveret.otel\n"
+        "print('opentelemetry.trace' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.split("\n")[:2] == ["[]", "True"], result.stdout + result.stderr
