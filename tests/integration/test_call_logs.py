@@ -194,7 +194,7 @@ def test_the_breaker_logs_when_it_opens_and_when_it_closes(
     amqp_url: str, queue: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="leveret")
-    breaker = CircuitBreaker(failure_threshold=2, reset_timeout=0.3)
+    breaker = CircuitBreaker(failure_threshold=2, reset_timeout=1.0)
     with (
         leveret.Worker(_Flaky(failures=2), url=amqp_url, queue=queue),
         EchoClient.connect(
