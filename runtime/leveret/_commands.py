@@ -228,10 +228,8 @@ def _serve(args: argparse.Namespace) -> int:
                 ports = range(args.health_port, args.health_port + args.workers)
                 check_ports(args.health_host, ports)
             if args.metrics_port is not None:
-                from leveret.prometheus import check_metrics_ports
-
                 ports = range(args.metrics_port, args.metrics_port + args.workers)
-                check_metrics_ports(args.metrics_host, ports)
+                check_ports(args.metrics_host, ports, "metrics")
             return _supervise(args)
         # Bound before connecting: a port in use must stop the worker before it takes requests.
         if args.health_port is not None:

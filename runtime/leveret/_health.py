@@ -20,7 +20,7 @@ from typing import Any
 
 from leveret._errors import ConfigurationError
 
-__all__ = ["DEFAULT_HOST", "HealthServer", "check_ports"]
+__all__ = ["DEFAULT_HOST", "HealthServer", "address", "check_ports", "port_in_use"]
 
 log = logging.getLogger("leveret.health")
 
@@ -90,16 +90,14 @@ class HealthServer:
         try:
             self._server = _Server((host, port), {"/livez": alive, "/readyz": ready})
         except OSError as exc:
-            raise ConfigurationError(
-                f"cannot serve health checks on {_address(host, port)}: {exc.strerror or exc}"
-            ) from None
+            raise port_in_use("health checks", host, port, exc) from None
         self.host = host
         self.port: int = self._server.server_address[1]
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{_address(self.host, self.port)}"
+        return f"http://{address(self.host, self.port)}"
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -119,9 +117,9 @@ class HealthServer:
         self._server.server_close()
 
 
-def check_ports(host: str, ports: Iterable[int]) -> None:
+def check_ports(host: str, ports: Iterable[int], what: str = "health checks") -> None:
     """Raise ``ConfigurationError`` unless each port can be listened on now (for a supervisor,
-    before it starts the workers that will listen on them)."""
+    before it starts the workers that will serve ``what`` on them)."""
     for port in ports:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as sock:
@@ -130,10 +128,14 @@ def check_ports(host: str, ports: Iterable[int]) -> None:
             try:
                 sock.bind((host, port))
             except OSError as exc:
-                raise ConfigurationError(
-                    f"cannot serve health checks on {_address(host, port)}: {exc.strerror or exc}"
-                ) from None
+                raise port_in_use(what, host, port, exc) from None
 
 
-def _address(host: str, port: int) -> str:
+def port_in_use(what: str, host: str, port: int, exc: OSError) -> ConfigurationError:
+    return ConfigurationError(
+        f"cannot serve {what} on {address(host, port)}: {exc.strerror or exc}"
+    )
+
+
+def address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -20,8 +20,9 @@ Attributes follow semantic conventions v1.44.0 (:data:`SEMCONV_VERSION`); every 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from contextvars import Token
 from typing import Any, Final, cast
 
@@ -161,30 +162,25 @@ class OpenTelemetry(Middleware):
             return
         span.set_attribute(_RPC_STATUS, status)
 
-    def intercept(self, call: CallInfo, call_next: SyncNext) -> BaseModel:
+    @contextlib.contextmanager
+    def _spanned(self, call: CallInfo) -> Iterator[None]:
+        """The span of one attempt (client) or one handled call (server), current inside."""
         span, token = self._start(call)
         try:
-            result = call_next(call)
+            yield
         except BaseException as exc:
             self._failed(span, call.side, exc)
             raise
         else:
             span.set_attribute(_RPC_STATUS, "OK")
-            return result
         finally:
             otel_context.detach(token)
             span.end()
 
+    def intercept(self, call: CallInfo, call_next: SyncNext) -> BaseModel:
+        with self._spanned(call):
+            return call_next(call)
+
     async def intercept_async(self, call: CallInfo, call_next: AsyncNext) -> BaseModel:
-        span, token = self._start(call)
-        try:
-            result = await call_next(call)
-        except BaseException as exc:
-            self._failed(span, call.side, exc)
-            raise
-        else:
-            span.set_attribute(_RPC_STATUS, "OK")
-            return result
-        finally:
-            otel_context.detach(token)
-            span.end()
+        with self._spanned(call):
+            return await call_next(call)

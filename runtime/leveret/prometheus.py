@@ -11,11 +11,11 @@ service's name, a method of its definition and a status name. See docs/operating
 
 from __future__ import annotations
 
-import socket
+import contextlib
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
@@ -24,9 +24,10 @@ from pydantic import BaseModel
 
 from leveret._breaker import BreakerState, CircuitBreaker
 from leveret._errors import ConfigurationError, RpcError
+from leveret._health import address, port_in_use
 from leveret._middleware import AsyncNext, CallInfo, Middleware, SyncNext
 
-__all__ = ["DEFAULT_BUCKETS", "OTHER", "Metrics", "MetricsServer", "check_metrics_ports"]
+__all__ = ["DEFAULT_BUCKETS", "OTHER", "Metrics", "MetricsServer"]
 
 #: prometheus-client's own defaults, 5 ms to 10 s: "a typical web/rpc request", and the bucket
 #: advice of OpenTelemetry's RPC duration metrics.
@@ -236,7 +237,9 @@ class Metrics(Middleware):
 
     # -- the middleware -------------------------------------------------------------------
 
-    def intercept(self, call: CallInfo, call_next: SyncNext) -> BaseModel:
+    @contextlib.contextmanager
+    def _measured(self, call: CallInfo) -> Iterator[None]:
+        """Count and time one attempt (client) or one handled call (server) inside."""
         children = self._for(call)
         children.started.inc()
         server = call.side == "server"
@@ -248,7 +251,7 @@ class Metrics(Middleware):
         begun = time.perf_counter()
         code = "OK"
         try:
-            return call_next(call)
+            yield
         except BaseException as exc:
             code = _code(exc)
             raise
@@ -259,28 +262,13 @@ class Metrics(Middleware):
                 assert children.in_flight is not None
                 children.in_flight.dec()
 
+    def intercept(self, call: CallInfo, call_next: SyncNext) -> BaseModel:
+        with self._measured(call):
+            return call_next(call)
+
     async def intercept_async(self, call: CallInfo, call_next: AsyncNext) -> BaseModel:
-        children = self._for(call)
-        children.started.inc()
-        server = call.side == "server"
-        if server:
-            assert children.in_flight is not None
-            children.in_flight.inc()
-        elif call.attempt and children.retries is not None:
-            children.retries.inc()
-        begun = time.perf_counter()
-        code = "OK"
-        try:
+        with self._measured(call):
             return await call_next(call)
-        except BaseException as exc:
-            code = _code(exc)
-            raise
-        finally:
-            children.seconds.observe(time.perf_counter() - begun)
-            children.code(code).inc()
-            if server:
-                assert children.in_flight is not None
-                children.in_flight.dec()
 
 
 def _any_open(breakers: weakref.WeakSet[CircuitBreaker]) -> Callable[[], float]:
@@ -291,10 +279,6 @@ def _any_open(breakers: weakref.WeakSet[CircuitBreaker]) -> Callable[[], float]:
 
 
 # -- /metrics over HTTP ---------------------------------------------------------------------
-
-
-def _address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class MetricsServer:
@@ -309,9 +293,7 @@ class MetricsServer:
                 port, host, registry=REGISTRY if registry is None else registry
             )
         except OSError as exc:
-            raise ConfigurationError(
-                f"cannot serve metrics on {_address(host, port)}: {exc.strerror or exc}"
-            ) from None
+            raise port_in_use("metrics", host, port, exc) from None
         self._server: Any = server
         self._thread = thread
         self.host = host
@@ -319,25 +301,9 @@ class MetricsServer:
 
     @property
     def url(self) -> str:
-        return f"http://{_address(self.host, self.port)}/metrics"
+        return f"http://{address(self.host, self.port)}/metrics"
 
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5.0)
-
-
-def check_metrics_ports(host: str, ports: Iterable[int]) -> None:
-    """Raise ``ConfigurationError`` unless each port can be listened on now (for a supervisor,
-    before it starts the workers that will listen on them)."""
-    for port in ports:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as sock:
-            # As http.server does: a port in TIME_WAIT after a restart is not "in use".
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((host, port))
-            except OSError as exc:
-                raise ConfigurationError(
-                    f"cannot serve metrics on {_address(host, port)}: {exc.strerror or exc}"
-                ) from None
