@@ -9,7 +9,6 @@ breaker, its failure opens it again. Thread-safe; shared by the tasks of an asyn
 from __future__ import annotations
 
 import enum
-import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -22,10 +21,11 @@ from leveret._errors import (
     Unavailable,
     mark,
 )
+from leveret._logging import SafeLogger
 
 __all__ = ["BreakerState", "CircuitBreaker", "announce"]
 
-log = logging.getLogger("leveret.client")
+log = SafeLogger("leveret.client")  # logging never fails a call
 
 
 class BreakerState(enum.Enum):

@@ -42,6 +42,7 @@ from leveret._errors import (
     RpcError,
     mark,
 )
+from leveret._logging import SafeLogger
 from leveret._metadata import current_metadata, metadata_or_invalid
 from leveret._middleware import CallInfo, Middleware, check_middleware, run_async, run_sync
 from leveret._retry import RetryPolicy
@@ -60,7 +61,7 @@ from leveret._wire import (
 __all__ = ["AsyncClient", "Client", "DynamicClient", "build_request"]
 
 #: Retries here, circuit breaker changes in leveret._breaker; connections: ``leveret.amqp``.
-log = logging.getLogger("leveret.client")
+log = SafeLogger("leveret.client")  # logging never fails a call
 
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
 ClientT = TypeVar("ClientT")

@@ -9,9 +9,13 @@ result or exception into an :class:`Outcome`.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import functools
 import inspect
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +34,7 @@ from leveret._errors import (
     RpcError,
     Unimplemented,
 )
+from leveret._logging import SafeLogger
 from leveret._middleware import CallInfo, check_middleware, run_async, run_sync
 from leveret._servicer import AsyncServicer
 from leveret._spec import MethodSpec, ServiceSpec
@@ -49,7 +54,7 @@ from leveret._wire import (
 
 __all__ = ["Call", "Dispatcher", "Outcome"]
 
-log = logging.getLogger("leveret.server")
+log = SafeLogger("leveret.server")  # logging never fails a call
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,12 +441,63 @@ def _off_the_loop(
 
     @functools.wraps(handler)
     async def run(request: BaseModel, context: CallContext) -> Any:
-        result = await asyncio.to_thread(handler, request, context)
+        # The caller's context variables go with it (leveret.metadata(), a trace's span).
+        run_in_context = contextvars.copy_context().run
+        done = _PLAIN_HANDLER_THREADS.submit(run_in_context, handler, request, context)
+        result = await asyncio.wrap_future(done)
         if inspect.isawaitable(result):
             result = await result
         return result
 
     return run
+
+
+class _DaemonThreads:
+    """Threads for async servicers' plain handlers: as many as run at once (the worker's
+    concurrency bounds that), kept for the next ones, and daemon threads.
+
+    Not asyncio's default executor: its threads are not daemons (a handler that never
+    returns would keep the process alive past its grace period and a second signal), it has
+    only ``min(32, CPUs + 4)`` of them (fewer than a worker's concurrency), and pika resolves
+    host names on it (blocked handlers would delay a reconnect).
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[concurrent.futures.Future[Any], Callable[[], Any]]]
+        self._jobs = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._count = 0
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        with self._lock:
+            if self._idle:
+                self._idle -= 1
+            else:
+                self._count += 1
+                threading.Thread(
+                    target=self._serve, name=f"leveret-plain-{self._count}", daemon=True
+                ).start()
+        self._jobs.put((future, functools.partial(fn, *args)))
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            future, job = self._jobs.get()
+            if future.set_running_or_notify_cancel():
+                try:
+                    result = job()
+                except BaseException as exc:  # the handler's failure is the call's
+                    future.set_exception(exc)
+                else:
+                    future.set_result(result)
+            del future, job  # nothing of a finished call stays alive with an idle thread
+            with self._lock:
+                self._idle += 1
+
+
+_PLAIN_HANDLER_THREADS = _DaemonThreads()
 
 
 def _is_json(content_type: str | None) -> bool:

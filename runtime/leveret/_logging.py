@@ -7,6 +7,7 @@ password in a URL that made it into a message is masked, whatever code wrote the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -14,7 +15,15 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-__all__ = ["CALL_FIELDS", "LEVELS", "LOG_FORMATS", "JsonFormatter", "TextFormatter", "configure"]
+__all__ = [
+    "CALL_FIELDS",
+    "LEVELS",
+    "LOG_FORMATS",
+    "JsonFormatter",
+    "SafeLogger",
+    "TextFormatter",
+    "configure",
+]
 
 LOG_FORMATS = ("text", "json")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -96,3 +105,46 @@ def configure(log_format: str = "text", level: str = "INFO", stream: TextIO | No
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("pika").setLevel(logging.DEBUG if level == "DEBUG" else logging.CRITICAL)
+
+
+class SafeLogger:
+    """A logger that never fails its caller, for the loggers on the path of a call.
+
+    An application's record factory or filter that raises, or one that sets an attribute
+    leveret passes as an ``extra`` field (``service``, ``status`` ...: ``makeRecord`` refuses
+    to overwrite it), must not cost a reply, an ack or a retry. Such a record is logged again
+    without its extra fields, then not at all. (Handlers' own errors never reach the caller:
+    ``Handler.handleError`` deals with them.)
+    """
+
+    __slots__ = ("logger",)
+
+    def __init__(self, name: str) -> None:
+        self.logger = logging.getLogger(name)
+
+    def isEnabledFor(self, level: int) -> bool:
+        return self.logger.isEnabledFor(level)
+
+    def log(self, level: int, msg: str, *args: object, **kwargs: Any) -> None:
+        try:
+            self.logger.log(level, msg, *args, **kwargs)
+        except Exception:
+            if kwargs.pop("extra", None) is not None:
+                with contextlib.suppress(Exception):
+                    self.logger.log(level, msg, *args, **kwargs)
+
+    def debug(self, msg: str, *args: object, **kwargs: Any) -> None:
+        self.log(logging.DEBUG, msg, *args, **kwargs)
+
+    def info(self, msg: str, *args: object, **kwargs: Any) -> None:
+        self.log(logging.INFO, msg, *args, **kwargs)
+
+    def warning(self, msg: str, *args: object, **kwargs: Any) -> None:
+        self.log(logging.WARNING, msg, *args, **kwargs)
+
+    def error(self, msg: str, *args: object, **kwargs: Any) -> None:
+        self.log(logging.ERROR, msg, *args, **kwargs)
+
+    def exception(self, msg: str, *args: object, **kwargs: Any) -> None:
+        kwargs.setdefault("exc_info", True)
+        self.log(logging.ERROR, msg, *args, **kwargs)

@@ -30,7 +30,6 @@ import asyncio
 import collections
 import contextlib
 import inspect
-import logging
 import queue as queue_module
 import signal
 import threading
@@ -41,6 +40,7 @@ from typing import Any, Protocol, Self
 
 from leveret._dispatch import Call, Dispatcher, Outcome
 from leveret._errors import ConfigurationError
+from leveret._logging import SafeLogger
 from leveret._middleware import Middleware
 from leveret._spec import ServiceSpec
 from leveret._url import is_memory, redact, resolve_url
@@ -48,7 +48,7 @@ from leveret._wire import MAX_MESSAGE_SIZE, MAX_TIMEOUT, Delivery, OutgoingReply
 
 __all__ = ["QUEUE_TYPES", "Worker"]
 
-log = logging.getLogger("leveret.worker")
+log = SafeLogger("leveret.worker")  # logging never fails a call
 
 #: Request queue types a worker can declare.
 QUEUE_TYPES = ("classic", "quorum")

@@ -6,17 +6,26 @@ password were split or shown."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+import select
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
+import pika
 import pytest
 
 import leveret
 from leveret._url import check_url, redact, split_urls
+from tests.conftest import ROOT
 from tests.integration.test_client_review_fixes import _SlowProxy
-from tests.support.echo import AsyncEcho, AsyncEchoClient, EchoReply, EchoRequest
+from tests.support.echo import AsyncEcho, AsyncEchoClient, Echo, EchoClient, EchoReply, EchoRequest
 from tests.support.proxy import wait_until
 from tests.support.raw import RawPeer
 
@@ -126,3 +135,132 @@ def test_every_password_of_a_url_is_masked() -> None:
         "amqp://a:***@h1,amqps://b:***@h2:5671/v,c:***@h3"
     )
     assert redact("amqp://u:p@a,ss@h/") == "amqp://u:***@h/"
+
+
+# -- found by the review of those fixes ------------------------------------------------------
+
+
+def test_a_logging_setup_that_raises_never_costs_a_reply_or_a_retry(
+    amqp_url: str, queue: str
+) -> None:
+    """A record factory that sets ``service`` on every record (a common structured-logging
+    setup) makes ``extra={"service": ...}`` raise in ``makeRecord``; a filter may raise too."""
+    factory = logging.getLogRecordFactory()
+
+    def tagging(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        record.service = "my-app"
+        return record
+
+    class Raising(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            raise ZeroDivisionError("a broken filter")
+
+    raising = Raising()
+    client_log = logging.getLogger("leveret.client")
+    logging.setLogRecordFactory(tagging)
+    client_log.addFilter(raising)
+    try:
+        for servicer in (Echo(), AsyncEcho()):
+            with (
+                leveret.Worker(servicer, url=amqp_url, queue=queue, concurrency=2),
+                EchoClient.connect(amqp_url, queue=queue) as client,
+            ):
+                for i in range(4):  # more calls than the worker has slots
+                    assert client.echo(text=f"hi{i}", timeout=5).text == f"hi{i}"
+        # No worker now: the idempotent call is retried (and logged) until its deadline.
+        with (
+            EchoClient.connect(amqp_url, queue=queue) as client,
+            pytest.raises(leveret.Unavailable),
+        ):
+            client.add(a=1, b=2, timeout=0.5)
+    finally:
+        logging.setLogRecordFactory(factory)
+        client_log.removeFilter(raising)
+
+
+_SLEEPER = """
+import sys, time
+sys.path[:0] = [{root!r}]
+import leveret
+from tests.support.echo import AsyncEchoServicer, AddReply, EchoReply
+
+class Sleeper(AsyncEchoServicer):
+    def echo(self, request, context):
+        print("handler started", flush=True)
+        time.sleep(60)  # never returns in time
+        return EchoReply(text=request.text)
+
+    async def add(self, request, context):
+        return AddReply(sum=request.a + request.b)
+
+    async def fail(self, request, context):
+        raise RuntimeError
+
+leveret.Worker(Sleeper(), url={url!r}, queue={queue!r}, grace=1).run()
+print("run returned", flush=True)
+"""
+
+
+def test_a_plain_handler_that_never_returns_does_not_keep_the_process_alive(
+    amqp_url: str, queue: str, tmp_path: Path
+) -> None:
+    script = tmp_path / "sleeper.py"
+    script.write_text(_SLEEPER.format(root=str(ROOT), url=amqp_url, queue=queue))
+    conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:  # the request waits in the queue until the worker below consumes it
+        conn.channel().queue_declare(queue, durable=True)
+    finally:
+        conn.close()
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        with EchoClient.connect(amqp_url, queue=queue, wait_for_ready=True) as client:
+
+            def call() -> None:
+                with contextlib.suppress(leveret.RpcError):
+                    client.echo(text="x", timeout=30)
+
+            threading.Thread(target=call, daemon=True).start()
+            _wait_for_line(proc, "handler started", 15)
+            signalled = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(10) == 0
+        assert time.monotonic() - signalled < 5  # the 1 s grace, not the handler's 60 s
+    finally:
+        proc.kill()
+
+
+def _wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float) -> None:
+    assert proc.stdout is not None
+    give_up = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < give_up:
+        ready, _, _ = select.select([proc.stdout], [], [], give_up - time.monotonic())
+        if not ready:
+            break
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return
+    raise AssertionError(f"no {text!r} within {timeout} s; output: {seen}")
+
+
+def test_plain_handlers_run_as_many_at_once_as_the_worker_allows(amqp_url: str, queue: str) -> None:
+    servicer = _Blocking()
+    with leveret.Worker(servicer, url=amqp_url, queue=queue, concurrency=20):
+
+        async def main() -> list[str]:
+            async with AsyncEchoClient.connect(amqp_url, queue=queue) as client:
+                replies = await asyncio.gather(
+                    *(client.echo(text=str(i), delay=1.0, timeout=2.5) for i in range(20))
+                )
+                return [r.text for r in replies]
+
+        started = time.monotonic()
+        assert asyncio.run(main()) == [str(i) for i in range(20)]
+        assert time.monotonic() - started < 2.5  # not six at a time (asyncio's default pool)
