@@ -337,7 +337,7 @@ def test_supervisor_restarts_a_worker_that_dies(
         workers = {call.join().worker for call in calls}
     assert workers == {f"pid{survivor}", f"pid{replacement}"}
     supervisor.signal(signal.SIGTERM)
-    assert supervisor.wait(20) == 0
+    assert supervisor.wait(20) == 0, supervisor.output()
     assert supervisor.count("stopped: every handler in progress finished") == 2
     assert _gone(survivor) and _gone(replacement)
 
