@@ -18,7 +18,7 @@ cp "$ROOT/bench/peer/leveret_rpc.py" "$WORK/peerbench/adapters/leveret_rpc.py"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 # the harness's own requirements (pinned peers) are installed by its run_peers.sh; leveret
 # (editable, runtime only) and matplotlib (for the plot) go into the same venv
-"$VENV/bin/python" -m pip install -q -e "$ROOT" matplotlib
+"$VENV/bin/python" -m pip install -q -e "$ROOT[otel,prometheus]" opentelemetry-sdk matplotlib
 
 # stubs: generated with the project's CLI (the codegen extra lives in the project venv)
 GEN_CLI="$ROOT/.venv/bin/leveret"

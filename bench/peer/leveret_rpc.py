@@ -13,6 +13,10 @@ Rows (group 7):
   leveret-sync-threads-64   one generated sync client shared by 64 threads (64 in flight),
                             same async worker; the harness has no threaded driver, so this
                             row drives ctx.meter itself
+  leveret-sync-seq-obs      leveret-sync-seq with Metrics and OpenTelemetry on both sides
+  leveret-async-64-obs      leveret-async-64 with Metrics and OpenTelemetry on both sides
+                            (issue 9: a private prometheus registry; an SDK tracer provider
+                            with a batch processor to an exporter that drops the spans)
 
 The server answers with what ctx.handle returns for the request as a dict (unset fields left
 out), validated into the generated reply model; the client returns the reply as a dict.
@@ -63,6 +67,41 @@ SYSTEMS = [
 ]
 
 
+for _base, _variant in (("leveret-sync-seq", "default-obs"), ("leveret-async-64", "async-obs")):
+    _row = next(system for system in SYSTEMS if system.id == _base)
+    SYSTEMS.append(
+        System(
+            id=f"{_base}-obs",
+            label=f"{_row.label}, Metrics + OpenTelemetry",
+            variant=_variant,
+            mode=_row.mode,
+            concurrency=_row.concurrency,
+            group="7",
+            payload=False,
+        )
+    )
+
+
+def _middleware(ctx):
+    """Metrics and OpenTelemetry for the -obs rows, none for the others."""
+    if not ctx.variant.endswith("-obs"):
+        return None
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+    from prometheus_client import CollectorRegistry
+
+    from leveret.otel import OpenTelemetry
+    from leveret.prometheus import Metrics
+
+    class Dropped(SpanExporter):
+        def export(self, spans):
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Dropped()))
+    return [Metrics(CollectorRegistry()), OpenTelemetry(tracer_provider=provider)]
+
+
 def _stubs():
     gen = os.environ["LEVERET_PEERBENCH_GEN"]
     if gen not in sys.path:
@@ -90,13 +129,20 @@ def serve(ctx) -> None:
     def reply(request):
         return Reply(**handle(request.model_dump(exclude_unset=True)))
 
-    if ctx.variant in ("async", "sync-threads"):
+    middleware = _middleware(ctx)
+    if ctx.variant in ("async", "sync-threads", "async-obs"):
 
         class AsyncAdder(svc.AsyncAdderServicer):
             async def add(self, request, context):
                 return reply(request)
 
-        worker = leveret.Worker(AsyncAdder(), url=ctx.url, queue=ctx.queue, concurrency=CONCURRENCY)
+        worker = leveret.Worker(
+            AsyncAdder(),
+            url=ctx.url,
+            queue=ctx.queue,
+            concurrency=CONCURRENCY,
+            middleware=middleware,
+        )
     else:
 
         class Adder(svc.AdderServicer):
@@ -104,7 +150,9 @@ def serve(ctx) -> None:
                 return reply(request)
 
         inline = False if ctx.variant == "threaded" else None  # None: the default (inline)
-        worker = leveret.Worker(Adder(), url=ctx.url, queue=ctx.queue, inline=inline)
+        worker = leveret.Worker(
+            Adder(), url=ctx.url, queue=ctx.queue, inline=inline, middleware=middleware
+        )
     worker.start()
     ctx.ready()
     threading.Event().wait()  # SIGTERM from the orchestrator ends the process
@@ -163,7 +211,9 @@ def client(ctx) -> None:
         import asyncio
 
         async def main():
-            async with svc.AsyncAdderClient.connect(ctx.url, queue=ctx.queue) as c:
+            async with svc.AsyncAdderClient.connect(
+                ctx.url, queue=ctx.queue, middleware=_middleware(ctx)
+            ) as c:
                 add = c.add
 
                 async def acall(req):
@@ -173,6 +223,6 @@ def client(ctx) -> None:
 
         asyncio.run(main())
         return
-    with svc.AdderClient.connect(ctx.url, queue=ctx.queue) as c:
+    with svc.AdderClient.connect(ctx.url, queue=ctx.queue, middleware=_middleware(ctx)) as c:
         add = c.add
         ctx.run_sync(lambda req: add(**req).model_dump(exclude_none=True))
