@@ -223,6 +223,7 @@ def _serve(args: argparse.Namespace) -> int:
     health: HealthServer | None = None
     metrics: Any = None
     try:
+        _check_port_ranges(args)
         if args.workers is not None:
             if args.health_port is not None:
                 ports = range(args.health_port, args.health_port + args.workers)
@@ -263,6 +264,22 @@ def _serve(args: argparse.Namespace) -> int:
     if worker.forced_by is not None:
         return 128 + int(worker.forced_by)
     return 0
+
+
+def _check_port_ranges(args: argparse.Namespace) -> None:
+    """The health and metrics ports of every worker must differ: otherwise one worker fails
+    to bind, exits and is restarted for ever by the supervisor."""
+    if not args.health_port or not args.metrics_port:  # 0 picks a free port
+        return
+    workers = args.workers or 1
+    clash = set(range(args.health_port, args.health_port + workers)) & set(
+        range(args.metrics_port, args.metrics_port + workers)
+    )
+    if clash:
+        raise ConfigurationError(
+            f"--health-port and --metrics-port overlap at port {min(clash)}: each takes PORT to "
+            f"PORT+{workers - 1} (one port per worker)"
+        )
 
 
 def _metrics_middleware() -> Middleware:

@@ -57,15 +57,28 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__(_TEXT_FORMAT)
 
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # One record, one line (the traceback aside): a line break or other control character
+        # in a message (a correlation id a caller chose) must not forge the next line.
+        values = dict(vars(record))
+        values["message"] = printable(record.message)
+        return _TEXT_FORMAT % values
+
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         fields = _call_fields(record)
         if fields:
             # The traceback, if any, follows the message's first line: the fields go there too.
             head, sep, tail = text.partition("\n")
-            pairs = " ".join(f"{key}={value}" for key, value in fields.items())
+            pairs = " ".join(f"{key}={printable(str(value))}" for key, value in fields.items())
             text = f"{head} {pairs}{sep}{tail}"
         return _mask(text)
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters and line separators escaped (``\\n``), as is when
+    it has none."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 class JsonFormatter(logging.Formatter):
