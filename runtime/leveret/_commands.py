@@ -176,21 +176,12 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         print("leveret serve: --workers must be at least 1", file=sys.stderr)
         return 2
-    if args.workers is not None and args.health_port is not None:
+    options = (("--health-port", args.health_port), ("--metrics-port", args.metrics_port))
+    for option, port in options if args.workers is not None else ():
         # Worker i listens on PORT + i - 1: each needs a port known in advance.
-        last = args.health_port + args.workers - 1
-        if args.health_port == 0 or last > 65535:
+        if port is not None and (port == 0 or port + args.workers - 1 > 65535):
             print(
-                "leveret serve: with --workers N, --health-port PORT gives worker i the port "
-                f"PORT+i-1: PORT must be from 1 to {65536 - args.workers}",
-                file=sys.stderr,
-            )
-            return 2
-    if args.workers is not None and args.metrics_port is not None:
-        last = args.metrics_port + args.workers - 1
-        if args.metrics_port == 0 or last > 65535:
-            print(
-                "leveret serve: with --workers N, --metrics-port PORT gives worker i the port "
+                f"leveret serve: with --workers N, {option} PORT gives worker i the port "
                 f"PORT+i-1: PORT must be from 1 to {65536 - args.workers}",
                 file=sys.stderr,
             )
