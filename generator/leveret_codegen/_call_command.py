@@ -14,8 +14,9 @@ from typing import Any
 
 import jsonschema
 
+import leveret
 from leveret import DynamicClient, LeveretError, RpcError
-from leveret._wire import MAX_TIMEOUT
+from leveret._wire import MAX_TIMEOUT, check_metadata
 from leveret_codegen._diagnostics import has_errors
 from leveret_codegen._frontend import load_services
 from leveret_codegen._suggest import closest
@@ -56,6 +57,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "at once with UNAVAILABLE when no worker consumes the queue)"
         ),
     )
+    parser.add_argument(
+        "--metadata",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=(
+            "send KEY=VALUE as per-call metadata, as leveret.metadata({KEY: VALUE}) does "
+            "(repeatable; keys are 1 to 64 characters of a-z 0-9 - _ .)"
+        ),
+    )
     parser.set_defaults(func=run)
 
 
@@ -80,7 +91,26 @@ def _parse_timeout(text: str) -> float | None:
     return seconds
 
 
+def _parse_metadata(entries: list[str]) -> dict[str, str] | str:
+    """The --metadata entries as a checked dict, or what is wrong with them."""
+    metadata: dict[str, str] = {}
+    for entry in entries:
+        key, sep, value = entry.partition("=")
+        if not sep:
+            return f"--metadata {entry!r}: expected KEY=VALUE"
+        if key in metadata:
+            return f"--metadata: key {key!r} given twice"
+        metadata[key] = value
+    try:
+        return check_metadata(metadata)
+    except ValueError as exc:
+        return f"--metadata: {exc}"
+
+
 def run(args: argparse.Namespace) -> int:
+    metadata = _parse_metadata(args.metadata)
+    if isinstance(metadata, str):
+        return _fail(metadata)
     timeout: float | None = None
     if args.timeout is not None:
         timeout = _parse_timeout(args.timeout)
@@ -126,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     if timeout is None:
         timeout = method.timeout or 60.0
     try:
-        with DynamicClient.connect(args.url) as client:
+        with DynamicClient.connect(args.url) as client, leveret.metadata(metadata):
             reply = client.call(
                 args.queue or service.queue,
                 method.name,

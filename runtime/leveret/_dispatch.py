@@ -28,6 +28,7 @@ from leveret._codec import decode_request, encode_exception, encode_result
 from leveret._context import EMPTY_METADATA, CallContext
 from leveret._errors import (
     ConfigurationError,
+    DeadlineExceeded,
     Internal,
     InvalidArgument,
     ResourceExhausted,
@@ -343,14 +344,18 @@ def _log_call(
     context = call.context
     duration = None if started is None else round((time.perf_counter() - started) * 1000, 3)
     exc_info = None
-    if level >= logging.ERROR and error is not None:
+    # "(cid=...)" last: what a caller's INTERNAL error quotes, easy to grep for.
+    text, args = "handler %s %s (cid=%s)", (call.method.name, f"replied {status}")
+    if isinstance(error, _MiddlewareResultError):
+        # Not the handler's failure, and the traceback would show only leveret's own frames.
+        text, args = "%s: replied %s (cid=%s)", (str(error), status)
+    elif level >= logging.ERROR and error is not None:
         exc_info = (type(error), error, error.__traceback__)
+        args = (call.method.name, "failed")
     log.log(
         level,
-        # "(cid=...)" last: what a caller's INTERNAL error quotes, easy to grep for.
-        "handler %s %s (cid=%s)",
-        call.method.name,
-        "failed" if exc_info is not None else f"replied {status}",
+        text,
+        *args,
         context.correlation_id,
         exc_info=exc_info,
         extra={
@@ -365,6 +370,44 @@ def _log_call(
     )
 
 
+class _MiddlewareResultError(TypeError):
+    """A worker middleware returned something that is not the method's response model: the
+    middleware's bug, not the handler's (the client side refuses the same with ``Internal``)."""
+
+    def __init__(self, middleware: str, method: MethodSpec[Any, Any], result: object) -> None:
+        super().__init__(
+            f"{method.name}: the middleware {middleware} returned {type(result).__name__}, "
+            f"not {method.response.__name__}"
+        )
+
+
+class _Checked:
+    """One middleware of a worker's chain, with what it returns checked, so that a wrong
+    return is blamed on the middleware that made it (the innermost one, found first) and every
+    middleware outside it sees the failure, as the caller will, instead of a result."""
+
+    __slots__ = ("method", "middleware", "name")
+
+    def __init__(self, middleware: Any, method: MethodSpec[Any, Any]) -> None:
+        self.middleware = middleware
+        self.method = method
+        self.name = type(middleware).__name__
+
+    def intercept(self, call: CallInfo, call_next: Callable[[CallInfo], BaseModel]) -> BaseModel:
+        result = self.middleware.intercept(call, call_next)
+        if not isinstance(result, self.method.response):
+            raise _MiddlewareResultError(self.name, self.method, result)
+        return result  # type: ignore[no-any-return]
+
+    async def intercept_async(
+        self, call: CallInfo, call_next: Callable[[CallInfo], Any]
+    ) -> BaseModel:
+        result = await self.middleware.intercept_async(call, call_next)
+        if not isinstance(result, self.method.response):
+            raise _MiddlewareResultError(self.name, self.method, result)
+        return result  # type: ignore[no-any-return]
+
+
 def _chained(
     chain: tuple[Any, ...],
     service: ServiceSpec,
@@ -373,7 +416,19 @@ def _chained(
     queue: str,
     is_async: bool,
 ) -> Callable[[BaseModel, CallContext], Any]:
-    """``handler`` inside the middleware chain: the same signature, for the worker to run."""
+    """``handler`` inside the middleware chain: the same signature, for the worker to run.
+
+    What the chain sees is what the caller gets. The innermost step hands the middleware the
+    response model (also when the handler returned a dict), raises ``TypeError`` for a handler
+    that returned anything else, and raises :class:`DeadlineExceeded` when the handler returned
+    after the caller's deadline: the caller has given up with DEADLINE_EXCEEDED, and metrics or
+    a span must not record the call as OK. On the wire nothing changes: when that very
+    exception comes out of the chain, the worker replies with the handler's result, as it does
+    without middleware (the reply goes nowhere useful, but a worker does not second-guess a
+    handler's result). A middleware that returns something that is not the response model
+    fails the call with INTERNAL, blamed on it (:class:`_MiddlewareResultError`).
+    """
+    checked = tuple(_Checked(middleware, method) for middleware in chain)
 
     def info(request: BaseModel, context: CallContext) -> CallInfo:
         return CallInfo(
@@ -391,28 +446,46 @@ def _chained(
             headers=MappingProxyType(read_trace_headers(context.headers)),
         )
 
-    def response(result: object) -> BaseModel:
-        # What the middleware sees is the response model, also when the handler returned a
-        # dict; anything else is left for encode_result to refuse.
-        if isinstance(result, Mapping) and not isinstance(result, method.response):
-            model: BaseModel = method.response.model_validate(result)
-            return model
+    def response(result: object, context: CallContext, late: list[Any]) -> BaseModel:
+        if not isinstance(result, method.response):
+            if not isinstance(result, Mapping):
+                raise TypeError(
+                    f"handler of {method.name!r} returned {type(result).__name__}, "
+                    f"expected {method.response.__name__}"
+                )
+            result = method.response.model_validate(result)
+        deadline = context.deadline
+        if deadline is not None and time.time() >= deadline:
+            exceeded = DeadlineExceeded(
+                f"{method.name}: the handler returned after the caller's deadline"
+            )
+            late[:] = [exceeded, result]
+            raise exceeded
         return result  # type: ignore[return-value]
 
     if is_async:
 
         async def run_handler_async(request: BaseModel, context: CallContext) -> Any:
+            late: list[Any] = []
+
             async def last(call: CallInfo) -> BaseModel:
                 result = handler(call.request, context)
                 if inspect.isawaitable(result):
                     result = await result
-                return response(result)
+                return response(result, context, late)
 
-            return await run_async(chain, info(request, context), last, wrap=False)
+            try:
+                return await run_async(checked, info(request, context), last, wrap=False)
+            except DeadlineExceeded as exc:
+                if late and exc is late[0]:
+                    return late[1]
+                raise
 
         return run_handler_async
 
     def run_handler(request: BaseModel, context: CallContext) -> Any:
+        late: list[Any] = []
+
         def last(call: CallInfo) -> BaseModel:
             result = handler(call.request, context)
             if inspect.iscoroutine(result):
@@ -421,9 +494,14 @@ def _chained(
                     f"handler of {method.name!r} returned a coroutine, but the servicer "
                     "runs sync handlers: subclass the generated Async...Servicer"
                 )
-            return response(result)
+            return response(result, context, late)
 
-        return run_sync(chain, info(request, context), last, wrap=False)
+        try:
+            return run_sync(checked, info(request, context), last, wrap=False)
+        except DeadlineExceeded as exc:
+            if late and exc is late[0]:
+                return late[1]
+            raise
 
     return run_handler
 

@@ -36,9 +36,10 @@ def metadata(entries: Mapping[str, str]) -> Iterator[Mapping[str, str]]:
     outer one's entries (the inner value wins for a key given in both).
 
     Keys are 1 to 64 characters of ``a-z 0-9 - _ .``; values are str, at most 4096 bytes of
-    UTF-8 without control characters; at most 64 entries and 8192 bytes in all. Anything else
-    raises :class:`~leveret.InvalidArgument` here, before a call is made. Yields the metadata
-    in force (read-only).
+    UTF-8 without control characters (C0, DEL, C1) or the line separators U+2028 and U+2029;
+    at most 64 entries and 8192 bytes in all. Anything else raises
+    :class:`~leveret.InvalidArgument` here, before a call is made. Yields the metadata in force
+    (read-only).
     """
     checked = metadata_or_invalid(entries)
     outer = _CURRENT.get()

@@ -187,8 +187,10 @@ MAX_METADATA_VALUE = 4096
 MAX_METADATA_SIZE = 8192
 
 _METADATA_KEY = re.compile(r"[a-z0-9_.\-]+")
-#: C0 controls and DEL: a value is printed in logs and must not forge or break a log line.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: C0 controls, DEL, C1 controls (U+0085 NEL among them) and the Unicode line and paragraph
+#: separators: a value is printed in logs, and any of these can forge or break a log line
+#: (str.splitlines() and many log viewers break lines at NEL, U+2028 and U+2029).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def metadata_problem(key: object, value: object) -> str | None:
@@ -212,7 +214,10 @@ def metadata_problem(key: object, value: object) -> str | None:
     if size > MAX_METADATA_VALUE:
         return f"metadata {key!r}: the value is over {MAX_METADATA_VALUE} bytes of UTF-8"
     if _CONTROL.search(value):
-        return f"metadata {key!r}: the value has a control character"
+        return (
+            f"metadata {key!r}: the value has a control character or a line separator "
+            "(U+0000-U+001F, U+007F-U+009F, U+2028, U+2029)"
+        )
     return None
 
 
