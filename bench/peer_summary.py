@@ -80,6 +80,43 @@ HEAD = (
 )
 
 
+#: Rows with Metrics + OpenTelemetry and the raw-pika row instrumented by hand (bench/peer/
+#: pika_obs.py) and uninstrumented row of the same mode.
+OBS_ROWS = {
+    "leveret-sync-seq-obs": ("pika-tutorial-seq-obs", TUTORIAL),
+    "leveret-async-64-obs": ("pika-pipelined-64-obs", PIPELINED),
+    "pika-tutorial-seq-obs": (None, TUTORIAL),
+    "pika-pipelined-64-obs": (None, PIPELINED),
+}
+
+
+def instrumented(data: dict[str, Any]) -> list[str]:
+    """Per-round ratios of the instrumented rows: against raw pika, and against raw pika with
+    the same instrumentation by hand."""
+    by_round: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for r in data["runs"]:
+        if r["phase"] == "main" and r["payload"] == 0 and "error" not in r:
+            by_round[r["round"]][r["system"]] = r
+    out = []
+    for row, (by_hand, raw) in OBS_ROWS.items():
+        x_raw, x_hand = [], []
+        for rnd in by_round.values():
+            r = rnd.get(row)
+            if r is None:
+                continue
+            if raw in rnd:
+                x_raw.append(r["calls_per_s"] / rnd[raw]["calls_per_s"])
+            if by_hand is not None and by_hand in rnd:
+                x_hand.append(r["calls_per_s"] / rnd[by_hand]["calls_per_s"])
+        if x_raw:
+            rounds = ", ".join(f"{x:.2f}" for x in x_raw)
+            out.append(
+                f"| `{row}` | {f(med(x_raw), '.2f')} ({rounds}) | "
+                f"{f(med(x_hand), '.2f') if by_hand else '-'} |"
+            )
+    return out
+
+
 def main(path: str) -> int:
     with open(path) as fh:
         data = json.load(fh)
@@ -92,6 +129,14 @@ def main(path: str) -> int:
     print()
     print(HEAD)
     print("\n".join(table(data, "main", 0)))
+    rows = instrumented(data)
+    if rows:
+        print()
+        print("Instrumented rows (Metrics + OpenTelemetry; by hand: bench/peer/pika_obs.py):")
+        print()
+        print("| row | x raw pika, same mode (per round) | x raw pika instrumented by hand |")
+        print("|---|---:|---:|")
+        print("\n".join(rows))
     sizes = sorted({r["payload"] for r in data["runs"] if r["phase"] == "payload"})
     for size in sizes:
         print()

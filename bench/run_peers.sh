@@ -14,6 +14,8 @@ WORK="$(mktemp -d /tmp/leveret-peers.XXXXXX)"
 cp -r "$SHARED/." "$WORK/"
 chmod -R u+w "$WORK"
 cp "$ROOT/bench/peer/leveret_rpc.py" "$WORK/peerbench/adapters/leveret_rpc.py"
+# raw pika instrumented by hand (the -obs rows' same-run reference for what instrumentation costs)
+cp "$ROOT/bench/peer/pika_obs.py" "$WORK/peerbench/adapters/pika_obs.py"
 
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 # the harness's own requirements (pinned peers) are installed by its run_peers.sh; leveret

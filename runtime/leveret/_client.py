@@ -181,15 +181,16 @@ def _with_metadata(request: Request, call: CallInfo) -> Request:
     """``request`` with the metadata and trace headers the middleware left in ``call``,
     checked as a caller's are (``InvalidArgument``, nothing sent)."""
     metadata = call.metadata
+    changes: dict[str, Any] = {}
     if call.headers:
         try:
-            trace = check_trace_headers(call.headers)
+            changes["trace"] = check_trace_headers(call.headers)
         except ValueError as exc:
             raise mark(InvalidArgument(str(exc)), ORIGIN_LOCAL) from None
-        request = dataclasses.replace(request, trace=trace)
-    if metadata == (request.metadata or {}):
-        return request
-    return dataclasses.replace(request, metadata=metadata_or_invalid(metadata) or None)
+    if metadata != (request.metadata or {}):
+        changes["metadata"] = metadata_or_invalid(metadata) or None
+    # One copy of the request at most: this runs on every attempt of a call with middleware.
+    return dataclasses.replace(request, **changes) if changes else request
 
 
 def _checked_result(method: MethodSpec[Any, ResponseT], result: object) -> ResponseT:

@@ -11,11 +11,10 @@ service's name, a method of its definition and a status name. See docs/operating
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
@@ -237,38 +236,45 @@ class Metrics(Middleware):
 
     # -- the middleware -------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _measured(self, call: CallInfo) -> Iterator[None]:
-        """Count and time one attempt (client) or one handled call (server) inside."""
+    def _begin(self, call: CallInfo) -> _Children:
         children = self._for(call)
         children.started.inc()
-        server = call.side == "server"
-        if server:
-            assert children.in_flight is not None
+        if children.in_flight is not None:  # a server's
             children.in_flight.inc()
         elif call.attempt and children.retries is not None:
             children.retries.inc()
-        begun = time.perf_counter()
-        code = "OK"
-        try:
-            yield
-        except BaseException as exc:
-            code = _code(exc)
-            raise
-        finally:
-            children.seconds.observe(time.perf_counter() - begun)
-            children.code(code).inc()
-            if server:
-                assert children.in_flight is not None
-                children.in_flight.dec()
+        return children
 
+    @staticmethod
+    def _finish(children: _Children, begun: float, code: str) -> None:
+        children.seconds.observe(time.perf_counter() - begun)
+        children.code(code).inc()
+        if children.in_flight is not None:
+            children.in_flight.dec()
+
+    # A try statement in each method rather than a shared context manager: this runs on every
+    # call, and a generator-based context manager costs several microseconds more.
     def intercept(self, call: CallInfo, call_next: SyncNext) -> BaseModel:
-        with self._measured(call):
-            return call_next(call)
+        children = self._begin(call)
+        begun = time.perf_counter()
+        try:
+            result = call_next(call)
+        except BaseException as exc:
+            self._finish(children, begun, _code(exc))
+            raise
+        self._finish(children, begun, "OK")
+        return result
 
     async def intercept_async(self, call: CallInfo, call_next: AsyncNext) -> BaseModel:
-        with self._measured(call):
-            return await call_next(call)
+        children = self._begin(call)
+        begun = time.perf_counter()
+        try:
+            result = await call_next(call)
+        except BaseException as exc:
+            self._finish(children, begun, _code(exc))
+            raise
+        self._finish(children, begun, "OK")
+        return result
 
 
 def _any_open(breakers: weakref.WeakSet[CircuitBreaker]) -> Callable[[], float]:
