@@ -22,6 +22,9 @@ class CallContext:
     forever). ``headers`` are the request's AMQP headers as received. ``metadata`` is the
     caller's per-call metadata (``leveret-md-*`` headers, prefix removed, validated), read-only.
     ``attempt`` is 0 for a first attempt, n for the caller's n-th retry of the call.
+    ``caller`` is the broker user the request was published as (its AMQP ``user_id``, which
+    RabbitMQ checks against the publisher's login), or ``None`` when the request carries none;
+    see docs/security.md for what the broker must be told for it to be trusted.
     """
 
     method: str
@@ -31,6 +34,7 @@ class CallContext:
     redelivered: bool = False
     metadata: Mapping[str, str] = field(default_factory=lambda: EMPTY_METADATA)
     attempt: int = 0
+    caller: str | None = None
 
     def time_remaining(self) -> float | None:
         """Seconds left before the caller gives up (never negative), or ``None`` for no deadline."""

@@ -33,11 +33,12 @@ from leveret._errors import (
     InvalidArgument,
     ResourceExhausted,
     RpcError,
+    Unauthenticated,
     Unimplemented,
 )
 from leveret._logging import SafeLogger
 from leveret._middleware import CallInfo, check_middleware, run_async, run_sync
-from leveret._servicer import AsyncServicer
+from leveret._servicer import AsyncServicer, Servicer
 from leveret._spec import MethodSpec, ServiceSpec
 from leveret._status import StatusCode
 from leveret._wire import (
@@ -85,6 +86,10 @@ class Dispatcher:
     A reply body over ``max_message_size`` bytes is replaced by a small RESOURCE_EXHAUSTED
     one: the broker would close the worker's channel over it (406), losing the ack with it,
     and the request would come back, and its handler run again, for ever.
+
+    ``require_caller``: a request without a ``user_id`` is answered UNAUTHENTICATED. The
+    servicer's ``authorize`` hook, when it overrides the base class's, decides per call
+    (docs/security.md).
     """
 
     def __init__(
@@ -96,9 +101,12 @@ class Dispatcher:
         middleware: Sequence[object] | None = None,
         queue: str | None = None,
         log_calls: bool = True,
+        require_caller: bool = False,
     ) -> None:
         self.service = service
         self.max_message_size = max_message_size
+        self.require_caller = require_caller
+        self._authorize = _authorizer(service, servicer)
         #: Log one record per finished call (see :meth:`finish`); when False, only the ERROR ones.
         self.log_calls = log_calls
         self.is_async: bool | None = None
@@ -177,6 +185,24 @@ class Dispatcher:
                 cid,
                 InvalidArgument(f"undecodable request properties: {delivery.undecodable}"),
             )
+        caller = delivery.user_id
+        if caller is not None and not isinstance(caller, str):
+            # Not UTF-8: no broker login is spelled so; nothing to trust or to match.
+            caller = None
+        if not caller and self.require_caller:
+            log.warning(
+                "refused a request without a user_id (method=%r, cid=%r): require_caller is on",
+                delivery.method,
+                cid,
+            )
+            return _refuse(
+                reply_to,
+                cid,
+                Unauthenticated(
+                    "this service requires callers to identify themselves: publish the request "
+                    "with the AMQP user_id property set to your broker login"
+                ),
+            )
         if not _is_json(delivery.content_type):
             return _refuse(
                 reply_to,
@@ -210,10 +236,6 @@ class Dispatcher:
             if entries:
                 metadata = MappingProxyType(entries)
             attempt = read_attempt(headers)
-        try:
-            request = decode_request(method, delivery.body)
-        except InvalidArgument as exc:
-            return _refuse(reply_to, cid, exc)
         context = CallContext(
             method=method.name,
             correlation_id=cid if isinstance(cid, str) else cid.decode("utf-8", "backslashreplace"),
@@ -222,8 +244,55 @@ class Dispatcher:
             redelivered=delivery.redelivered,
             metadata=metadata,
             attempt=attempt,
+            caller=caller or None,
         )
+        if self._authorize is not None:
+            refused = self._authorized(method, context, reply_to, cid)
+            if refused is not None:
+                return refused
+        try:
+            request = decode_request(method, delivery.body)
+        except InvalidArgument as exc:
+            return _refuse(reply_to, cid, exc)
         return Call(method, self._handlers[method.name], request, context, reply_to, cid)
+
+    def _authorized(
+        self,
+        method: MethodSpec[Any, Any],
+        context: CallContext,
+        reply_to: str | bytes,
+        cid: str | bytes,
+    ) -> Outcome | None:
+        """None when the servicer's ``authorize`` lets the call through, else its refusal."""
+        assert self._authorize is not None
+        try:
+            self._authorize(method, context)
+        except RpcError as exc:
+            log.warning(
+                "authorize refused %s to caller %r with %s (cid=%s): %s",
+                method.name,
+                context.caller,
+                exc.status.name,
+                context.correlation_id,
+                exc.message,
+            )
+            return _refuse(reply_to, cid, exc)
+        except Exception:
+            # A bug in the hook must not let the call through, nor say why on the wire.
+            log.exception(
+                "authorize failed for %s (caller %r, cid=%s); refusing the call with INTERNAL",
+                method.name,
+                context.caller,
+                context.correlation_id,
+            )
+            return _refuse(
+                reply_to,
+                cid,
+                Internal(
+                    f"internal error in {method.name} (correlation id {context.correlation_id})"
+                ),
+            )
+        return None
 
     def finish(
         self,
@@ -365,7 +434,7 @@ def _log_call(
             "status": status,
             "duration_ms": duration,
             "attempt": context.attempt,
-            "caller": None,
+            "caller": context.caller,
         },
     )
 
@@ -504,6 +573,29 @@ def _chained(
             raise
 
     return run_handler
+
+
+def _authorizer(
+    service: ServiceSpec, servicer: object
+) -> Callable[[MethodSpec[Any, Any], CallContext], None] | None:
+    """The servicer's ``authorize`` hook, or None when it has none of its own (nothing runs
+    per call then). A definition method whose Python name is ``authorize`` is a handler, not
+    the hook."""
+    if any(method.python_name == "authorize" for method in service.methods):
+        return None
+    hook = getattr(servicer, "authorize", None)
+    if hook is None or not callable(hook):
+        return None
+    func = getattr(hook, "__func__", None)
+    if func is Servicer.authorize or func is AsyncServicer.authorize:
+        return None
+    if inspect.iscoroutinefunction(hook):
+        raise ConfigurationError(
+            f"{type(servicer).__name__}.authorize is a coroutine function: it runs on the "
+            "worker's event loop before the request is decoded, so it must be a plain method "
+            "(decide from what is at hand; do I/O in a middleware or the handler)"
+        )
+    return hook  # type: ignore[no-any-return]
 
 
 def _refuse(reply_to: str | bytes, cid: str | bytes, error: RpcError) -> Outcome:

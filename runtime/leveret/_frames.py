@@ -37,6 +37,7 @@ _CORRELATION_ID = 0x0400
 _REPLY_TO = 0x0200
 _EXPIRATION = 0x0100
 _TYPE = 0x0020
+_USER_ID = 0x0010
 
 _INT32 = (-(2**31), 2**31 - 1)
 
@@ -118,11 +119,13 @@ class FrameEncoder:
         reply_to: str | bytes | None = None,
         expiration: str | None = None,
         type: str | None = None,
+        user_id: str | None = None,
     ) -> bytes:
         """``basic.publish`` with its content header and body frames, as one byte string.
 
         The routing key, ``correlation_id`` and ``reply_to`` may be bytes: a worker answers
-        with the ones a request came with, which need not be UTF-8.
+        with the ones a request came with, which need not be UTF-8. ``user_id`` is the
+        publisher's login, which the broker checks (docs/security.md).
         """
         flags = 0
         props: list[bytes] = []
@@ -144,6 +147,9 @@ class FrameEncoder:
         if type is not None:
             flags |= _TYPE
             props.append(_short(type))
+        if user_id is not None:
+            flags |= _USER_ID
+            props.append(_short(user_id))
         size = len(body)
         header = _CONTENT_HEAD.pack(_BASIC, 0, size, flags) + b"".join(props)
         parts = [
@@ -170,18 +176,19 @@ _METHOD_HEAD = struct.Struct(">BHIHH")  # a frame's head and the method's class 
 _ACK_BODY = struct.Struct(">QB")
 
 #: Properties after ``headers`` that come before ``correlation_id`` (octets) and the ones
-#: after ``type`` (short strings); read only to step over them.
+#: after ``user_id`` (short strings); read only to step over them.
 _DELIVERY_MODE, _PRIORITY = 0x1000, 0x0800
 _CONTENT_ENCODING = 0x4000
 _MESSAGE_ID, _TIMESTAMP = 0x0080, 0x0040
-_AFTER_TYPE = (0x0010, 0x0008, 0x0004)  # user_id, app_id, cluster_id
+_AFTER_USER_ID = (0x0008, 0x0004)  # app_id, cluster_id
 
 
 @dataclass(frozen=True, slots=True)
 class FastDelivery:
     """A whole ``basic.deliver`` with the properties leveret reads; ``headers`` still encoded
     (an AMQP field table, for pika's decoder), or None when the message has none. A short
-    string that is not UTF-8 stays bytes, as pika leaves it."""
+    string that is not UTF-8 stays bytes, as pika leaves it. ``user_id`` is the publisher's
+    broker login when it stamped one (the broker refuses any other value)."""
 
     delivery_tag: int
     redelivered: bool
@@ -191,6 +198,7 @@ class FastDelivery:
     correlation_id: str | bytes | None
     reply_to: str | bytes | None
     type: str | bytes | None
+    user_id: str | bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +261,7 @@ def _read_content(
     if flags & 1:  # a second flags word: properties leveret does not know
         return 0, None
     p = pos + 21
-    content_type = headers = correlation_id = reply_to = type_ = None
+    content_type = headers = correlation_id = reply_to = type_ = user_id = None
     if flags & _CONTENT_TYPE:
         content_type, p = _short_at(buf, p)
     if flags & _CONTENT_ENCODING:
@@ -278,7 +286,9 @@ def _read_content(
         p += 8
     if flags & _TYPE:
         type_, p = _short_at(buf, p)
-    for flag in _AFTER_TYPE:
+    if flags & _USER_ID:
+        user_id, p = _short_at(buf, p)
+    for flag in _AFTER_USER_ID:
         if flags & flag:
             p += 1 + buf[p]
     if p != end:  # the properties do not add up: let pika judge the frame
@@ -300,6 +310,6 @@ def _read_content(
         return 0, None
     body = parts[0] if len(parts) == 1 else b"".join(parts)
     delivery = FastDelivery(
-        tag, redelivered, body, content_type, headers, correlation_id, reply_to, type_
+        tag, redelivered, body, content_type, headers, correlation_id, reply_to, type_, user_id
     )
     return pos, delivery

@@ -7,6 +7,8 @@ drops them once their deadline passes (message TTL); bodies go through the same 
 validation and error mapping as on the wire; workers are fed round-robin.
 
 ``memory://`` is one broker per process; ``memory://NAME`` gives an isolated broker per name.
+``memory://USER@NAME`` is that broker, logged in as ``USER``: requests and replies carry it as
+their ``user_id`` (as RabbitMQ checks a login's), none without it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from urllib.parse import unquote
 
 from leveret._errors import (
     ORIGIN_NO_CONSUMER,
@@ -43,7 +46,46 @@ __all__ = [
 
 log = logging.getLogger("leveret.memory")
 
-_OnReply = Callable[[Reply], None]
+#: A reply and its ``user_id`` (the replying worker's login, or None).
+_OnReply = Callable[[Reply, str | None], None]
+
+
+def _split(url: str) -> tuple[str | None, str]:
+    """The login user (None without one) and the broker name of a ``memory://`` URL."""
+    rest = url.partition("://")[2] if "://" in url else url.partition(":")[2]
+    userinfo, at, name = rest.rpartition("@")
+    if not at:
+        return None, rest.strip("/")
+    user = unquote(userinfo.partition(":")[0])
+    return user or None, name.strip("/")
+
+
+class _ForeignReplies:
+    """A memory client's check of who replied, when it was given a ``server_user``: as the
+    AMQP clients do (``_amqp._calls``), a reply from anyone else is dropped, counted and
+    logged once per source."""
+
+    def __init__(self, server_user: str | None) -> None:
+        self.server_user = server_user
+        self.foreign_replies = 0
+        self._sources: set[str | None] = set()
+
+    def foreign(self, reply: Reply, user_id: str | None) -> bool:
+        """True (and counted) when ``reply`` must be dropped."""
+        if self.server_user is None or user_id == self.server_user:
+            return False
+        self.foreign_replies += 1
+        if user_id not in self._sources:
+            self._sources.add(user_id)
+            logging.getLogger("leveret.client").warning(
+                "dropped a reply from %s (correlation id %r): replies must come from the "
+                "server_user %r; further replies from that source are dropped without a log "
+                "line (counted in foreign_replies)",
+                "a publisher that set no user_id" if user_id is None else f"user {user_id!r}",
+                reply.correlation_id,
+                self.server_user,
+            )
+        return True
 
 
 @dataclass(slots=True)
@@ -87,7 +129,7 @@ class MemoryBroker:
         with self._lock:
             self._reply_addresses.pop(address, None)
 
-    def publish(self, request: Request, reply_to: str) -> None:
+    def publish(self, request: Request, reply_to: str, user_id: str | None = None) -> None:
         """Route a request; raises ``Unavailable`` when no queue has its name (mandatory), or
         when no worker consumes it and the request may not wait for one (``wait_for_ready``),
         as the AMQP clients' consumer check does."""
@@ -98,6 +140,7 @@ class MemoryBroker:
             reply_to=reply_to,
             content_type=CONTENT_TYPE,
             headers=request.headers() or {},
+            user_id=user_id,
         )
         with self._lock:
             queue = self._queues.get(request.queue)
@@ -121,13 +164,20 @@ class MemoryBroker:
             queue.turn += 1
         consumer.deliver(delivery, next(consumer.tokens))
 
-    def reply(self, reply_to: str, correlation_id: str, status: str, body: bytes) -> None:
+    def reply(
+        self,
+        reply_to: str,
+        correlation_id: str,
+        status: str,
+        body: bytes,
+        user_id: str | None = None,
+    ) -> None:
         with self._lock:
             on_reply = self._reply_addresses.get(reply_to)
         if on_reply is None:  # a reply to a closed client is dropped, as on the broker
             return
         try:
-            on_reply(Reply(correlation_id, status, body))
+            on_reply(Reply(correlation_id, status, body), user_id)
         except Exception:
             # Runs in the worker: whatever one client does must not stop it serving the rest.
             log.exception("dropped a reply its client could not take (cid=%s)", correlation_id)
@@ -164,8 +214,8 @@ _brokers_lock = threading.Lock()
 
 
 def broker_for(url: str) -> MemoryBroker:
-    """The broker a ``memory://[NAME]`` URL names, created on first use."""
-    name = url.partition("://")[2].strip("/")
+    """The broker a ``memory://[USER@][NAME]`` URL names, created on first use."""
+    name = _split(url)[1]
     with _brokers_lock:
         return _brokers.setdefault(name, MemoryBroker())
 
@@ -173,14 +223,22 @@ def broker_for(url: str) -> MemoryBroker:
 class MemoryTransport:
     """The sync client side of the memory broker."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, server_user: str | None = None) -> None:
         self._broker = broker_for(url)
+        self._user = _split(url)[0]
+        self._replies = _ForeignReplies(server_user)
         # A call's box gets its reply, or None when close() cancels the call.
         self._pending: dict[str, tuple[threading.Event, list[Reply | None]]] = {}
         self._address = self._broker.open_reply_address(self._on_reply)
         self._closed = False
 
-    def _on_reply(self, reply: Reply) -> None:
+    @property
+    def foreign_replies(self) -> int:
+        return self._replies.foreign_replies
+
+    def _on_reply(self, reply: Reply, user_id: str | None) -> None:
+        if self._replies.foreign(reply, user_id):
+            return
         waiter = self._pending.get(reply.correlation_id)
         if waiter is not None:
             waiter[1].append(reply)
@@ -194,7 +252,7 @@ class MemoryTransport:
         try:
             if self._closed:  # close() ran on another thread after the check above
                 raise Cancelled("the client was closed")
-            self._broker.publish(request, self._address)
+            self._broker.publish(request, self._address, self._user)
             timeout = None if request.deadline is None else request.deadline - time.time()
             if not event.wait(timeout):
                 raise DeadlineExceeded(f"{request.method}: no reply before the deadline")
@@ -216,14 +274,22 @@ class MemoryTransport:
 class AsyncMemoryTransport:
     """The asyncio client side of the memory broker."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, server_user: str | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         self._broker = broker_for(url)
+        self._user = _split(url)[0]
+        self._replies = _ForeignReplies(server_user)
         self._pending: dict[str, asyncio.Future[Reply]] = {}
         self._address = self._broker.open_reply_address(self._on_reply)
         self._closed = False
 
-    def _on_reply(self, reply: Reply) -> None:
+    @property
+    def foreign_replies(self) -> int:
+        return self._replies.foreign_replies
+
+    def _on_reply(self, reply: Reply, user_id: str | None) -> None:
+        if self._replies.foreign(reply, user_id):
+            return
         # Called from the worker's thread. Once the client's loop has closed, nobody is left
         # to wait for the reply.
         with contextlib.suppress(RuntimeError):
@@ -240,7 +306,7 @@ class AsyncMemoryTransport:
         future: asyncio.Future[Reply] = self._loop.create_future()
         self._pending[request.correlation_id] = future
         try:
-            self._broker.publish(request, self._address)
+            self._broker.publish(request, self._address, self._user)
             timeout = None if request.deadline is None else request.deadline - time.time()
             try:
                 return await asyncio.wait_for(future, timeout)
@@ -262,6 +328,7 @@ class MemoryWorkerConsumer:
 
     def __init__(self, url: str, queue: str) -> None:
         self._broker = broker_for(url)
+        self._user = _split(url)[0]  # stamped on replies
         self._queue = queue
         self._seat: MemoryConsumer | None = None
         self.closed: asyncio.Future[BaseException | None] | None = None
@@ -281,7 +348,7 @@ class MemoryWorkerConsumer:
         if reply is not None and isinstance(reply.reply_to, str):
             cid = reply.correlation_id
             if isinstance(cid, str):
-                self._broker.reply(reply.reply_to, cid, reply.status, reply.body)
+                self._broker.reply(reply.reply_to, cid, reply.status, reply.body, self._user)
 
     def release(self, token: int, delivery: Delivery) -> None:
         """Requeue a delivery that was never started, as the broker does on a nack: to another

@@ -46,6 +46,8 @@ from leveret._wire import (
 )
 
 log = logging.getLogger("leveret.amqp")
+#: Dropped replies are the client's business: logged where its retries and calls are.
+client_log = logging.getLogger("leveret.client")
 
 #: Reply queue strategies: RabbitMQ direct reply-to, or an exclusive auto-delete queue.
 REPLY_QUEUES = ("direct", "exclusive")
@@ -56,6 +58,32 @@ def _reply_of(correlation_id: str | None, headers: dict[str, Any] | None, body: 
     if isinstance(status, bytes):
         status = status.decode("ascii", "replace")
     return Reply(correlation_id or "", status if isinstance(status, str) else "UNKNOWN", body)
+
+
+def login_user(credentials: object, override: str | None = None) -> str | None:
+    """The broker user a connection logs in as, for the ``user_id`` of what it publishes:
+    ``override`` when given (an EXTERNAL login, whose name the broker takes from the
+    certificate), else the user name of a PLAIN login; None when unknown (EXTERNAL without an
+    override) or when AMQP cannot carry it (over 255 bytes): then nothing is stamped, since a
+    wrong ``user_id`` makes the broker close the channel (406)."""
+    user = override
+    if user is None:
+        if not isinstance(credentials, pika.PlainCredentials):
+            return None
+        user = credentials.username
+    if not isinstance(user, str) or not user:
+        return None
+    try:
+        if len(user.encode()) > 255:
+            raise ValueError
+    except (UnicodeError, ValueError):
+        log.warning("the login %r cannot be an AMQP user_id: requests carry none", user[:40])
+        return None
+    return user
+
+
+#: Distinct reply sources a client remembers having logged (a bound: each is a broker user).
+_MAX_FOREIGN_SOURCES = 1024
 
 
 def _not_sent(message: str, origin: str) -> Unavailable:
@@ -119,7 +147,18 @@ class _Calls:
     fail at once; the next call reconnects, trying each broker address in turn, no sooner than
     the backoff allows after a failed attempt (so that callers do not storm a broker that is
     coming back).
+
+    Identity (docs/security.md): every request carries the ``user_id`` of the connection's
+    login (:func:`login_user`; ``login_user`` overrides it, for an EXTERNAL login). With a
+    ``server_user``, a reply whose ``user_id`` is anything else is dropped and counted in
+    ``foreign_replies`` (logged once per source): it never settles a call.
     """
+
+    #: The broker user to stamp on requests instead of the login's user name (None: the
+    #: user name of a PLAIN login; an EXTERNAL login without it stamps nothing).
+    login_user: str | None = None
+    #: The broker user replies must come from; None accepts replies from anyone.
+    server_user: str | None = None
 
     def __init__(self, url: str, reply_queue: str, connect_timeout: float) -> None:
         if reply_queue not in REPLY_QUEUES:
@@ -154,6 +193,10 @@ class _Calls:
         self._next_attempt = 0.0
         self._backoff = Backoff(initial=0.1, multiplier=2.0, maximum=5.0, jitter=0.2)
         self._consumers = ConsumerCheck()
+        self._user_id: str | None = None  # of the current connection's login
+        #: Replies dropped because they did not come from ``server_user``.
+        self.foreign_replies = 0
+        self._foreign_sources: set[str | bytes | None] = set()
 
     def _needs_check(self, request: Request) -> bool:
         """Whether the request's queue must be checked for a worker before it is sent.
@@ -217,6 +260,7 @@ class _Calls:
         self._conn.add_on_connection_unblocked_callback(self._on_unblocked)
         self._ch = yield lambda cb: self._conn.channel(on_open_callback=cb)
         self._frames = _encoder(self._conn, self._ch)
+        self._user_id = login_user(self._conn.params.credentials, self.login_user)
         self._ch.add_on_close_callback(self._on_closed)
         # The broker numbers the confirms of every new channel from 1.
         self._tags.clear()
@@ -249,6 +293,7 @@ class _Calls:
                 reply_to=self._reply_to,
                 expiration=request.expiration_ms(time.time()),
                 type=request.method,
+                user_id=self._user_id,
             )
         except (ValueError, OverflowError, struct.error, TypeError, AttributeError) as exc:
             # e.g. a queue or method name over 255 bytes of UTF-8. Only a request that goes
@@ -267,13 +312,37 @@ class _Calls:
             self._on_lost(_lost(self._url, exc))
 
     def _on_reply(self, _ch: Any, _method: Any, properties: Any, body: bytes) -> None:
+        if self.server_user is not None and properties.user_id != self.server_user:
+            self._foreign(properties.user_id, properties.correlation_id)
+            return
         self._reply(properties.correlation_id, properties.headers, body)
 
     def _on_fast(self, item: FastDelivery | Confirm) -> None:
         if isinstance(item, Confirm):
             self._confirmed(item.delivery_tag, item.multiple, nack=False)
             return
+        if self.server_user is not None and item.user_id != self.server_user:
+            self._foreign(item.user_id, item.correlation_id)
+            return
         self._reply(item.correlation_id, _headers(item.headers), item.body)
+
+    def _foreign(self, user_id: str | bytes | None, cid: object) -> None:
+        """Drop a reply that did not come from ``server_user``: forged (anyone who reads a
+        request learns its reply address) or misrouted. The genuine reply, if it comes,
+        still settles the call."""
+        self.foreign_replies += 1
+        sources = self._foreign_sources
+        if user_id in sources or len(sources) >= _MAX_FOREIGN_SOURCES:
+            return
+        sources.add(user_id)
+        client_log.warning(
+            "dropped a reply from %s (correlation id %r): replies must come from the "
+            "server_user %r; further replies from that source are dropped without a log line "
+            "(counted in foreign_replies)",
+            "a publisher that set no user_id" if user_id is None else f"broker user {user_id!r}",
+            cid,
+            self.server_user,
+        )
 
     def _reply(self, cid: str | bytes | None, headers: dict[str, Any] | None, body: bytes) -> None:
         if not isinstance(cid, str):
