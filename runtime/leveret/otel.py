@@ -135,9 +135,11 @@ class OpenTelemetry(Middleware):
             carrier = cast(MutableMapping[str, str], call.headers)
             propagate.inject(carrier, context=current, setter=_SETTER)
         else:
-            # No trace headers: the span's parent is what is current (extracting from an empty
-            # carrier gives the same, at a cost on every call of an untraced caller).
-            parent = propagate.extract(call.headers) if call.headers else None
+            # No trace headers: a new trace, never a child of a span that happens to be current
+            # where the worker runs (an asyncio worker's tasks inherit the context serve() was
+            # awaited in). An empty Context is what extracting from an empty carrier gives,
+            # without its cost on every call of an untraced caller.
+            parent = propagate.extract(call.headers) if call.headers else Context()
             span = self._tracer.start_span(
                 name, context=parent, kind=SpanKind.SERVER, attributes=attributes
             )

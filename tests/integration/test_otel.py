@@ -348,6 +348,29 @@ def test_a_garbage_traceparent_starts_a_new_trace(
     assert server.kind is SpanKind.SERVER and server.parent is None
 
 
+def test_an_untraced_request_starts_a_new_trace_whatever_span_is_current(
+    amqp_url: str, queue: str, leveret_spans: SpanRecorder
+) -> None:
+    """An asyncio worker's tasks inherit the context ``serve()`` was awaited in: a request
+    without trace headers must still start its own trace, not join the span that happens to be
+    current there (review r8 D1)."""
+    tracer = leveret_spans.tracer_provider.get_tracer("app")
+    otel = OpenTelemetry(tracer_provider=leveret_spans.tracer_provider)
+
+    async def main() -> None:
+        worker = leveret.Worker(AsyncEcho(), url=amqp_url, queue=queue, middleware=[otel])
+        with tracer.start_as_current_span("app-lifespan"):
+            async with worker, AsyncEchoClient.connect(amqp_url, queue=queue) as client:
+                assert (await client.add(a=1, b=2)).sum == 3
+
+    asyncio.run(main())
+    spans = leveret_spans.wait_for(2)
+    lifespan = _one(spans, "app-lifespan", SpanKind.INTERNAL)
+    server = _one(spans, ADD, SpanKind.SERVER)
+    assert server.parent is None
+    assert server.context.trace_id != lifespan.context.trace_id
+
+
 def test_every_attribute_name_is_in_the_table() -> None:
     names = set(ATTRIBUTES.values())
     assert names == {
