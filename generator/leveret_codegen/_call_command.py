@@ -15,7 +15,8 @@ from typing import Any
 import jsonschema
 
 import leveret
-from leveret import DynamicClient, LeveretError, RpcError
+from leveret import ConfigurationError, DynamicClient, LeveretError, RpcError
+from leveret._commands import add_connection_arguments, connection_from_args
 from leveret._wire import MAX_TIMEOUT, check_metadata
 from leveret_codegen._diagnostics import has_errors
 from leveret_codegen._frontend import load_services
@@ -39,7 +40,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("definition", metavar="DEFINITION", help="the service's definition file")
     parser.add_argument("method", metavar="METHOD", help="method name as in the definition")
     parser.add_argument("json", metavar="JSON", help="the request object as JSON ('-': stdin)")
-    parser.add_argument("--url", default=None, help="broker URL (default: $AMQP_URL, local)")
+    parser.add_argument(
+        "--url",
+        default=None,
+        help=(
+            "broker URL (default: $AMQP_URL, local). A password given here shows in the "
+            "process list: pass it in AMQP_URL or with --url-file instead"
+        ),
+    )
+    add_connection_arguments(parser)
     parser.add_argument(
         "--timeout",
         default=None,
@@ -111,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
     metadata = _parse_metadata(args.metadata)
     if isinstance(metadata, str):
         return _fail(metadata)
+    try:
+        url, tls = connection_from_args(args, "call")
+    except ConfigurationError as exc:
+        return _fail(str(exc))
     timeout: float | None = None
     if args.timeout is not None:
         timeout = _parse_timeout(args.timeout)
@@ -156,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     if timeout is None:
         timeout = method.timeout or 60.0
     try:
-        with DynamicClient.connect(args.url) as client, leveret.metadata(metadata):
+        with DynamicClient.connect(url, tls=tls) as client, leveret.metadata(metadata):
             reply = client.call(
                 args.queue or service.queue,
                 method.name,

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from typing import Any, cast
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel
 
@@ -19,11 +20,19 @@ from leveret._logging import LEVELS, LOG_FORMATS, configure
 from leveret._middleware import Middleware
 from leveret._spec import ServiceSpec
 from leveret._supervisor import Supervisor, watch_supervisor
-from leveret._url import DEFAULT_URL, check_url, redact
+from leveret._tls import TLS
+from leveret._url import DEFAULT_URL, check_url, redact, split_urls
 from leveret._wire import MAX_MESSAGE_SIZE
 from leveret._worker import QUEUE_TYPES, Worker
 
-__all__ = ["load_middleware", "load_servicer", "load_servicer_class", "register_runtime_commands"]
+__all__ = [
+    "add_connection_arguments",
+    "connection_from_args",
+    "load_middleware",
+    "load_servicer",
+    "load_servicer_class",
+    "register_runtime_commands",
+]
 
 _APP_DIR_HINT = (
     "if it imports a generated package, pass the folder given to 'leveret generate --out' "
@@ -154,6 +163,100 @@ def _url(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+#: The well-known default login: no secret, so no warning about it either.
+_DEFAULT_PASSWORD = "guest"
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--url-file`` and the ``--tls-*`` options, the same for ``serve`` and ``call``."""
+    parser.add_argument(
+        "--url-file",
+        metavar="PATH",
+        default=None,
+        help=(
+            "read the broker URL from the file PATH (surrounding whitespace ignored): with "
+            "AMQP_URL, the way to pass a password, which --url shows to every local user in "
+            "the process list"
+        ),
+    )
+    parser.add_argument(
+        "--tls-ca",
+        metavar="PATH",
+        default=None,
+        help=(
+            "connect with TLS, trusting the CA certificates in PATH (PEM) instead of the "
+            "system's; the broker's name is checked against the URL's host. Also turns TLS "
+            "on for an amqp:// URL, on the URL's port as given (amqps:// alone uses the "
+            "system's CAs)"
+        ),
+    )
+    parser.add_argument(
+        "--tls-cert",
+        metavar="PATH",
+        default=None,
+        help=(
+            "connect with TLS and present the client certificate in PATH (PEM); with no "
+            "password in the URL, log in with EXTERNAL (the broker takes the user from the "
+            "certificate)"
+        ),
+    )
+    parser.add_argument(
+        "--tls-key",
+        metavar="PATH",
+        default=None,
+        help="the unencrypted private key of --tls-cert (PEM; default: in the --tls-cert file)",
+    )
+
+
+def connection_from_args(args: argparse.Namespace, command: str) -> tuple[str | None, TLS | None]:
+    """The URL (from --url, --url-file, else None for AMQP_URL) and the TLS settings given on
+    the command line; raises :class:`ConfigurationError` for a usage error. Warns on stderr
+    when --url carries a password, without showing it."""
+    url: str | None = args.url
+    if args.url_file is not None:
+        if url is not None:
+            raise ConfigurationError("give --url or --url-file, not both")
+        url = _read_url_file(args.url_file)
+    elif url is not None and _has_password(url):
+        print(
+            f"leveret {command}: warning: --url carries a password, which every local user "
+            "can read in the process list; pass the URL in the AMQP_URL environment variable "
+            "or with --url-file PATH instead",
+            file=sys.stderr,
+        )
+    if args.tls_key is not None and args.tls_cert is None:
+        raise ConfigurationError("--tls-key needs --tls-cert (the certificate of that key)")
+    tls = None
+    if args.tls_ca is not None or args.tls_cert is not None:
+        tls = TLS(ca_file=args.tls_ca, cert_file=args.tls_cert, key_file=args.tls_key)
+        tls.ssl_context()  # the files read now: a usage error, not a failed connection
+    return url, tls
+
+
+def _read_url_file(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise ConfigurationError(f"--url-file {path}: cannot read it ({reason})") from None
+    if not text:
+        raise ConfigurationError(f"--url-file {path}: the file is empty")
+    return check_url(text)  # its errors show the URL redacted
+
+
+def _has_password(url: str) -> bool:
+    """Whether an address in ``url`` carries a password other than the public default."""
+    for address in split_urls(url):
+        try:
+            password = urlsplit(address).password
+        except ValueError:
+            continue
+        if password is not None and unquote(password) != _DEFAULT_PASSWORD:
+            return True
+    return False
+
+
 def _port(value: str) -> int:
     try:
         port = int(value)
@@ -186,6 +289,11 @@ def _serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+    try:
+        args.url, tls = connection_from_args(args, "serve")
+    except ConfigurationError as exc:
+        print(f"leveret serve: {exc}", file=sys.stderr)
+        return 2
     _add_app_dirs(args.app_dir)
     try:
         cls = load_servicer_class(args.target)
@@ -199,6 +307,7 @@ def _serve(args: argparse.Namespace) -> int:
         worker = Worker(
             servicer,
             url=args.url,
+            tls=tls,
             queue=args.queue,
             concurrency=args.concurrency,
             prefetch=args.prefetch,
@@ -207,6 +316,7 @@ def _serve(args: argparse.Namespace) -> int:
             inline=args.inline,
             max_message_size=args.max_message_size,
             middleware=middleware,
+            require_caller=args.require_caller,
         )
     except LeveretError as exc:
         print(f"leveret serve: {exc}", file=sys.stderr)
@@ -308,8 +418,17 @@ def _supervise(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             command += [option, str(value)]
+    for option, path in (
+        ("--tls-ca", args.tls_ca),
+        ("--tls-cert", args.tls_cert),
+        ("--tls-key", args.tls_key),
+    ):
+        if path is not None:
+            command += [option, os.path.abspath(path)]
     if args.inline is not None:
         command.append("--inline" if args.inline else "--no-inline")
+    if args.require_caller:
+        command.append("--require-caller")
     for target in args.middleware or ():
         command += ["--middleware", target]
     if args.verbose:
@@ -331,7 +450,8 @@ def _supervise(args: argparse.Namespace) -> int:
     per_worker = own_ports if per_port else None
     env = dict(os.environ)
     if args.url is not None:
-        env["AMQP_URL"] = args.url  # not on the command line, where ps shows passwords
+        # Also the URL of --url-file: not on the command line, where ps shows passwords.
+        env["AMQP_URL"] = args.url
     return Supervisor(command, args.workers, env=env, grace=args.grace, per_worker=per_worker).run()
 
 
@@ -357,9 +477,11 @@ def register_runtime_commands(
         default=None,
         help=(
             "broker URL, amqp://USER:PASS@HOST:PORT/VHOST or amqps://...; a cluster's addresses "
-            f"comma-separated (default: $AMQP_URL or {default_url})"
+            f"comma-separated (default: $AMQP_URL or {default_url}). A password given here "
+            "shows in the process list: pass it in AMQP_URL or with --url-file instead"
         ).replace("%", "%%"),
     )
+    add_connection_arguments(serve)
     serve.add_argument("--queue", default=None, help="override the definition's queue")
     serve.add_argument(
         "--concurrency",
@@ -414,6 +536,15 @@ def register_runtime_commands(
             "run a sync servicer's handlers on the worker's I/O thread, saving two thread "
             "switches per request (needs concurrency 1; default: on when concurrency and "
             "prefetch are 1); --no-inline keeps them on a handler thread"
+        ),
+    )
+    serve.add_argument(
+        "--require-caller",
+        action="store_true",
+        help=(
+            "answer a request that carries no AMQP user_id (the caller's broker login) with "
+            "UNAUTHENTICATED, before the servicer or any middleware sees it; see "
+            "docs/security.md"
         ),
     )
     serve.add_argument(

@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import pika
+import pika.credentials
 import pika.data
 import pika.exceptions
 import pika.frame
@@ -24,6 +27,7 @@ from leveret._errors import (
     Unavailable,
 )
 from leveret._frames import Confirm, FastDelivery, FrameEncoder, read_fast
+from leveret._tls import TLS
 from leveret._url import redact
 
 log = logging.getLogger("leveret.amqp")
@@ -150,14 +154,31 @@ def check_parameters(url: str) -> None:
             )
 
 
-def _parameters(url: str, connect_timeout: float) -> pika.URLParameters:
+def _parameters(url: str, connect_timeout: float, tls: TLS | None = None) -> pika.URLParameters:
     try:
         params = pika.URLParameters(url)
     except Exception as exc:
         raise ConfigurationError(f"bad AMQP URL {redact(url)!r}: {exc}") from exc
     params.socket_timeout = connect_timeout
     params.blocked_connection_timeout = None
+    if tls is not None:
+        _use_tls(params, url, tls)
     return params
+
+
+def _use_tls(params: pika.URLParameters, url: str, tls: TLS) -> None:
+    """TLS for ``params``, whatever the URL's scheme (its port stays as given), and EXTERNAL
+    when a client certificate is presented and the URL carries no password."""
+    parts = urlsplit(url)
+    if "ssl_options" in parts.query:
+        raise ConfigurationError(
+            f"AMQP URL {redact(url)!r}: give TLS settings either as ?ssl_options= or as tls=, "
+            "not both"
+        )
+    # server_hostname None: pika checks the URL's host, for each address of a cluster.
+    params.ssl_options = pika.SSLOptions(tls.ssl_context(), tls.server_hostname)
+    if tls.client_certificate and parts.password is None:
+        params.credentials = pika.credentials.ExternalCredentials()
 
 
 def _unavailable(url: str, exc: BaseException) -> Unavailable:
@@ -165,6 +186,16 @@ def _unavailable(url: str, exc: BaseException) -> Unavailable:
     if isinstance(cause, ConnectionRefusedError):
         # The most common failure, stated first and plainly rather than inside pika's repr.
         reason = "connection refused (is RabbitMQ running and listening on that port?)"
+    elif isinstance(cause, ssl.SSLCertVerificationError):
+        # "self-signed certificate in certificate chain", "Hostname mismatch, ...": what to
+        # fix is the CA or the name, so say which setting holds each.
+        reason = (
+            f"TLS: certificate verify failed: {cause.verify_message or cause.reason} (the CA "
+            "is TLS(ca_file=...), else the system's; the name checked is the URL's host, or "
+            "TLS(server_hostname=...))"
+        )
+    elif isinstance(cause, ssl.SSLError):
+        reason = f"TLS: {cause.reason or cause} (is that port the broker's TLS port?)"
     elif isinstance(cause, OSError) and cause.strerror:
         reason = cause.strerror
     else:
@@ -293,7 +324,7 @@ async def _rpc(start: Callable[[Callable[[Any], None]], None]) -> Any:
     return await done
 
 
-async def _open_connection(url: str, connect_timeout: float) -> Any:
+async def _open_connection(url: str, connect_timeout: float, tls: TLS | None = None) -> Any:
     loop = asyncio.get_running_loop()
     opened: asyncio.Future[Any] = loop.create_future()
 
@@ -306,7 +337,7 @@ async def _open_connection(url: str, connect_timeout: float) -> Any:
             opened.set_exception(_unavailable(url, exc))
 
     conn = _AsyncioConnection(
-        _parameters(url, connect_timeout),
+        _parameters(url, connect_timeout, tls),
         on_open_callback=on_open,
         on_open_error_callback=on_error,
         on_close_callback=lambda conn, exc: on_error(conn, exc),
