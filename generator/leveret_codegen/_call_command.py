@@ -121,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(metadata, str):
         return _fail(metadata)
     try:
-        url, tls = connection_from_args(args, "call")
+        # No warning here: stderr carries the error reply as JSON, for scripts to read.
+        url, tls = connection_from_args(args, "call", warn=False)
     except ConfigurationError as exc:
         return _fail(str(exc))
     timeout: float | None = None

@@ -208,16 +208,18 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def connection_from_args(args: argparse.Namespace, command: str) -> tuple[str | None, TLS | None]:
+def connection_from_args(
+    args: argparse.Namespace, command: str, *, warn: bool = True
+) -> tuple[str | None, TLS | None]:
     """The URL (from --url, --url-file, else None for AMQP_URL) and the TLS settings given on
-    the command line; raises :class:`ConfigurationError` for a usage error. Warns on stderr
-    when --url carries a password, without showing it."""
+    the command line; raises :class:`ConfigurationError` for a usage error. With ``warn``,
+    says on stderr when --url carries a password, without showing it."""
     url: str | None = args.url
     if args.url_file is not None:
         if url is not None:
             raise ConfigurationError("give --url or --url-file, not both")
         url = _read_url_file(args.url_file)
-    elif url is not None and _has_password(url):
+    elif warn and url is not None and _has_password(url):
         print(
             f"leveret {command}: warning: --url carries a password, which every local user "
             "can read in the process list; pass the URL in the AMQP_URL environment variable "
