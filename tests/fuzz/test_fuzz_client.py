@@ -153,9 +153,22 @@ def outcome(replies: list[Reply]) -> tuple[str, frozenset[str]]:
         if response.remaining is not None and not math.isfinite(response.remaining):
             return "either", frozenset({"INTERNAL"})  # NaN: refusing it would be right too
         return "reply", frozenset()
-    if isinstance(status, str) and status in STATUS_NAMES:
-        return "error", frozenset({status} | exhausted)
-    return "error", frozenset({"UNKNOWN"} | exhausted)
+    code = status if isinstance(status, str) and status in STATUS_NAMES else "UNKNOWN"
+    if _deeper_than_python_parses(first.body):
+        # Known defect (test_deeply_nested_error_body_raises_an_rpc_error): the client's
+        # json.loads of an error body raises RecursionError, which is not a ValueError.
+        return "deep-error", frozenset({code} | exhausted)
+    return "error", frozenset({code} | exhausted)
+
+
+def _deeper_than_python_parses(body: bytes) -> bool:
+    try:
+        json.loads(body)
+    except RecursionError:
+        return True
+    except ValueError:
+        pass
+    return False
 
 
 # -- strategies ------------------------------------------------------------------------------
@@ -270,6 +283,8 @@ def _call(client: EchoClient, rogue: Rogue, plan: list[Reply], timeout: float) -
         result: Any = client.echo(text=token, timeout=timeout)
     except leveret.RpcError as exc:
         result = exc
+    except RecursionError as exc:  # the known defect; check_plan accepts it only where due
+        result = exc
     elapsed = time.monotonic() - started
     assert elapsed <= timeout + SLACK, f"the call took {elapsed:.2f} s, deadline {timeout} s"
     assert not rogue.errors, rogue.errors
@@ -280,10 +295,13 @@ def check_plan(client: EchoClient, proxy: TcpProxy, rogue: Rogue, plan: list[Rep
     kind, codes = outcome(plan)
     timeout = 0.2 if codes == {"DEADLINE_EXCEEDED"} else 5.0
     result, _token = _call(client, rogue, plan, timeout)
-    if isinstance(result, leveret.RpcError):
+    if isinstance(result, RecursionError):
+        assert kind == "deep-error", f"RecursionError for {plan}"
+        event("raised RecursionError (known defect)")
+    elif isinstance(result, leveret.RpcError):
         event(f"raised {result.status.name}")
-        assert kind in ("error", "either"), f"raised {result!r} for a well-formed reply"
-        if kind == "error":
+        assert kind in ("error", "either", "deep-error"), f"raised {result!r} for a good reply"
+        if kind != "either":
             assert result.status.name in codes, (result.status.name, set(codes), result)
     else:
         event("returned")
@@ -320,4 +338,20 @@ def test_nan_and_infinity_in_a_reply_are_refused(
     body = f'{{"text":"t","remaining":{token}}}'.encode()
     rogue.plans.put([Reply("right", "OK", body)])
     with pytest.raises(leveret.Internal):
+        client.echo(text="t", timeout=5.0)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=RecursionError,
+    reason="defect: an error reply whose body nests deeper than Python's json parses makes "
+    "the client raise RecursionError (leveret._wire.decode_error catches ValueError only), "
+    "not an RpcError",
+)
+def test_deeply_nested_error_body_raises_an_rpc_error(
+    client: EchoClient, proxy: TcpProxy, rogue: Rogue
+) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    rogue.plans.put([Reply("right", "FAILED_PRECONDITION", body)])
+    with pytest.raises(leveret.FailedPrecondition):
         client.echo(text="t", timeout=5.0)
