@@ -16,6 +16,7 @@ wrong shape or NaN, any content type, and late duplicates. The properties, for e
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import queue as queue_module
@@ -23,7 +24,7 @@ import struct
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ from leveret._status import StatusCode
 from tests.fuzz.amqp_raw import Field, content_frames, encode_table
 from tests.fuzz.conftest import EXAMPLES
 from tests.fuzz.test_fuzz_worker import json_values
-from tests.support.echo import EchoClient, EchoReply
+from tests.support.echo import AsyncEchoClient, EchoClient, EchoReply
 from tests.support.proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -275,12 +276,16 @@ def client(proxy: TcpProxy, module_queue: str, rogue: Rogue) -> Iterator[EchoCli
         yield connected
 
 
-def _call(client: EchoClient, rogue: Rogue, plan: list[Reply], timeout: float) -> Any:
+#: How a test makes one echo call: (text, timeout) -> EchoReply, or raise.
+Invoke = Callable[[str, float], Any]
+
+
+def _call(invoke: Invoke, rogue: Rogue, plan: list[Reply], timeout: float) -> Any:
     rogue.plans.put(plan)
     token = uuid.uuid4().hex
     started = time.monotonic()
     try:
-        result: Any = client.echo(text=token, timeout=timeout)
+        result: Any = invoke(token, timeout)
     except leveret.RpcError as exc:
         result = exc
     except RecursionError as exc:  # the known defect; check_plan accepts it only where due
@@ -291,10 +296,10 @@ def _call(client: EchoClient, rogue: Rogue, plan: list[Reply], timeout: float) -
     return result, token
 
 
-def check_plan(client: EchoClient, proxy: TcpProxy, rogue: Rogue, plan: list[Reply]) -> None:
+def check_plan(invoke: Invoke, proxy: TcpProxy, rogue: Rogue, plan: list[Reply]) -> None:
     kind, codes = outcome(plan)
     timeout = 0.2 if codes == {"DEADLINE_EXCEEDED"} else 5.0
-    result, _token = _call(client, rogue, plan, timeout)
+    result, _token = _call(invoke, rogue, plan, timeout)
     if isinstance(result, RecursionError):
         assert kind == "deep-error", f"RecursionError for {plan}"
         event("raised RecursionError (known defect)")
@@ -308,9 +313,37 @@ def check_plan(client: EchoClient, proxy: TcpProxy, rogue: Rogue, plan: list[Rep
         assert kind in ("reply", "either"), f"returned {result!r}, expected one of {set(codes)}"
         assert isinstance(result, EchoReply)
     # The next good call works, on the same connection.
-    good, token = _call(client, rogue, [GENUINE], 5.0)
+    good, token = _call(invoke, rogue, [GENUINE], 5.0)
     assert isinstance(good, EchoReply) and good.text == token, good
     assert proxy.accepted == 1, "the client lost its connection"
+
+
+@pytest.fixture(scope="module")
+def async_proxy() -> Iterator[TcpProxy]:
+    with TcpProxy() as tcp:
+        yield tcp
+
+
+@pytest.fixture(scope="module")
+def async_invoke(async_proxy: TcpProxy, module_queue: str, rogue: Rogue) -> Iterator[Invoke]:
+    """An asyncio client on a loop of its own, driven one call at a time."""
+    loop = asyncio.new_event_loop()
+
+    async def connect() -> AsyncEchoClient:
+        return await AsyncEchoClient.connect(async_proxy.url(), queue=module_queue)
+
+    client = loop.run_until_complete(connect())
+
+    def invoke(text: str, timeout: float) -> EchoReply:
+        return loop.run_until_complete(client.echo(text=text, timeout=timeout))
+
+    yield invoke
+    loop.run_until_complete(client.close())
+    loop.close()
+
+
+def _sync_invoke(client: EchoClient) -> Invoke:
+    return lambda text, timeout: client.echo(text=text, timeout=timeout)
 
 
 @settings(
@@ -323,7 +356,20 @@ def check_plan(client: EchoClient, proxy: TcpProxy, rogue: Rogue, plan: list[Rep
 def test_hostile_replies(
     client: EchoClient, proxy: TcpProxy, rogue: Rogue, plan: list[Reply]
 ) -> None:
-    check_plan(client, proxy, rogue, plan)
+    check_plan(_sync_invoke(client), proxy, rogue, plan)
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    database=None,
+)
+@given(plan=plans)
+def test_hostile_replies_async(
+    async_invoke: Invoke, async_proxy: TcpProxy, rogue: Rogue, plan: list[Reply]
+) -> None:
+    check_plan(async_invoke, async_proxy, rogue, plan)
 
 
 @pytest.mark.xfail(
