@@ -20,7 +20,8 @@ text. Every ``--fault-every`` seconds one fault is injected, in turn:
 It reports calls, failures by status, lost calls (an idempotent call that did not get its
 answer: must be 0), replies to the wrong caller (a token that does not match: must be 0), and
 the RSS of every client and worker over time (VmRSS from /proc/PID/status), and writes them as
-JSON (``--out``) and, when matplotlib is installed, as a plot (``--plot``). Exit status 1 when a
+JSON (``--out``) and as a plot (``--plot``: an SVG drawn without dependencies, or a PNG when
+matplotlib is installed; ``--plot-from`` draws one from an earlier JSON). Exit status 1 when a
 call was lost or a reply went to the wrong caller.
 """
 
@@ -410,6 +411,11 @@ def rss_growth(samples: list[dict[str, Any]], warmup: float) -> dict[str, Any]:
 
 
 def plot(result: dict[str, Any], path: str) -> bool:
+    """RSS over time: a PNG with matplotlib when installed; an SVG (``path`` ending in .svg)
+    is drawn by hand without it, so that the figure needs no extra dependency."""
+    if path.endswith(".svg"):
+        Path(path).write_text(svg_plot(result))
+        return True
     try:
         import matplotlib
 
@@ -431,6 +437,71 @@ def plot(result: dict[str, Any], path: str) -> bool:
     ax.legend(fontsize="small")
     fig.savefig(path, dpi=100, bbox_inches="tight")
     return True
+
+
+def svg_plot(result: dict[str, Any]) -> str:
+    """RSS (MiB) against time (s) of every process, faults as grey lines, as an SVG."""
+    samples = result["rss_kb"]
+    names = sorted({k for s in samples for k in s if k != "t"})
+    width, height, left, bottom, top, right = 800, 360, 60, 40, 30, 150
+    t_max = max((s["t"] for s in samples), default=1.0) or 1.0
+    values = [s[n] / 1024 for s in samples for n in names if s.get(n)]
+    lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
+    lo, hi = max(0.0, lo - 2), hi + 2
+
+    def x(t: float) -> float:
+        return left + (width - left - right) * t / t_max
+
+    def y(mib: float) -> float:
+        return height - bottom - (height - bottom - top) * (mib - lo) / (hi - lo)
+
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'font-family="sans-serif" font-size="11">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{left}" y="18" font-size="13">leveret soak: RSS of clients and workers '
+        f"({result['seconds']:.0f} s; grey: faults)</text>",
+    ]
+    for fault in result["faults"]:
+        fx = x(fault["t"])
+        out.append(
+            f'<line x1="{fx:.1f}" y1="{top}" x2="{fx:.1f}" y2="{height - bottom}" '
+            f'stroke="#bbb"><title>{fault["fault"]}</title></line>'
+        )
+    for i in range(5):  # axis ticks
+        mib = lo + (hi - lo) * i / 4
+        t = t_max * i / 4
+        out.append(f'<text x="{left - 6}" y="{y(mib) + 4:.1f}" text-anchor="end">{mib:.0f}</text>')
+        out.append(
+            f'<text x="{x(t):.1f}" y="{height - bottom + 16}" text-anchor="middle">{t:.0f}</text>'
+        )
+    out.append(
+        f'<text x="{(left + width - right) / 2}" y="{height - 6}" text-anchor="middle">'
+        "seconds</text>"
+    )
+    out.append(
+        f'<text x="14" y="{(top + height - bottom) / 2}" '
+        f'transform="rotate(-90 14 {(top + height - bottom) / 2})" text-anchor="middle">'
+        "RSS (MiB)</text>"
+    )
+    out.append(
+        f'<rect x="{left}" y="{top}" width="{width - left - right}" '
+        f'height="{height - top - bottom}" fill="none" stroke="black"/>'
+    )
+    for i, name in enumerate(names):
+        colour = colours[i % len(colours)]
+        points = " ".join(
+            f"{x(s['t']):.1f},{y(s[name] / 1024):.1f}" for s in samples if s.get(name)
+        )
+        out.append(f'<polyline points="{points}" fill="none" stroke="{colour}"/>')
+        ly = top + 14 * i + 10
+        out.append(
+            f'<line x1="{width - right + 10}" y1="{ly}" x2="{width - right + 30}" y2="{ly}" '
+            f'stroke="{colour}"/><text x="{width - right + 34}" y="{ly + 4}">{name}</text>'
+        )
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
 
 
 def summary(result: dict[str, Any]) -> str:
@@ -468,7 +539,10 @@ def main() -> int:
     parser.add_argument("--sample-every", type=float, default=2.0, help="seconds between RSS")
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds before RSS counts")
     parser.add_argument("--out", default="soak.json")
-    parser.add_argument("--plot", help="PNG of RSS over time (needs matplotlib)")
+    parser.add_argument(
+        "--plot", help="RSS over time: an .svg (drawn by hand), or a .png (needs matplotlib)"
+    )
+    parser.add_argument("--plot-from", help="only draw --plot from this earlier --out JSON")
     # A client process (started by the conductor):
     parser.add_argument("--client", choices=["sync", "async"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -478,6 +552,12 @@ def main() -> int:
         args.seconds = args.minutes * 60
     if args.client:
         return run_client(args)
+    if args.plot_from:
+        result = json.loads(Path(args.plot_from).read_text())
+        print(summary(result))
+        if args.plot:
+            print(f"plot: {args.plot}" if plot(result, args.plot) else "plot: no matplotlib")
+        return 0
     if args.workers < 2 and args.fault_every > 0:
         parser.error("--workers must be at least 2 (worker-0 is never killed)")
     result = Soak(args).run()
