@@ -31,10 +31,12 @@ from leveret._retry import RetryBudget, RetryPolicy
 from leveret._servicer import AsyncServicer, Servicer
 from leveret._spec import DEFAULT, MethodSpec, ServiceSpec, Timeout, UseDefault
 from leveret._status import StatusCode
+from leveret._tls import TLS
 from leveret._worker import Worker
 
 __all__ = [
     "DEFAULT",
+    "TLS",
     "Aborted",
     "AlreadyExists",
     "AsyncClient",

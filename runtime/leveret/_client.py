@@ -47,6 +47,7 @@ from leveret._metadata import current_metadata, metadata_or_invalid
 from leveret._middleware import CallInfo, Middleware, check_middleware, run_async, run_sync
 from leveret._retry import RetryPolicy
 from leveret._spec import DEFAULT, MethodSpec, ServiceSpec, Timeout
+from leveret._tls import TLS, check_tls
 from leveret._url import is_memory, resolve_url
 from leveret._wire import (
     MAX_MESSAGE_SIZE,
@@ -203,31 +204,57 @@ def _checked_result(method: MethodSpec[Any, ResponseT], result: object) -> Respo
 
 
 def open_sync_transport(
-    url: str | Sequence[str] | None, reply_queue: str, connect_timeout: float
+    url: str | Sequence[str] | None,
+    reply_queue: str,
+    connect_timeout: float,
+    tls: TLS | None = None,
+    server_user: str | None = None,
 ) -> SyncTransport:
     resolved = resolve_url(url)
+    tls = check_tls(tls, resolved)
+    _check_server_user(server_user)
     if is_memory(resolved):
         from leveret._memory import MemoryTransport
 
-        return MemoryTransport(resolved)
+        return MemoryTransport(resolved, server_user)
     from leveret._amqp import BlockingTransport
 
-    return BlockingTransport(resolved, reply_queue=reply_queue, connect_timeout=connect_timeout)
+    transport = BlockingTransport(
+        resolved, reply_queue=reply_queue, connect_timeout=connect_timeout, tls=tls
+    )
+    transport.server_user = server_user
+    return transport
 
 
 async def open_async_transport(
-    url: str | Sequence[str] | None, reply_queue: str, connect_timeout: float
+    url: str | Sequence[str] | None,
+    reply_queue: str,
+    connect_timeout: float,
+    tls: TLS | None = None,
+    server_user: str | None = None,
 ) -> AsyncTransport:
     resolved = resolve_url(url)
+    tls = check_tls(tls, resolved)
+    _check_server_user(server_user)
     if is_memory(resolved):
         from leveret._memory import AsyncMemoryTransport
 
-        return AsyncMemoryTransport(resolved)
+        return AsyncMemoryTransport(resolved, server_user)
     from leveret._amqp import AsyncioTransport
 
-    return await AsyncioTransport.open(
-        resolved, reply_queue=reply_queue, connect_timeout=connect_timeout
+    transport = await AsyncioTransport.open(
+        resolved, reply_queue=reply_queue, connect_timeout=connect_timeout, tls=tls
     )
+    # No reply can arrive before the first call: set before any is sent.
+    transport.server_user = server_user
+    return transport
+
+
+def _check_server_user(server_user: object) -> None:
+    if server_user is not None and (not isinstance(server_user, str) or not server_user):
+        raise ConfigurationError(
+            f"server_user must be a broker user name or None, not {server_user!r}"
+        )
 
 
 class _CallPolicy:
@@ -370,6 +397,8 @@ class Client:
         queue: str | None = None,
         reply_queue: str = "direct",
         connect_timeout: float = 10.0,
+        tls: TLS | None = None,
+        server_user: str | None = None,
         retry: RetryPolicy | None = None,
         circuit_breaker: CircuitBreaker | None = None,
         max_in_flight: int = 1024,
@@ -394,11 +423,19 @@ class Client:
 
         ``middleware`` (:class:`~leveret.Middleware` instances, the first outermost) wraps each
         attempt of every call; see docs/operating.md, "Middleware".
+
+        ``tls`` (:class:`~leveret.TLS`) sets the CA, the client certificate and the name to
+        check; it turns TLS on for an ``amqp://`` URL too (the URL's port is used as given).
+        ``amqps://`` alone uses the system's CAs. See docs/security.md, "TLS".
+
+        ``server_user``: the broker user the service's workers log in as. A reply published as
+        anyone else (``user_id``) is dropped and counted, and never settles a call: a forged
+        reply cannot answer it. See docs/security.md, "Reply authenticity".
         """
         # Checked before connecting: a bad chain is a mistake in the code, not a failed call.
         check_middleware(middleware, is_async=False, where=cls.__name__)
         return cls(
-            open_sync_transport(url, reply_queue, connect_timeout),
+            open_sync_transport(url, reply_queue, connect_timeout, tls, server_user),
             queue=queue,
             retry=retry,
             circuit_breaker=circuit_breaker,
@@ -581,6 +618,8 @@ class AsyncClient:
         queue: str | None = None,
         reply_queue: str = "direct",
         connect_timeout: float = 10.0,
+        tls: TLS | None = None,
+        server_user: str | None = None,
         retry: RetryPolicy | None = None,
         circuit_breaker: CircuitBreaker | None = None,
         max_in_flight: int = 1024,
@@ -592,7 +631,9 @@ class AsyncClient:
         check_middleware(middleware, is_async=True, where=cls.__name__)
 
         async def open_client() -> Self:
-            transport = await open_async_transport(url, reply_queue, connect_timeout)
+            transport = await open_async_transport(
+                url, reply_queue, connect_timeout, tls, server_user
+            )
             return cls(
                 transport,
                 queue=queue,
@@ -744,9 +785,10 @@ class DynamicClient:
         reply_queue: str = "direct",
         connect_timeout: float = 10.0,
         max_message_size: int = MAX_MESSAGE_SIZE,
+        tls: TLS | None = None,
     ) -> DynamicClient:
         return cls(
-            open_sync_transport(url, reply_queue, connect_timeout),
+            open_sync_transport(url, reply_queue, connect_timeout, tls),
             max_message_size=max_message_size,
         )
 

@@ -149,7 +149,8 @@ class Delivery:
     ``correlation_id`` and ``reply_to`` are bytes when they are not UTF-8, so that the reply
     carries them back unchanged. ``undecodable`` says why the properties could not be read in
     full (a header table the AMQP library cannot decode; ``headers`` is then empty), or is
-    None.
+    None. ``user_id`` is the AMQP ``user_id`` property: the publisher's broker login, which
+    the broker has checked (bytes when not UTF-8), or None when the request carries none.
     """
 
     body: bytes
@@ -160,6 +161,7 @@ class Delivery:
     headers: Mapping[str, Any] = field(default_factory=dict)
     redelivered: bool = False
     undecodable: str | None = None
+    user_id: str | bytes | None = None
 
 
 def read_deadline(headers: Mapping[str, Any]) -> float | None:

@@ -43,6 +43,7 @@ from leveret._errors import ConfigurationError
 from leveret._logging import SafeLogger
 from leveret._middleware import Middleware
 from leveret._spec import ServiceSpec
+from leveret._tls import TLS, check_tls
 from leveret._url import is_memory, redact, resolve_url
 from leveret._wire import MAX_MESSAGE_SIZE, MAX_TIMEOUT, Delivery, OutgoingReply
 
@@ -236,7 +237,11 @@ class Worker:
     after the request is validated; see docs/operating.md, "Middleware". ``log_calls``: one
     record per handled call on the ``leveret.server`` logger (INFO for OK, WARNING for other
     statuses, ERROR with the traceback for INTERNAL, UNKNOWN, DATA_LOSS); with False only the
-    ERROR ones are logged. See docs/operating.md, "Logs".
+    ERROR ones are logged. See docs/operating.md, "Logs". ``tls`` (:class:`~leveret.TLS`): the
+    CA, client certificate and name to check; it turns TLS on for an ``amqp://`` URL too (the
+    URL's port is used as given); see docs/security.md, "TLS". ``require_caller``: a request
+    without an AMQP ``user_id`` is answered UNAUTHENTICATED before anything else sees it (the
+    servicer's ``authorize`` hook decides the rest); see docs/security.md, "Caller identity".
 
     The methods are meant for the thread that created the worker; :meth:`stop` may be called
     from any thread.
@@ -247,6 +252,7 @@ class Worker:
         servicer: object,
         *,
         url: str | None = None,
+        tls: TLS | None = None,
         queue: str | None = None,
         concurrency: int | None = None,
         prefetch: int | None = None,
@@ -257,6 +263,7 @@ class Worker:
         max_message_size: int = MAX_MESSAGE_SIZE,
         middleware: Sequence[Middleware] | None = None,
         log_calls: bool = True,
+        require_caller: bool = False,
     ) -> None:
         service = getattr(type(servicer), "service", None)
         if not isinstance(service, ServiceSpec):
@@ -280,9 +287,12 @@ class Worker:
             middleware=middleware,
             queue=queue,
             log_calls=log_calls,
+            require_caller=require_caller,
         )
         self._is_async = bool(self._dispatcher.is_async)
         self.url = resolve_url(url)
+        # The files are read here: a bad TLS setting stops the worker before it starts.
+        self.tls = check_tls(tls, self.url)
         self.queue = queue or service.queue
         default_concurrency = 64 if self._is_async else 1
         self.concurrency = default_concurrency if concurrency is None else concurrency
@@ -470,7 +480,11 @@ class Worker:
         from leveret._amqp import AsyncioConsumer
 
         return AsyncioConsumer(
-            self.url, self.queue, prefetch=self.prefetch, queue_arguments=self._queue_arguments
+            self.url,
+            self.queue,
+            prefetch=self.prefetch,
+            queue_arguments=self._queue_arguments,
+            tls=self.tls,
         )
 
     # -- health ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pika
 import pytest
 
 import leveret
@@ -64,6 +65,10 @@ async def _make_calls_async(url: str, queue: str) -> dict[str, str]:
     return {"internal": internal.value.message}
 
 
+def _login(url: str) -> str:
+    return str(pika.URLParameters(url).credentials.username)
+
+
 @pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_a_worker_logs_one_record_per_call_with_its_fields(
     amqp_url: str, queue: str, caplog: pytest.LogCaptureFixture, flavour: str
@@ -91,7 +96,8 @@ def test_a_worker_logs_one_record_per_call_with_its_fields(
         assert isinstance(fields["correlation_id"], str) and fields["correlation_id"]
         assert isinstance(fields["duration_ms"], float) and 0 <= fields["duration_ms"] < 10_000
         assert fields["attempt"] == 0
-        assert fields.get("caller") is None  # no caller identity yet
+        # The client stamps its login as user_id (docs/security.md, "Caller identity").
+        assert fields["caller"] == _login(amqp_url)
         assert f"(cid={fields['correlation_id']})" in record.getMessage()
         assert (record.exc_info is not None) == (fields["status"] == "INTERNAL")
     assert len({vars(r)["correlation_id"] for r in records}) == len(records)
@@ -106,7 +112,7 @@ def test_a_worker_logs_one_record_per_call_with_its_fields(
     assert not any(SECRET_TEXT in formatter.format(r) for r in caplog.records)
     echo = json.loads(formatter.format(next(r for r in records if vars(r)["method"] == "echo")))
     assert {"service", "method", "correlation_id", "status", "duration_ms", "attempt"} <= set(echo)
-    assert "caller" not in echo
+    assert echo["caller"] == _login(amqp_url)
 
 
 def test_log_calls_false_keeps_only_the_error_records(
@@ -140,7 +146,7 @@ def test_serve_json_lines_carry_the_call_fields(
         assert record["logger"] == "leveret.server"
         assert record["service"] == "Echo"
         assert record["correlation_id"] and isinstance(record["duration_ms"], float)
-        assert record["attempt"] == 0 and "caller" not in record
+        assert record["attempt"] == 0 and record["caller"] == _login(amqp_url)
         assert set(record) <= {"time", "level", "logger", "message", "pid", "exception"} | set(
             CALL_FIELDS
         )

@@ -6,6 +6,7 @@ import leveret
 
 EXPECTED = [
     "DEFAULT",
+    "TLS",
     "Aborted",
     "AlreadyExists",
     "AsyncClient",

@@ -31,6 +31,7 @@ from leveret._errors import (
     RpcError,
     mark,
 )
+from leveret._tls import TLS
 from leveret._url import redact
 from leveret._wire import (
     Reply,
@@ -72,6 +73,8 @@ class AsyncioTransport(_Calls):
     (within its own deadline), and ``close()`` ends a reconnect at once.
     """
 
+    _tls: TLS | None = None  # set by open()
+
     def __init__(self, url: str, reply_queue: str, connect_timeout: float) -> None:
         super().__init__(url, reply_queue, connect_timeout)
         self._loop = asyncio.get_running_loop()
@@ -86,9 +89,15 @@ class AsyncioTransport(_Calls):
 
     @classmethod
     async def open(
-        cls, url: str, *, reply_queue: str = "direct", connect_timeout: float = 10.0
+        cls,
+        url: str,
+        *,
+        reply_queue: str = "direct",
+        connect_timeout: float = 10.0,
+        tls: TLS | None = None,
     ) -> AsyncioTransport:
         self = cls(url, reply_queue, connect_timeout)
+        self._tls = tls
         try:
             await self._connect()
         except BaseException:
@@ -152,7 +161,7 @@ class AsyncioTransport(_Calls):
                 self._interrupt = self._loop.create_future()
                 try:
                     self._lost = None
-                    self._conn = await self._step(_open_connection(url, time_left), None)
+                    self._conn = await self._step(_open_connection(url, time_left, self._tls), None)
                     self._conn.add_on_close_callback(self._on_closed)
                     self._check_open()
                     steps = self._setup()

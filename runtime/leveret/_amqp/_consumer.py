@@ -14,6 +14,7 @@ import pika.exceptions
 import pika.spec
 from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport
 
+from leveret._amqp._calls import login_user
 from leveret._amqp._connection import (
     _HEARTBEAT_FRAME,
     UndecodableHeaders,
@@ -33,6 +34,7 @@ from leveret._errors import (
     Unavailable,
 )
 from leveret._frames import Confirm, FastDelivery, FrameEncoder
+from leveret._tls import TLS
 from leveret._url import redact, split_urls
 from leveret._wire import (
     CONTENT_TYPE,
@@ -74,6 +76,7 @@ class AsyncioConsumer:
         queue_arguments: dict[str, Any],
         backoff: Backoff | None = None,
         connect_timeout: float = 10.0,
+        tls: TLS | None = None,
     ):
         self._url = url
         self._urls = split_urls(url) or [url]
@@ -82,6 +85,7 @@ class AsyncioConsumer:
         self._queue_arguments = queue_arguments
         self._backoff = backoff or Backoff()
         self._connect_timeout = connect_timeout
+        self._tls = tls
         self._conn: Any = None
         self._ch: Any = None
         self._gen = 0  # generation of the current channel: the high bits of its tokens
@@ -98,6 +102,10 @@ class AsyncioConsumer:
         self.failed_rounds = 0
         self._beat_tail = b""
         self._frames = FrameEncoder(1, 4096)  # replaced by one sized for each new channel
+        #: The broker user to stamp on replies instead of the login's user name (for an
+        #: EXTERNAL login); see ``_calls.login_user``.
+        self.login_user: str | None = None
+        self._user_id: str | None = None  # stamped on replies: the current login's
 
     @property
     def connected(self) -> bool:
@@ -141,7 +149,7 @@ class AsyncioConsumer:
                 self._connection_lost(exc)
 
         conn = _AsyncioConnection(
-            _parameters(url, self._connect_timeout),
+            _parameters(url, self._connect_timeout, self._tls),
             on_open_callback=lambda c: _resolve(opened, c),
             on_open_error_callback=on_open_error,
             on_close_callback=on_close,
@@ -180,6 +188,7 @@ class AsyncioConsumer:
             gen = self._gen = self._gen + 1
             self._ch = ch
             self._frames = _encoder(conn, ch)
+            self._user_id = login_user(conn.params.credentials, self.login_user)
             on_delivery = self._on_delivery
             assert on_delivery is not None
 
@@ -201,6 +210,7 @@ class AsyncioConsumer:
                         undecodable=headers.reason
                         if isinstance(headers, UndecodableHeaders)
                         else None,
+                        user_id=properties.user_id,
                     ),
                     (gen << 64) | method.delivery_tag,
                 )
@@ -220,6 +230,7 @@ class AsyncioConsumer:
                             undecodable=headers.reason
                             if isinstance(headers, UndecodableHeaders)
                             else None,
+                            user_id=item.user_id,
                         ),
                         (gen << 64) | item.delivery_tag,
                     )
@@ -324,6 +335,7 @@ class AsyncioConsumer:
                     content_type=CONTENT_TYPE,
                     headers={HEADER_STATUS: reply.status},
                     correlation_id=reply.correlation_id,
+                    user_id=self._user_id,
                 )
             except Exception:
                 # Whatever goes wrong, the delivery must still be settled: unsettled, it

@@ -33,6 +33,7 @@ from leveret._errors import (
     RpcError,
     mark,
 )
+from leveret._tls import TLS
 from leveret._wire import (
     Reply,
     Request,
@@ -77,8 +78,16 @@ class BlockingTransport(_Calls):
     that leads runs the connection's I/O loop itself until its own reply has arrived.
     """
 
-    def __init__(self, url: str, *, reply_queue: str = "direct", connect_timeout: float = 10.0):
+    def __init__(
+        self,
+        url: str,
+        *,
+        reply_queue: str = "direct",
+        connect_timeout: float = 10.0,
+        tls: TLS | None = None,
+    ):
         super().__init__(url, reply_queue, connect_timeout)
+        self._tls = tls
         self._pending: dict[str, _Slot] = {}
         self._io = threading.Lock()  # held by the thread driving the connection
         self._lock = threading.Lock()  # guards _waiters
@@ -130,7 +139,7 @@ class BlockingTransport(_Calls):
         self._wake_at = None
         self._ioloop = IOLoop()
         self._ioloop.activate_poller()
-        params = _parameters(url, self._connect_timeout)
+        params = _parameters(url, self._connect_timeout, self._tls)
         if "heartbeat" not in url:
             # Nobody drives an idle sync client's I/O, so it could not answer heartbeats.
             params.heartbeat = 0
