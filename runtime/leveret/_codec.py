@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import from_json
 
 from leveret._errors import Internal, InvalidArgument, RpcError, error_class_for
 from leveret._spec import MethodSpec
@@ -103,12 +104,39 @@ def encode_arguments(method: MethodSpec[Any, Any], arguments: Mapping[str, objec
     return body
 
 
+#: What a body that uses NaN, Infinity or -Infinity is told: JSON has no such numbers, though
+#: Python's and pydantic's readers accept them.
+NON_FINITE = "NaN, Infinity and -Infinity are not JSON numbers"
+
+
+def non_finite(body: bytes) -> str | None:
+    """Where a body uses a NaN or Infinity token, or None. Bodies without those letters (almost
+    every one) cost two substring scans; the others are parsed once more, strictly."""
+    if b"NaN" not in body and b"Infinity" not in body:
+        return None
+    try:
+        from_json(body, allow_inf_nan=False)
+    except ValueError as strict:
+        try:
+            from_json(body, allow_inf_nan=True)
+        except ValueError:
+            return None  # not JSON for another reason: validation says so
+        return f"{NON_FINITE} ({strict})"
+    return None  # the letters were inside strings
+
+
 def decode_request(method: MethodSpec[Any, Any], body: bytes) -> BaseModel:
     """The request model of a body; raises :class:`InvalidArgument` with the validation errors."""
     try:
         request: BaseModel = method.request.model_validate_json(body, strict=True)
     except ValidationError as exc:
         raise _invalid(f"{method.name}: request failed validation", exc) from None
+    where = non_finite(body)
+    if where is not None:
+        raise InvalidArgument(
+            f"{method.name}: request failed validation: (body): {where}",
+            [{"loc": [], "msg": where, "type": "json_invalid"}],
+        )
     return request
 
 
@@ -141,12 +169,19 @@ def decode_reply(method: MethodSpec[Any, ResponseT], reply: Reply) -> ResponseT:
     """The response model of an OK reply, or raise the exception the reply stands for."""
     if reply.status == STATUS_OK:
         try:
-            return method.response.model_validate_json(reply.body, strict=True)
+            response = method.response.model_validate_json(reply.body, strict=True)
         except ValidationError as exc:
             details = validation_details(exc)
             raise Internal(
                 f"{method.name}: response failed validation: {_summary(details)}", details
             ) from None
+        where = non_finite(reply.body)
+        if where is not None:
+            raise Internal(
+                f"{method.name}: response failed validation: (body): {where}",
+                [{"loc": [], "msg": where, "type": "json_invalid"}],
+            )
+        return response
     raise error_from_payload(method, decode_error(reply.status, reply.body))
 
 

@@ -372,11 +372,6 @@ def test_hostile_replies_async(
     check_plan(async_invoke, async_proxy, rogue, plan)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: the client reads NaN and Infinity in an OK reply (pydantic's JSON reader "
-    "accepts them) and returns them; issue 10 section 5 says they are refused",
-)
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_in_a_reply_are_refused(
     client: EchoClient, proxy: TcpProxy, rogue: Rogue, token: str
@@ -387,13 +382,6 @@ def test_nan_and_infinity_in_a_reply_are_refused(
         client.echo(text="t", timeout=5.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="defect: an error reply whose body nests deeper than Python's json parses makes "
-    "the client raise RecursionError (leveret._wire.decode_error catches ValueError only), "
-    "not an RpcError",
-)
 def test_deeply_nested_error_body_raises_an_rpc_error(
     client: EchoClient, proxy: TcpProxy, rogue: Rogue
 ) -> None:

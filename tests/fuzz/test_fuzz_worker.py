@@ -586,11 +586,6 @@ def test_hostile_requests(peer: Peer, proxy: TcpProxy, worker: leveret.Worker, c
     check_case(peer, proxy, case)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: the worker reads NaN and Infinity (pydantic's JSON reader accepts them) "
-    "and answers OK; issue 10 section 5 says they are refused",
-)
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_are_refused(
     peer: Peer, proxy: TcpProxy, worker: leveret.Worker, token: str
