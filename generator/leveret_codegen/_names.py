@@ -108,7 +108,9 @@ _BUILTINS: Final = frozenset(name for name in dir(builtins) if name[:1].isupper(
 RESERVED_MODULE_NAMES: Final = _IMPORTED | _RUNTIME | _BUILTINS
 
 #: Attributes of the runtime's client and servicer bases that a generated method would override.
-RESERVED_METHOD_NAMES: Final = frozenset({"aclose", "close", "connect", "service"})
+#: Names the runtime's clients and servicers define: ``authorize`` is the servicer's
+#: authorization hook (issue 10), which a handler of that name would silently replace.
+RESERVED_METHOD_NAMES: Final = frozenset({"aclose", "authorize", "close", "connect", "service"})
 
 #: Parameters of every generated client method besides the request's properties.
 RESERVED_CLIENT_PARAMETERS: Final = frozenset({"self", "timeout"})

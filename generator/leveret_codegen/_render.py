@@ -22,6 +22,7 @@ import jinja2
 from leveret_codegen._diagnostics import Diagnostic, file_error
 from leveret_codegen._ir import ErrorDef, MethodDef, ServiceDef
 from leveret_codegen._models import MODEL_ONLY_VALIDATORS
+from leveret_codegen._names import RESERVED_METHOD_NAMES
 
 __all__ = [
     "ModelField",
@@ -42,7 +43,6 @@ UNSUPPORTED_FIELD = "LV505"
 _LINE_LENGTH = 100
 _INDENT = "    "
 # Names a generated client or servicer class already has from its runtime base class.
-_RESERVED_METHOD_NAMES = frozenset({"service", "connect", "close"})
 
 
 def header_for(source: str) -> str:
@@ -512,12 +512,12 @@ def build_package_view(
         servicer_imports.model_names([method.request_type, method.response_type])
         for field in models.classes[method.request_type]:
             client_imports.model_names(field.names)
-        if method.python_name in _RESERVED_METHOD_NAMES or method.python_name.startswith("_"):
+        if method.python_name in RESERVED_METHOD_NAMES or method.python_name.startswith("_"):
             problems.error(
                 ARGUMENT_COLLISION,
                 f"method {method.name!r} becomes the Python method {method.python_name!r}, "
                 "which the runtime base classes already define",
-                f"rename the method (reserved: {', '.join(sorted(_RESERVED_METHOD_NAMES))})",
+                f"rename the method (reserved: {', '.join(sorted(RESERVED_METHOD_NAMES))})",
             )
 
     init_exports: dict[str, list[str]] = {
