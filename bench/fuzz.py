@@ -32,6 +32,7 @@ def main() -> int:
     command = [
         sys.executable, "-m", "pytest", "tests/fuzz", "-q", "-p", "no:cacheprovider",
         "-k", args.k, "--hypothesis-show-statistics", "-o", "log_level=ERROR",
+        "--timeout=0",  # the suite's 120 s per test is for CI's default example count
     ]  # fmt: skip
     started = time.monotonic()
     run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
