@@ -23,7 +23,7 @@ import pytest
 
 import leveret
 from tests.conftest import ROOT
-from tests.support.echo import AsyncEchoClient, Echo, EchoClient
+from tests.support.echo import AsyncEchoClient, Echo, EchoClient, EchoReply, EchoRequest
 from tests.support.generated import generate_into
 from tests.support.serve import Serve
 from tests.support.tls_node import TLSNode, tls_node
@@ -130,6 +130,51 @@ def test_external_login_with_a_client_certificate(
         )
     logins = [line.split() for line in rows.splitlines() if line.strip()]
     assert logins.count([cert_user, "EXTERNAL"]) >= 2, rows
+
+
+def test_an_external_login_named_in_the_url_is_the_callers_identity(
+    tls_node: TLSNode, client_tls: leveret.TLS, cert_user: str, tls_queue: str
+) -> None:
+    # amqps://<name>@host with a certificate and no password: EXTERNAL, and requests carry
+    # user_id=<name>, which the broker checks against the certificate's; a worker that
+    # requires a caller sees it.
+    seen: list[str | None] = []
+
+    class Who(Echo):
+        def echo(self, request: EchoRequest, context: leveret.CallContext) -> EchoReply:
+            seen.append(context.caller)
+            return super().echo(request, context)
+
+    with (
+        leveret.Worker(
+            Who("ext"),
+            url=tls_node.tls_url(user=None),
+            tls=client_tls,
+            queue=tls_queue,
+            require_caller=True,
+        ),
+        EchoClient.connect(
+            tls_node.tls_url(user=cert_user, password=None), tls=client_tls, queue=tls_queue
+        ) as client,
+    ):
+        assert client.echo(text="named").text == "named"
+    assert seen == [cert_user]
+
+
+def test_an_external_login_named_wrongly_in_the_url_is_refused_by_the_broker(
+    tls_node: TLSNode, client_tls: leveret.TLS, cert_user: str, tls_queue: str
+) -> None:
+    with (
+        leveret.Worker(
+            Echo("ext"), url=tls_node.tls_url(user=None), tls=client_tls, queue=tls_queue
+        ),
+        EchoClient.connect(
+            tls_node.tls_url(user="someone-else", password=None), tls=client_tls, queue=tls_queue
+        ) as client,
+        pytest.raises(leveret.RpcError) as caught,
+    ):
+        client.echo(text="forged", timeout=5.0)
+    assert "user_id" in caught.value.message, caught.value.message
 
 
 def test_a_client_certificate_with_a_password_in_the_url_logs_in_with_it(

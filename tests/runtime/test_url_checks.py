@@ -136,3 +136,11 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         _cli.main(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out.strip() == f"leveret {version('leveret')}"
+
+
+def test_a_user_without_a_password_needs_a_client_certificate() -> None:
+    """``amqps://name@host`` names an EXTERNAL login; without a certificate it could only log
+    in as pika's default user, so it is refused with what to do, before connecting."""
+    with pytest.raises(leveret.ConfigurationError, match="user without a password") as caught:
+        EchoClient.connect("amqp://alice@127.0.0.1:1/%2F", connect_timeout=1.0)
+    assert "EXTERNAL" in str(caught.value)

@@ -11,7 +11,7 @@ import ssl
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pika
 import pika.credentials
@@ -145,6 +145,10 @@ def check_parameters(url: str) -> None:
     """Raise :class:`ConfigurationError` if pika refuses the address (a query option such as
     ``?heartbeat=abc``), or takes a value AMQP cannot carry (it fails only when connecting,
     every time); nothing connects."""
+    parts = urlsplit(url)
+    if parts.username and parts.password is None:
+        # A user without a password is for EXTERNAL, which needs tls= (checked at connect).
+        url = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
     params = _parameters(url, 10.0)
     for name, highest in (("heartbeat", 65535), ("channel_max", 65535), ("frame_max", 2**31 - 1)):
         value = getattr(params, name, None)
@@ -155,8 +159,20 @@ def check_parameters(url: str) -> None:
 
 
 def _parameters(url: str, connect_timeout: float, tls: TLS | None = None) -> pika.URLParameters:
+    given = url
+    parts = urlsplit(url)
+    if parts.username and parts.password is None:
+        # amqps://name@host: the name of an EXTERNAL login (see ExternalAs), which pika cannot
+        # parse without a password; pika gets the address without it.
+        if tls is None or not tls.client_certificate:
+            raise ConfigurationError(
+                f"AMQP URL {redact(url)!r} names a user without a password: give the password "
+                "(amqp://user:password@host), or a client certificate (tls=TLS(cert_file=..., "
+                "key_file=...)) to log in with EXTERNAL as that user"
+            )
+        given = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
     try:
-        params = pika.URLParameters(url)
+        params = pika.URLParameters(given)
     except Exception as exc:
         raise ConfigurationError(f"bad AMQP URL {redact(url)!r}: {exc}") from exc
     params.socket_timeout = connect_timeout
@@ -178,7 +194,19 @@ def _use_tls(params: pika.URLParameters, url: str, tls: TLS) -> None:
     # server_hostname None: pika checks the URL's host, for each address of a cluster.
     params.ssl_options = pika.SSLOptions(tls.ssl_context(), tls.server_hostname)
     if tls.client_certificate and parts.password is None:
-        params.credentials = pika.credentials.ExternalCredentials()
+        user = unquote(parts.username) if parts.username else None
+        params.credentials = ExternalAs(user) if user else pika.credentials.ExternalCredentials()
+
+
+class ExternalAs(pika.credentials.ExternalCredentials):  # type: ignore[misc]
+    """An EXTERNAL login whose broker user the URL names (``amqps://name@host``, no password):
+    the client cannot learn the name the broker takes from its certificate, so the URL states
+    it, for the ``user_id`` of what the connection publishes. The broker checks it: a name that
+    is not the certificate's is refused (406) on the first publish, never trusted."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__()
+        self.username = username
 
 
 def _unavailable(url: str, exc: BaseException) -> Unavailable:
