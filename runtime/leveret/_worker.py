@@ -531,7 +531,10 @@ class Worker:
         consumer = self._active
         assert consumer is not None
         try:
-            if self._stopping:
+            # _stop_requested: run()'s main thread has seen a signal. An inline handler holds
+            # the loop's thread, so the deliveries pika had already read are dispatched right
+            # after it, before the loop runs the stop: none of them may start.
+            if self._stopping or self._stop_requested:
                 consumer.release(token, delivery)
                 return
             accepted = self._accept(delivery)
@@ -779,6 +782,10 @@ class Worker:
         """Stop consuming, let handlers in progress finish, close the connection."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
+            # At once, from this thread: an inline handler may hold the loop's thread, and
+            # the deliveries already read are dispatched before the loop runs _request_stop;
+            # this makes them go back to the queue instead of starting. (serve() resets it.)
+            self._stopping = True
             self._in_loop(self._request_stop)
         if self._thread is not None:
             self._thread.join(timeout)
