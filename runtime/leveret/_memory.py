@@ -324,26 +324,49 @@ class AsyncMemoryTransport:
 
 
 class MemoryWorkerConsumer:
-    """A worker's connection to the memory broker; the same face as the AMQP consumer."""
+    """A worker's connection to the memory broker; the same face as the AMQP consumer.
+
+    Like a channel, it keeps the deliveries it has not settled: :meth:`stop` requeues those
+    (a handler the worker gave up on, a delivery still on its way to the loop), as closing a
+    channel makes the broker requeue what it had not acked, and a reply settled after that is
+    dropped, as it cannot go out on a closed channel."""
 
     def __init__(self, url: str, queue: str) -> None:
         self._broker = broker_for(url)
         self._user = _split(url)[0]  # stamped on replies
         self._queue = queue
         self._seat: MemoryConsumer | None = None
+        # token -> delivery, from delivery until settled or released; written from the
+        # publishing threads and the loop's.
+        self._unsettled: dict[int, Delivery] = {}
+        self._unsettled_lock = threading.Lock()
         self.closed: asyncio.Future[BaseException | None] | None = None
 
     async def start(self, on_delivery: Callable[[Delivery, int], None]) -> None:
         loop = asyncio.get_running_loop()
         self.closed = loop.create_future()
+        self._unsettled.clear()
 
         def deliver(delivery: Delivery, token: int) -> None:
-            loop.call_soon_threadsafe(on_delivery, delivery, token)
+            with self._unsettled_lock:
+                self._unsettled[token] = delivery
+            try:
+                loop.call_soon_threadsafe(on_delivery, delivery, token)
+            except RuntimeError:  # the worker's loop has closed since it was chosen
+                if self._take(token) is not None:
+                    self._requeue(delivery, redelivered=False)
 
         self._seat = MemoryConsumer(deliver)
         self._broker.consume(self._queue, self._seat)
 
+    def _take(self, token: int) -> Delivery | None:
+        """The delivery of ``token`` if it is still unsettled, which it no longer is."""
+        with self._unsettled_lock:
+            return self._unsettled.pop(token, None)
+
     def settle(self, token: int, reply: OutgoingReply | None, *, ack: bool) -> None:
+        if self._take(token) is None:
+            return  # requeued at stop, or settled already: the reply would be a second one
         # memory:// requests carry text ids only, so their replies do too.
         if reply is not None and isinstance(reply.reply_to, str):
             cid = reply.correlation_id
@@ -353,7 +376,14 @@ class MemoryWorkerConsumer:
     def release(self, token: int, delivery: Delivery) -> None:
         """Requeue a delivery that was never started, as the broker does on a nack: to another
         consumer of the queue (marked redelivered), else to the queue's backlog."""
-        message = _Message(replace(delivery, redelivered=True), read_deadline(delivery.headers))
+        if self._take(token) is not None:
+            self._requeue(delivery)
+
+    def _requeue(self, delivery: Delivery, *, redelivered: bool = True) -> None:
+        message = _Message(
+            replace(delivery, redelivered=redelivered or delivery.redelivered),
+            read_deadline(delivery.headers),
+        )
         broker = self._broker
         with broker._lock:
             queue = broker._queues.get(self._queue)
@@ -368,7 +398,8 @@ class MemoryWorkerConsumer:
         seat.deliver(message.delivery, next(seat.tokens))
 
     def live(self, token: int) -> bool:
-        return True
+        with self._unsettled_lock:
+            return token in self._unsettled
 
     #: No connection, so no heartbeats to keep.
     heartbeat: float | None = None
@@ -384,6 +415,13 @@ class MemoryWorkerConsumer:
             self._broker.cancel(self._queue, self._seat)
 
     async def stop(self, timeout: float = 5.0) -> None:
+        """Leave the queue; what was taken and not settled goes back to it, as when a channel
+        closes on the broker (the handlers the worker gave up on at the end of its grace)."""
         if self._seat is not None:
             self._broker.cancel(self._queue, self._seat)
-            self._seat = None
+        with self._unsettled_lock:
+            abandoned = sorted(self._unsettled.items())  # in delivery order
+            self._unsettled.clear()
+        for _token, delivery in abandoned:
+            self._requeue(delivery)
+        self._seat = None
