@@ -17,7 +17,7 @@ import jsonschema
 import leveret
 from leveret import ConfigurationError, DynamicClient, LeveretError, RpcError
 from leveret._commands import add_connection_arguments, connection_from_args
-from leveret._wire import MAX_TIMEOUT, check_metadata
+from leveret._wire import MAX_MESSAGE_SIZE, MAX_TIMEOUT, check_metadata
 from leveret_codegen._diagnostics import has_errors
 from leveret_codegen._frontend import load_services
 from leveret_codegen._suggest import closest
@@ -74,6 +74,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=(
             "send KEY=VALUE as per-call metadata, as leveret.metadata({KEY: VALUE}) does "
             "(repeatable; keys are 1 to 64 characters of a-z 0-9 - _ .)"
+        ),
+    )
+    parser.add_argument(
+        "--max-message-size",
+        type=int,
+        default=MAX_MESSAGE_SIZE,
+        metavar="BYTES",
+        help=(
+            "largest request body to send and reply body to accept: a larger request is not "
+            "sent, a larger reply fails the call with RESOURCE_EXHAUSTED (default "
+            f"{MAX_MESSAGE_SIZE}, 4 MiB, as gRPC)"
         ),
     )
     parser.set_defaults(func=run)
@@ -170,7 +181,10 @@ def run(args: argparse.Namespace) -> int:
     if timeout is None:
         timeout = method.timeout or 60.0
     try:
-        with DynamicClient.connect(url, tls=tls) as client, leveret.metadata(metadata):
+        with (
+            DynamicClient.connect(url, tls=tls, max_message_size=args.max_message_size) as client,
+            leveret.metadata(metadata),
+        ):
             reply = client.call(
                 args.queue or service.queue,
                 method.name,

@@ -107,9 +107,9 @@ def _deadline(default: float | None, timeout: Timeout, method: str = "") -> floa
 
 
 def _check_size(request: Request, limit: int) -> None:
-    """Refuse a body over the broker's limit before sending it: RabbitMQ would close the
-    channel over it, failing other calls in flight too. RESOURCE_EXHAUSTED, as gRPC reports a
-    message over its send limit."""
+    """Refuse a body over the client's limit before sending it: over the broker's, RabbitMQ
+    would close the channel over it, failing other calls in flight too. RESOURCE_EXHAUSTED, as
+    gRPC reports a message over its send limit."""
     size = len(request.body)
     if size > limit:
         error = ResourceExhausted(
@@ -117,6 +117,19 @@ def _check_size(request: Request, limit: int) -> None:
             f"({limit} bytes); nothing was sent"
         )
         raise mark(error, ORIGIN_LOCAL)
+
+
+def _fit_reply(reply: Reply, request: Request, limit: int) -> Reply:
+    """``reply``, or ``ResourceExhausted`` when its body is over the client's limit: the reply
+    is dropped without being parsed (gRPC's receive limit). It fails this call only; the
+    handler did run, so the call is not retried."""
+    size = len(reply.body)
+    if size > limit:
+        raise ResourceExhausted(
+            f"{request.method}: the reply is {size} bytes, {size - limit} bytes over the "
+            f"client's max_message_size ({limit} bytes); it was dropped unread"
+        )
+    return reply
 
 
 def _message_size(limit: int) -> int:
@@ -413,8 +426,10 @@ class Client:
         in-process broker that serves workers of this process. ``queue`` overrides the
         definition's queue; ``reply_queue`` is ``"direct"`` (RabbitMQ direct reply-to) or
         ``"exclusive"`` (a private auto-delete queue). ``max_message_size`` (bytes, default
-        RabbitMQ's default limit, 128 MiB) refuses a larger request with ``ResourceExhausted``
-        before sending it; keep it at or below the broker's ``max_message_size``.
+        4 MiB, gRPC's default) bounds both directions: a larger request is refused with
+        ``ResourceExhausted`` before it is sent, and a call whose reply body is larger fails with
+        ``ResourceExhausted`` (the reply is dropped unread). Keep it at or below the broker's
+        ``max_message_size`` (128 MiB on RabbitMQ 3.x, 16 MiB on 4.x).
 
         By default a call to a queue that no worker consumes fails at once with
         ``Unavailable`` (idempotent methods retry with backoff within their deadline, which
@@ -481,13 +496,15 @@ class Client:
             return self._call_chained(method, arguments, timeout)
         policy = self._policy
         request = build_request(self._queue, method, arguments, timeout, policy.wait_for_ready)
-        _check_size(request, policy.max_message_size)
+        limit = policy.max_message_size
+        _check_size(request, limit)
         with self._slot(request):
             attempt = 0
             while True:
                 probe = policy.before()
                 try:
-                    result = decode_reply(method, self._transport.call(request))
+                    reply = self._transport.call(request)
+                    result = decode_reply(method, _fit_reply(reply, request, limit))
                 except RpcError as error:
                     retry = policy.failed(error, method, attempt, request, probe)
                     if retry is None:
@@ -526,7 +543,8 @@ class Client:
                 refused.append(error)
                 raise
             try:
-                result = decode_reply(method, self._transport.call(sent))
+                reply = self._transport.call(sent)
+                result = decode_reply(method, _fit_reply(reply, sent, policy.max_message_size))
             except RpcError as error:
                 policy.attempt_failed(error, probe)
                 raise
@@ -687,13 +705,15 @@ class AsyncClient:
             return await self._call_chained(method, arguments, timeout)
         policy = self._policy
         request = build_request(self._queue, method, arguments, timeout, policy.wait_for_ready)
-        _check_size(request, policy.max_message_size)
+        limit = policy.max_message_size
+        _check_size(request, limit)
         async with self._slot(request):
             attempt = 0
             while True:
                 probe = policy.before()
                 try:
-                    result = decode_reply(method, await self._transport.call(request))
+                    reply = await self._transport.call(request)
+                    result = decode_reply(method, _fit_reply(reply, request, limit))
                 except RpcError as error:
                     retry = policy.failed(error, method, attempt, request, probe)
                     if retry is None:
@@ -733,7 +753,8 @@ class AsyncClient:
                 refused.append(error)
                 raise
             try:
-                result = decode_reply(method, await self._transport.call(sent))
+                reply = await self._transport.call(sent)
+                result = decode_reply(method, _fit_reply(reply, sent, policy.max_message_size))
             except RpcError as error:
                 policy.attempt_failed(error, probe)
                 raise
@@ -768,7 +789,8 @@ class DynamicClient:
     """Calls any service by queue and method name with JSON, without generated code.
 
     Used by ``leveret call``; the request is not validated here (the caller may validate it
-    against the definition), the server still validates it.
+    against the definition), the server still validates it. ``max_message_size`` bounds the
+    request and the reply as for :meth:`Client.connect`.
     """
 
     def __init__(
@@ -814,7 +836,7 @@ class DynamicClient:
             queue, method, uuid.uuid4().hex, encoded, deadline, wait_for_ready, current_metadata()
         )
         _check_size(request, self._max_message_size)
-        reply = self._transport.call(request)
+        reply = _fit_reply(self._transport.call(request), request, self._max_message_size)
         if reply.status != STATUS_OK:
             spec: MethodSpec[Any, Any] = MethodSpec(method, method, BaseModel, BaseModel)
             raise error_from_payload(spec, decode_error(reply.status, reply.body))

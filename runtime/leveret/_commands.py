@@ -509,9 +509,10 @@ def register_runtime_commands(
         default=MAX_MESSAGE_SIZE,
         metavar="BYTES",
         help=(
-            "largest reply body to send; a larger reply is answered with RESOURCE_EXHAUSTED "
-            "instead (keep it at or below the broker's max_message_size; default "
-            f"{MAX_MESSAGE_SIZE}, RabbitMQ's default)"
+            "largest request body to accept and reply body to send: a larger request is "
+            "answered with RESOURCE_EXHAUSTED before it is parsed, a larger reply is replaced "
+            "by RESOURCE_EXHAUSTED (keep it at or below the broker's max_message_size, 128 MiB "
+            f"on RabbitMQ 3.x, 16 MiB on 4.x; default {MAX_MESSAGE_SIZE}, 4 MiB, as gRPC)"
         ),
     )
     serve.add_argument(

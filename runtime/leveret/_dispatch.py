@@ -83,9 +83,11 @@ class Call:
 class Dispatcher:
     """Routes deliveries of one service to the handlers of one servicer instance.
 
-    A reply body over ``max_message_size`` bytes is replaced by a small RESOURCE_EXHAUSTED
-    one: the broker would close the worker's channel over it (406), losing the ack with it,
-    and the request would come back, and its handler run again, for ever.
+    ``max_message_size`` (bytes, default 4 MiB) bounds both directions. A request body over it
+    is answered RESOURCE_EXHAUSTED before it is parsed. A reply body over it is replaced by a
+    small RESOURCE_EXHAUSTED one: over the broker's limit, the broker would close the worker's
+    channel over it (406), losing the ack with it, and the request would come back, and its
+    handler run again, for ever.
 
     ``require_caller``: a request without a ``user_id`` is answered UNAUTHENTICATED. The
     servicer's ``authorize`` hook, when it overrides the base class's, decides per call
@@ -250,6 +252,27 @@ class Dispatcher:
             refused = self._authorized(method, context, reply_to, cid)
             if refused is not None:
                 return refused
+        size = len(delivery.body)
+        if size > self.max_message_size:
+            # Before anything reads the body (the checks above read properties only): a
+            # request over the limit costs no JSON parsing or validation (gRPC's receive
+            # limit). The caller's fault, not INTERNAL.
+            limit = self.max_message_size
+            log.warning(
+                "refused a request of %d bytes, over max_message_size (%d) (method=%r, cid=%r)",
+                size,
+                limit,
+                delivery.method,
+                cid,
+            )
+            return _refuse(
+                reply_to,
+                cid,
+                ResourceExhausted(
+                    f"the request is {size} bytes, {size - limit} bytes over the worker's "
+                    f"max_message_size ({limit} bytes); it was not read"
+                ),
+            )
         try:
             request = decode_request(method, delivery.body)
         except InvalidArgument as exc:

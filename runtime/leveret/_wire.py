@@ -15,6 +15,7 @@ from typing import Any
 from leveret._status import StatusCode
 
 __all__ = [
+    "BROKER_MAX_MESSAGE_SIZE",
     "CONTENT_TYPE",
     "DIRECT_REPLY_TO",
     "HEADER_ATTEMPT",
@@ -73,8 +74,15 @@ STATUS_OK = StatusCode.OK.name
 MAX_EXPIRATION_MS = 2**32 - 1
 #: The longest timeout a call may have, in whole seconds; ``None`` means no deadline at all.
 MAX_TIMEOUT = MAX_EXPIRATION_MS // 1000
-#: RabbitMQ's default ``max_message_size`` (128 MiB): a larger body closes the channel (406).
-MAX_MESSAGE_SIZE = 134_217_728
+#: leveret's default ``max_message_size``, on both sides: 4 MiB, gRPC's default receive limit.
+#: A worker answers a larger request body with RESOURCE_EXHAUSTED before decoding it, and
+#: refuses to send a larger reply; a client refuses to send a larger request and fails a call
+#: whose reply is larger. Well below the broker's own limit (:data:`BROKER_MAX_MESSAGE_SIZE`),
+#: so that the broker never has to refuse a body: a refusal closes the channel (406).
+MAX_MESSAGE_SIZE = 4 * 1024 * 1024
+#: RabbitMQ 3.x's default ``max_message_size`` (128 MiB; 4.x: 16 MiB): a larger body makes the
+#: broker close the channel (406 PRECONDITION_FAILED).
+BROKER_MAX_MESSAGE_SIZE = 134_217_728
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,7 +358,7 @@ def decode_error(status: str, body: bytes) -> ErrorPayload:
     code = StatusCode.from_wire(status)
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json reads
         return ErrorPayload(code, body.decode("utf-8", "replace")[:500] or code.name)
     if not isinstance(data, Mapping):
         return ErrorPayload(code, code.name, None, data)

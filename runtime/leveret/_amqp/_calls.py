@@ -68,9 +68,8 @@ def login_user(credentials: object, override: str | None = None) -> str | None:
     wrong ``user_id`` makes the broker close the channel (406)."""
     user = override
     if user is None:
-        if not isinstance(credentials, pika.PlainCredentials):
-            return None
-        user = credentials.username
+        # PLAIN's user name, or the one the URL gave an EXTERNAL login (_connection.ExternalAs).
+        user = getattr(credentials, "username", None)
     if not isinstance(user, str) or not user:
         return None
     try:
@@ -183,6 +182,7 @@ class _Calls:
         self._conn: Any = None
         self._ch: Any = None
         self._frames = FrameEncoder(1, 4096)  # replaced by one sized for each new channel
+        self._header_max = 4096 - 8  # the largest content header payload the connection takes
         self._reply_to = DIRECT_REPLY_TO
         self._lost: RpcError | None = None  # why the connection is gone; None while it is up
         self._closed = False
@@ -260,6 +260,8 @@ class _Calls:
         self._conn.add_on_connection_unblocked_callback(self._on_unblocked)
         self._ch = yield lambda cb: self._conn.channel(on_open_callback=cb)
         self._frames = _encoder(self._conn, self._ch)
+        # frame_max is the value both sides agreed on (pika stores it at Connection.Tune).
+        self._header_max = self._conn.params.frame_max - 8
         self._user_id = login_user(self._conn.params.credentials, self.login_user)
         self._ch.add_on_close_callback(self._on_closed)
         # The broker numbers the confirms of every new channel from 1.
@@ -301,6 +303,20 @@ class _Calls:
             # many would make every later ack or nack settle the wrong call.
             error = InvalidArgument(f"{request.method[:60]!r}: the request cannot be sent: {exc}")
             raise mark(error, ORIGIN_LOCAL) from None
+        header = _header_size(frames)
+        if header > self._header_max:
+            # The content header (properties, the headers table among them) must fit in one
+            # frame: a larger one makes the broker close the whole connection (501
+            # FRAME_ERROR), failing every call on it. leveret's own headers are bounded far
+            # below the default frame_max (docs/security.md, "Size limits"), but a broker may
+            # agree to a frame_max as small as 4096. INVALID_ARGUMENT, like any request that
+            # cannot be encoded (the sync transport fails only its own caller with those).
+            error = InvalidArgument(
+                f"{request.method[:60]!r}: the request's properties and headers (metadata, "
+                f"trace context) are {header} bytes, more than fit in one frame of this "
+                f"connection (frame_max {self._header_max + 8}); nothing was sent"
+            )
+            raise mark(error, ORIGIN_LOCAL)
         self._tag += 1
         self._tags[self._tag] = request.correlation_id
         try:
@@ -410,6 +426,16 @@ class _Calls:
             "this call was in flight"
         )
         self._on_lost(mark(lost, ORIGIN_LOST))
+
+
+_FRAME_HEAD = struct.Struct(">BHI")  # type, channel, payload size
+
+
+def _header_size(frames: bytes) -> int:
+    """The payload size of the content header frame of ``basic.publish`` frames (the method
+    frame comes first, then the content header)."""
+    method_size = _FRAME_HEAD.unpack_from(frames, 0)[2]
+    return int(_FRAME_HEAD.unpack_from(frames, 7 + method_size + 1)[2])
 
 
 #: AMQP soft errors: the broker closes the channel (not the connection) over a method sent on it.

@@ -1,0 +1,435 @@
+"""Size limits (issue 10, section 4; docs/security.md, "Size limits"): ``max_message_size``
+on both sides, 4 MiB by default as gRPC's receive limit. A request over the client's limit is
+not sent; a request over the worker's is answered RESOURCE_EXHAUSTED before it is parsed; a
+reply over the client's fails that call only; headers that would not fit in one frame of the
+connection are refused before anything is sent (a larger content header kills the connection).
+
+Against the shared RabbitMQ and memory:// where the transports differ. The shared broker's
+configuration is never changed: a small frame_max is asked for in the client's URL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pytest
+from pydantic import BaseModel
+
+import leveret
+import leveret._dispatch
+from leveret import CallContext, MethodSpec, ServiceSpec
+from leveret._amqp._calls import _header_size
+from leveret._frames import FrameEncoder
+from leveret._wire import (
+    CONTENT_TYPE,
+    MAX_MESSAGE_SIZE,
+    MAX_METADATA_SIZE,
+    MAX_TIMEOUT,
+    MAX_TRACE_HEADER,
+    TRACE_HEADERS,
+    Request,
+    check_metadata,
+)
+from tests.conftest import ROOT
+from tests.support.background import Background
+from tests.support.proxy import wait_until
+from tests.support.serve import Serve
+
+pytestmark = pytest.mark.integration
+
+
+class MakeRequest(BaseModel):
+    size: int
+    hold: bool = False
+
+
+class Blob(BaseModel):
+    data: str
+
+
+class TakeRequest(BaseModel):
+    data: str
+
+
+class Count(BaseModel):
+    size: int
+
+
+MAKE: MethodSpec[MakeRequest, Blob] = MethodSpec("make", "make", MakeRequest, Blob, timeout=20.0)
+TAKE: MethodSpec[TakeRequest, Count] = MethodSpec("take", "take", TakeRequest, Count, timeout=20.0)
+SIZES = ServiceSpec("Sizes", "leveret.test.Sizes", (MAKE, TAKE))
+
+
+class SizesClient(leveret.Client):
+    service: ClassVar[ServiceSpec] = SIZES
+
+    def make(self, *, size: int, hold: bool = False) -> Blob:
+        return self._call(MAKE, {"size": size, "hold": hold})
+
+    def take(self, *, data: str) -> Count:
+        return self._call(TAKE, {"data": data})
+
+
+class AsyncSizesClient(leveret.AsyncClient):
+    service: ClassVar[ServiceSpec] = SIZES
+
+    async def make(self, *, size: int) -> Blob:
+        return await self._call(MAKE, {"size": size})
+
+    async def take(self, *, data: str) -> Count:
+        return await self._call(TAKE, {"data": data})
+
+
+class Sizes(leveret.Servicer):
+    """``make`` replies ``size`` bytes of data (in ``{"data":"..."}``, 11 more); with ``hold``
+    it waits for ``release`` first, to keep a call in flight."""
+
+    service: ClassVar[ServiceSpec] = SIZES
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def make(self, request: MakeRequest, context: CallContext) -> Blob:
+        self.calls += 1
+        if request.hold:
+            self.holding.set()
+            assert self.release.wait(15), "the test never released the held call"
+        return Blob(data="x" * request.size)
+
+    def take(self, request: TakeRequest, context: CallContext) -> Count:
+        self.calls += 1
+        return Count(size=len(request.data))
+
+
+@pytest.fixture(params=["amqp", "memory"])
+def url(request: pytest.FixtureRequest) -> str:
+    if request.param == "memory":
+        return f"memory://{uuid.uuid4().hex}"
+    amqp_url: str = request.getfixturevalue("amqp_url")
+    return amqp_url
+
+
+@pytest.fixture
+def queue_name(url: str, request: pytest.FixtureRequest) -> str:
+    if url.startswith("memory://"):
+        return "sizes"
+    name: str = request.getfixturevalue("queue")
+    return name
+
+
+@pytest.fixture
+def decoded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """The body sizes the worker's dispatcher decoded (parsed and validated)."""
+    sizes: list[int] = []
+    decode = leveret._dispatch.decode_request  # type: ignore[attr-defined]
+
+    def spy(method: MethodSpec[Any, Any], body: bytes) -> BaseModel:
+        sizes.append(len(body))
+        return decode(method, body)
+
+    monkeypatch.setattr(leveret._dispatch, "decode_request", spy)
+    yield sizes
+
+
+# -- defaults ---------------------------------------------------------------------------------
+
+
+def test_the_default_max_message_size_is_grpcs_4_mib_on_both_sides() -> None:
+    assert MAX_MESSAGE_SIZE == 4 * 1024 * 1024
+    url = f"memory://{uuid.uuid4().hex}"
+    with SizesClient.connect(url) as client:
+        assert client._policy.max_message_size == MAX_MESSAGE_SIZE
+    with leveret.DynamicClient.connect(url) as dynamic:
+        assert dynamic._max_message_size == MAX_MESSAGE_SIZE
+    assert leveret.Worker(Sizes(), url=url).max_message_size == MAX_MESSAGE_SIZE
+
+
+def test_a_request_just_over_the_default_limit_is_refused_and_one_at_it_is_answered(
+    url: str, queue_name: str
+) -> None:
+    sizes = Sizes()
+    at_limit = "x" * (MAX_MESSAGE_SIZE - len('{"data":""}'))
+    with (
+        leveret.Worker(sizes, url=url, queue=queue_name),
+        SizesClient.connect(url, queue=queue_name) as client,
+    ):
+        assert client.take(data=at_limit).size == len(at_limit)
+        with pytest.raises(leveret.ResourceExhausted, match="more than max_message_size") as info:
+            client.take(data=at_limit + "x")
+        assert info.value.never_sent is True
+    assert sizes.calls == 1
+
+
+# -- requests over the worker's limit ---------------------------------------------------------
+
+
+def test_a_request_over_the_workers_limit_is_resource_exhausted_before_it_is_parsed(
+    url: str, queue_name: str, decoded: list[int]
+) -> None:
+    sizes = Sizes()
+    with (
+        leveret.Worker(sizes, url=url, queue=queue_name, max_message_size=1000),
+        SizesClient.connect(url, queue=queue_name) as client,
+        leveret.DynamicClient.connect(url) as dynamic,
+    ):
+        with pytest.raises(leveret.ResourceExhausted) as info:
+            client.take(data="x" * 1000)  # 1011 bytes of JSON
+        assert info.value.message == (
+            "the request is 1011 bytes, 11 bytes over the worker's max_message_size "
+            "(1000 bytes); it was not read"
+        )
+        assert info.value.never_sent is False  # the worker answered it
+        # Not JSON at all, and over the limit: the size is what the caller hears about, so
+        # nothing parsed it (a parse would have answered INVALID_ARGUMENT).
+        not_a_request = ["not", "a", "request", "y" * 979]
+        assert len(json.dumps(not_a_request)) == 1006
+        with pytest.raises(leveret.ResourceExhausted, match="1006 bytes, 6 bytes over"):
+            dynamic.call(queue_name, "take", not_a_request, timeout=10)
+        assert decoded == []
+        assert sizes.calls == 0
+        # At the limit it is served, and the worker carries on.
+        assert client.take(data="x" * 989).size == 989
+        assert decoded == [1000]
+    assert sizes.calls == 1
+
+
+def test_serve_max_message_size_bounds_requests_too(amqp_url: str, queue: str) -> None:
+    serve = Serve(amqp_url, queue, "--max-message-size", "300")
+    try:
+        with leveret.DynamicClient.connect(amqp_url) as dynamic:
+            wait_until(
+                lambda: _answers(dynamic, queue), 20, f"leveret serve to serve:\n{serve.output()}"
+            )
+            with pytest.raises(leveret.ResourceExhausted, match="over the worker's max_mess"):
+                dynamic.call(queue, "echo", {"text": "x" * 300}, timeout=10)
+            assert dynamic.call(queue, "echo", {"text": "small"}, timeout=10)["text"] == "small"
+    finally:
+        serve.proc.kill()
+        serve.proc.wait(10)
+
+
+def _answers(dynamic: leveret.DynamicClient, queue: str) -> bool:
+    try:
+        dynamic.call(queue, "echo", {"text": "ready"}, timeout=5)
+    except leveret.Unavailable:
+        return False
+    return True
+
+
+def test_serve_help_says_the_limit_is_both_ways() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "leveret", "serve", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    text = " ".join(proc.stdout.split())
+    assert "largest request body to accept and reply body to send" in text
+    assert f"default {MAX_MESSAGE_SIZE}, 4 MiB" in text
+
+
+# -- replies over the client's limit ----------------------------------------------------------
+
+
+def test_a_reply_over_the_clients_limit_fails_that_call_only(url: str, queue_name: str) -> None:
+    sizes = Sizes()
+    with (
+        leveret.Worker(sizes, url=url, queue=queue_name, concurrency=4),
+        SizesClient.connect(url, queue=queue_name, max_message_size=1000) as client,
+    ):
+        held = Background(lambda: client.make(size=10, hold=True))
+        assert sizes.holding.wait(10), held.error
+        with pytest.raises(leveret.ResourceExhausted) as info:
+            client.make(size=990)  # 1001 bytes of JSON
+        assert info.value.message == (
+            "make: the reply is 1001 bytes, 1 bytes over the client's max_message_size "
+            "(1000 bytes); it was dropped unread"
+        )
+        assert sizes.calls == 2  # the handler ran once: the call is not retried
+        # The call in flight meanwhile, and the next ones, are unharmed.
+        sizes.release.set()
+        assert held.join(10).data == "x" * 10
+        assert client.make(size=989).data == "x" * 989
+    assert sizes.calls == 3
+
+
+def test_a_reply_over_the_limit_of_an_asyncio_client_fails_that_call_only(
+    url: str, queue_name: str
+) -> None:
+    async def scenario() -> None:
+        async with AsyncSizesClient.connect(url, queue=queue_name, max_message_size=1000) as client:
+            with pytest.raises(leveret.ResourceExhausted, match="1001 bytes, 1 bytes over"):
+                await client.make(size=990)
+            with pytest.raises(leveret.ResourceExhausted, match="more than max_message_size"):
+                await client.take(data="x" * 990)
+            assert (await client.make(size=989)).data == "x" * 989
+
+    with leveret.Worker(Sizes(), url=url, queue=queue_name):
+        asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_a_reply_over_the_limit_of_a_dynamic_client_fails_the_call(
+    url: str, queue_name: str
+) -> None:
+    with (
+        leveret.Worker(Sizes(), url=url, queue=queue_name),
+        leveret.DynamicClient.connect(url, max_message_size=1000) as dynamic,
+    ):
+        with pytest.raises(leveret.ResourceExhausted, match="1001 bytes, 1 bytes over"):
+            dynamic.call(queue_name, "make", {"size": 990}, timeout=10)
+        assert dynamic.call(queue_name, "make", {"size": 3}, timeout=10) == {"data": "xxx"}
+
+
+def test_leveret_call_max_message_size_bounds_the_request_and_the_reply(
+    amqp_url: str, queue: str
+) -> None:
+    def call(limit: str, body: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "leveret",
+                "call",
+                "schemas/calculator.yaml",
+                "divide",
+                body,
+                "--url",
+                amqp_url,
+                "--queue",
+                queue,
+                "--max-message-size",
+                limit,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    serve = Serve(amqp_url, queue)  # an echo worker: "divide" is UNIMPLEMENTED there
+    try:
+        with leveret.DynamicClient.connect(amqp_url) as dynamic:
+            wait_until(lambda: _answers(dynamic, queue), 20, "leveret serve to serve")
+        # '{"a": 1, "b": 3}' is 16 bytes: over 10, not sent.
+        refused = call("10", '{"a": 1, "b": 3}')
+        assert refused.returncode == 1, refused.stderr
+        error = json.loads(refused.stderr)
+        assert error["code"] == "RESOURCE_EXHAUSTED"
+        assert "more than max_message_size (10 bytes); nothing was sent" in error["message"]
+        # Sent at 16 bytes; the UNIMPLEMENTED reply is longer than 20: dropped unread.
+        dropped = call("20", '{"a": 1, "b": 3}')
+        assert dropped.returncode == 1, dropped.stderr
+        error = json.loads(dropped.stderr)
+        assert error["code"] == "RESOURCE_EXHAUSTED", error
+        assert "over the client's max_message_size (20 bytes)" in error["message"]
+        bad = call("0", '{"a": 1, "b": 3}')
+        assert bad.returncode == 2
+        assert "max_message_size must be a positive int" in bad.stderr
+    finally:
+        serve.proc.kill()
+        serve.proc.wait(10)
+
+
+# -- headers and frame_max --------------------------------------------------------------------
+
+
+def _worst_case_request() -> Request:
+    """Every header leveret puts on a request at its largest."""
+    per_entry = MAX_METADATA_SIZE // 64
+    metadata = check_metadata(
+        {f"k{i:02d}".ljust(per_entry // 2, "x"): "v" * (per_entry // 2) for i in range(64)}
+    )
+    trace = {name: "a" * MAX_TRACE_HEADER for name in TRACE_HEADERS}
+    return Request(
+        "q" * 255,
+        "m" * 255,
+        uuid.uuid4().hex,
+        b"{}",
+        time.time() + MAX_TIMEOUT,
+        False,
+        metadata,
+        2**31 - 1,
+        trace,
+    )
+
+
+def test_the_largest_headers_leveret_sends_fit_the_default_frame_max() -> None:
+    request = _worst_case_request()
+    frames = FrameEncoder(1, 131072).publish(
+        "",
+        request.queue,
+        request.body,
+        mandatory=True,
+        content_type=CONTENT_TYPE,
+        headers=request.headers(),
+        correlation_id=request.correlation_id,
+        reply_to="r" * 255,
+        expiration=request.expiration_ms(time.time()),
+        type=request.method,
+        user_id="u" * 255,
+    )
+    # The figure docs/security.md gives; the default frame_max (131072) less its 8 bytes of
+    # framing is far above it.
+    assert _header_size(frames) == 34788 < 131072 - 8
+
+
+#: 8186 bytes of metadata, legal (at most 8192), that cannot fit in a frame of 8192 bytes with
+#: the rest of the content header.
+_BIG_METADATA = {"k0": "v" * 4000, "k1": "v" * 4000, "k2": "v" * 180}
+
+
+def _small_frames(amqp_url: str) -> str:
+    """The broker's URL asking for frame_max 8192 (the smaller of both sides' values wins)."""
+    return amqp_url + ("&" if "?" in amqp_url else "?") + "frame_max=8192"
+
+
+def test_headers_over_the_connections_frame_max_are_refused_before_sending(
+    amqp_url: str, queue: str
+) -> None:
+    url = _small_frames(amqp_url)
+    sizes = Sizes()
+    big = _BIG_METADATA
+    with (
+        leveret.Worker(sizes, url=amqp_url, queue=queue),
+        SizesClient.connect(url, queue=queue) as client,
+    ):
+        held = Background(lambda: client.make(size=1, hold=True))
+        assert sizes.holding.wait(10), held.error
+        assert client._transport._conn.params.frame_max == 8192  # type: ignore[attr-defined]
+        with leveret.metadata(big), pytest.raises(leveret.InvalidArgument) as info:
+            client.take(data="x")
+        assert "more than fit in one frame of this connection (frame_max 8192)" in str(info.value)
+        assert info.value.never_sent is True
+        # The connection was not killed: the call in flight and the next ones are answered.
+        sizes.release.set()
+        assert held.join(10).data == "x"
+        with leveret.metadata({"k": "v" * 4000}):
+            assert client.take(data="after").size == 5
+    assert sizes.calls == 2
+
+
+def test_headers_over_frame_max_are_refused_by_the_asyncio_client_too(
+    amqp_url: str, queue: str
+) -> None:
+    big = _BIG_METADATA
+
+    async def scenario() -> None:
+        async with AsyncSizesClient.connect(_small_frames(amqp_url), queue=queue) as client:
+            with leveret.metadata(big), pytest.raises(leveret.InvalidArgument, match="frame_max"):
+                await client.take(data="x")
+            assert (await client.take(data="after")).size == 5
+
+    sizes = Sizes()
+    with leveret.Worker(sizes, url=amqp_url, queue=queue):
+        asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert sizes.calls == 1
