@@ -181,9 +181,7 @@ def expected(case: Case) -> frozenset[str] | None:
     if not case.metadata_ok:
         return frozenset({"INVALID_ARGUMENT"})  # 4a
     if len(case.body) > MAX_MESSAGE_SIZE:
-        # Issue 10 section 4: over the worker's limit, RESOURCE_EXHAUSTED before decoding;
-        # until that lands the body fails validation (it is never valid here) as any other.
-        return frozenset({"RESOURCE_EXHAUSTED", "INVALID_ARGUMENT"})
+        return frozenset({"RESOURCE_EXHAUSTED"})  # 4c: over the worker's limit, not decoded
     try:
         request = model.model_validate_json(case.body, strict=True)
     except ValidationError:

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 import leveret
 from leveret import CallContext, MethodSpec, ServiceSpec
-from leveret._wire import MAX_MESSAGE_SIZE
+from leveret._wire import BROKER_MAX_MESSAGE_SIZE
 from tests.support.background import Background
 from tests.support.echo import AsyncEchoClient, Echo, EchoClient
 from tests.support.proxy import wait_until
@@ -174,10 +174,12 @@ def test_a_body_over_the_clients_max_message_size_is_never_sent(amqp_url: str, q
 
 def test_a_body_over_the_brokers_max_message_size_fails_at_once(amqp_url: str, queue: str) -> None:
     blobs = Blobs()
-    data = "x" * (MAX_MESSAGE_SIZE - 10)  # 11 bytes of JSON around it: 1 byte over the limit
+    data = "x" * (BROKER_MAX_MESSAGE_SIZE - 10)  # 11 bytes of JSON around it: 1 byte over the limit
     with (
         leveret.Worker(blobs, url=amqp_url, queue=queue),
-        BlobClient.connect(amqp_url, queue=queue, max_message_size=2 * MAX_MESSAGE_SIZE) as client,
+        BlobClient.connect(
+            amqp_url, queue=queue, max_message_size=2 * BROKER_MAX_MESSAGE_SIZE
+        ) as client,
     ):
         started = time.monotonic()
         call = Background(lambda: client.put(data=data, timeout=20))
@@ -185,7 +187,7 @@ def test_a_body_over_the_brokers_max_message_size_fails_at_once(amqp_url: str, q
         # A put is idempotent: the refusal taken for a lost connection was retried until the
         # deadline, which then hid the cause as DEADLINE_EXCEEDED.
         assert isinstance(call.error, leveret.ResourceExhausted), call.error
-        assert f"message size {MAX_MESSAGE_SIZE + 1} is larger than" in str(call.error)
+        assert f"message size {BROKER_MAX_MESSAGE_SIZE + 1} is larger than" in str(call.error)
         assert "lower the client's max_message_size" in str(call.error)
         assert call.finished_at - started < 10.0  # the whole body is sent once, then refused
         assert client.put(data="small", timeout=10).size == 5

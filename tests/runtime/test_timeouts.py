@@ -141,9 +141,9 @@ def test_a_request_over_max_message_size_is_refused_before_sending() -> None:
     assert echo.adds == 1  # the refused requests never reached the worker
 
 
-def test_the_default_max_message_size_is_rabbitmqs() -> None:
+def test_the_default_max_message_size_is_grpcs_4_mib() -> None:
     with EchoClient.connect(memory_url()) as client:
-        assert client._policy.max_message_size == MAX_MESSAGE_SIZE == 128 * 1024 * 1024
+        assert client._policy.max_message_size == MAX_MESSAGE_SIZE == 4 * 1024 * 1024
 
 
 @pytest.mark.parametrize("limit", [0, -1, True, 1.5, "big"], ids=repr)

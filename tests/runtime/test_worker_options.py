@@ -111,7 +111,7 @@ def test_an_error_reply_over_max_message_size_is_replaced_and_still_rejected() -
 
 def test_worker_max_message_size_option() -> None:
     assert leveret.Worker(Echo(), max_message_size=1 << 20).max_message_size == 1 << 20
-    assert leveret.Worker(Echo()).max_message_size == 134_217_728
+    assert leveret.Worker(Echo()).max_message_size == 4 * 1024 * 1024
     for bad in (0, -1, 1.5, True, "10"):
         with pytest.raises(leveret.ConfigurationError, match="max_message_size"):
             leveret.Worker(Echo(), max_message_size=bad)  # type: ignore[arg-type]
