@@ -242,6 +242,12 @@ class Worker:
     URL's port is used as given); see docs/security.md, "TLS". ``require_caller``: a request
     without an AMQP ``user_id`` is answered UNAUTHENTICATED before anything else sees it (the
     servicer's ``authorize`` hook decides the rest); see docs/security.md, "Caller identity".
+    ``refused_login_timeout``: when the broker refuses the login on a reconnect (password
+    changed, user deleted, vhost permission revoked), the worker retries with backoff, logs the
+    refusal at ERROR once and is not ready; after this many seconds of refusals it stops
+    serving with ``Unavailable`` (``leveret serve`` exits with status 1, for the supervisor or
+    Kubernetes to restart it, with the new credentials). None retries for ever. See
+    docs/resilience.md, "A login refused".
 
     The methods are meant for the thread that created the worker; :meth:`stop` may be called
     from any thread.
@@ -264,6 +270,7 @@ class Worker:
         middleware: Sequence[Middleware] | None = None,
         log_calls: bool = True,
         require_caller: bool = False,
+        refused_login_timeout: float | None = 300.0,
     ) -> None:
         service = getattr(type(servicer), "service", None)
         if not isinstance(service, ServiceSpec):
@@ -341,6 +348,16 @@ class Worker:
                 f"grace must be a number of seconds from 0 to {MAX_TIMEOUT}, not {grace!r}"
             )
         self._grace = grace
+        if refused_login_timeout is not None and (
+            isinstance(refused_login_timeout, bool)
+            or not isinstance(refused_login_timeout, int | float)
+            or not 0 <= refused_login_timeout <= MAX_TIMEOUT  # False for nan
+        ):
+            raise ConfigurationError(
+                f"refused_login_timeout must be None or a number of seconds from 0 to "
+                f"{MAX_TIMEOUT}, not {refused_login_timeout!r}"
+            )
+        self.refused_login_timeout = refused_login_timeout
         #: The signal that made :meth:`run` give up at once (a second SIGTERM/SIGINT), if any.
         self.forced_by: signal.Signals | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -485,6 +502,7 @@ class Worker:
             prefetch=self.prefetch,
             queue_arguments=self._queue_arguments,
             tls=self.tls,
+            refused_login_timeout=self.refused_login_timeout,
         )
 
     # -- health ----------------------------------------------------------------------------

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pika
 import pika.data
@@ -24,6 +26,7 @@ from leveret._amqp._connection import (
     _headers,
     _parameters,
     _resolve,
+    _root_cause,
     _text,
     _timed_out,
     _unavailable,
@@ -77,6 +80,7 @@ class AsyncioConsumer:
         backoff: Backoff | None = None,
         connect_timeout: float = 10.0,
         tls: TLS | None = None,
+        refused_login_timeout: float | None = None,
     ):
         self._url = url
         self._urls = split_urls(url) or [url]
@@ -106,6 +110,12 @@ class AsyncioConsumer:
         #: EXTERNAL login); see ``_calls.login_user``.
         self.login_user: str | None = None
         self._user_id: str | None = None  # stamped on replies: the current login's
+        #: How long reconnects may keep meeting a refused login before serving ends (through
+        #: :attr:`closed`); None: for ever.
+        self.refused_login_timeout = refused_login_timeout
+        #: The broker's words while it refuses the login on reconnect (None otherwise).
+        self.login_refused: str | None = None
+        self._refused_since: float | None = None
 
     @property
     def connected(self) -> bool:
@@ -171,7 +181,7 @@ class AsyncioConsumer:
                 raise ConfigurationError(
                     f"queue {self._queue!r} exists with other arguments: {exc.reply_text}"
                 )
-            raise _unavailable(url, exc)
+            raise _unavailable(url, exc) from exc  # the cause tells a refused login
 
         try:
             await step(lambda cb: opened.add_done_callback(lambda f: cb(f.result())))
@@ -297,7 +307,12 @@ class AsyncioConsumer:
                 delay = self._backoff.delay(attempt)
                 attempt += 1
                 self.failed_rounds += 1
-                if isinstance(exc, Unavailable):
+                refusal = _refusal(exc)
+                if refusal is not None:
+                    if self._refused(refusal, delay):
+                        return
+                elif isinstance(exc, Unavailable):
+                    self._refused_since = self.login_refused = None
                     log.warning("reconnect failed (%s); next attempt in %.2f s", exc, delay)
                 else:
                     # A bug, or a pika error not foreseen: this task is all that brings the
@@ -305,10 +320,49 @@ class AsyncioConsumer:
                     log.exception("reconnect failed unexpectedly; next attempt in %.2f s", delay)
                 await asyncio.sleep(delay)
                 continue
+            if self.login_refused is not None:
+                log.warning("the broker accepts the login again")
+            self._refused_since = self.login_refused = None
             log.info(
                 "reconnected to %s; consuming %r again", redact(self.address or ""), self._queue
             )
             return
+
+    def _refused(self, refusal: str, delay: float) -> bool:
+        """A reconnect met a refused login (password changed, user deleted, vhost permission
+        revoked): that will not mend by itself, unlike an outage. Logged at ERROR once per
+        distinct refusal, not per attempt (every few seconds, for as long as it lasts); True
+        once it has lasted ``refused_login_timeout`` and serving ends."""
+        now = time.monotonic()
+        if self._refused_since is None:
+            self._refused_since = now
+        user = self._user_id or _user_of(self.address or self._url)
+        if refusal != self.login_refused:
+            self.login_refused = refusal
+            log.error(
+                "the broker refuses the login of user %r (%s): was its password changed, the "
+                "user deleted or its permissions on the vhost revoked? Retrying with backoff "
+                "(the worker is not ready meanwhile)%s; further refusals are logged at DEBUG",
+                user,
+                refusal,
+                ""
+                if self.refused_login_timeout is None
+                else f"; it gives up after {self.refused_login_timeout:g} s",
+            )
+        else:
+            log.debug("login still refused (%s); next attempt in %.2f s", refusal, delay)
+        limit = self.refused_login_timeout
+        if limit is None or now - self._refused_since < limit:
+            return False
+        error = Unavailable(
+            f"the broker has refused the login of user {user!r} for {now - self._refused_since:.0f}"
+            f" s ({refusal}): giving up (refused_login_timeout={limit:g}); fix the credentials "
+            "or the user's permissions, and start the worker again"
+        )
+        log.error("%s", error)
+        if self.closed is not None and not self.closed.done():
+            self.closed.set_result(error)
+        return True
 
     # -- deliveries ------------------------------------------------------------------------
 
@@ -446,3 +500,34 @@ class AsyncioConsumer:
 
 #: The delivery tag's bits in a consumer token.
 _TAG_MASK = (1 << 64) - 1
+
+#: What the broker answers a login it refuses: ACCESS_REFUSED (wrong password, no such user)
+#: and NOT_ALLOWED (no permission on the vhost).
+_REFUSED_LOGIN_CODES = frozenset({403, 530})
+_REFUSED_LOGIN_ERRORS = (
+    pika.exceptions.AuthenticationError,
+    pika.exceptions.ProbableAuthenticationError,
+    pika.exceptions.ProbableAccessDeniedError,
+)
+
+
+def _refusal(exc: BaseException) -> str | None:
+    """The broker's words when ``exc`` is a refused login, else None."""
+    cause = exc.__cause__
+    if cause is None:
+        return None
+    root = _root_cause(cause)
+    if (
+        isinstance(root, pika.exceptions.ConnectionClosedByBroker)
+        and root.reply_code in _REFUSED_LOGIN_CODES
+    ):
+        return f"{root.reply_code} {root.reply_text}"
+    # pika's verdict on a connection the broker closed during the handshake; it keeps the
+    # broker's words as text only.
+    if isinstance(root, _REFUSED_LOGIN_ERRORS):
+        return str(root) or type(root).__name__
+    return None
+
+
+def _user_of(url: str) -> str:
+    return unquote(urlsplit(url).username or "")
