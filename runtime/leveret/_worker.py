@@ -229,10 +229,12 @@ class Worker:
     (default: the definition's ``queue_type``); ``grace`` how long shutdown waits for the
     handlers in progress. ``inline`` runs a sync servicer's handlers on the loop's thread
     (default: when concurrency and prefetch are 1); ``False`` keeps them on a handler thread.
-    ``max_message_size`` (bytes, default RabbitMQ's default limit, 128 MiB): a reply body over
-    it is not sent; the caller gets RESOURCE_EXHAUSTED instead and the request is settled
-    (a reply over the broker's limit would close the channel and bring the request back);
-    keep it at or below the broker's ``max_message_size``. ``middleware``
+    ``max_message_size`` (bytes, default 4 MiB, gRPC's receive limit) bounds both directions:
+    a request body over it is answered RESOURCE_EXHAUSTED before it is parsed, and a reply
+    body over it is not sent; the caller gets RESOURCE_EXHAUSTED instead and the request is
+    settled (a reply over the broker's limit would close the channel and bring the request
+    back). Keep it at or below the broker's ``max_message_size`` (128 MiB on RabbitMQ 3.x,
+    16 MiB on 4.x). ``middleware``
     (:class:`~leveret.Middleware` instances, the first outermost) wraps every handler call,
     after the request is validated; see docs/operating.md, "Middleware". ``log_calls``: one
     record per handled call on the ``leveret.server`` logger (INFO for OK, WARNING for other
