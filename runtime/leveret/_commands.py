@@ -269,6 +269,18 @@ def _port(value: str) -> int:
     return port
 
 
+def _login_timeout(value: str) -> float | None:
+    if value.strip().lower() == "never":
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seconds or 'never', not {value!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"positive seconds or 'never', not {value!r}")
+    return seconds
+
+
 def _level(value: str) -> str:
     level = value.upper()
     if level not in LEVELS:
@@ -319,6 +331,7 @@ def _serve(args: argparse.Namespace) -> int:
             max_message_size=args.max_message_size,
             middleware=middleware,
             require_caller=args.require_caller,
+            refused_login_timeout=args.refused_login_timeout,
         )
     except LeveretError as exc:
         print(f"leveret serve: {exc}", file=sys.stderr)
@@ -417,6 +430,7 @@ def _supervise(args: argparse.Namespace) -> int:
         ("--prefetch", args.prefetch),
         ("--queue-type", args.queue_type),
         ("--max-message-size", args.max_message_size),
+        ("--refused-login-timeout", args.refused_login_timeout),
     ):
         if value is not None:
             command += [option, str(value)]
@@ -427,6 +441,8 @@ def _supervise(args: argparse.Namespace) -> int:
     ):
         if path is not None:
             command += [option, os.path.abspath(path)]
+    if args.refused_login_timeout is None:
+        command += ["--refused-login-timeout", "never"]
     if args.inline is not None:
         command.append("--inline" if args.inline else "--no-inline")
     if args.require_caller:
@@ -513,6 +529,18 @@ def register_runtime_commands(
             "answered with RESOURCE_EXHAUSTED before it is parsed, a larger reply is replaced "
             "by RESOURCE_EXHAUSTED (keep it at or below the broker's max_message_size, 128 MiB "
             f"on RabbitMQ 3.x, 16 MiB on 4.x; default {MAX_MESSAGE_SIZE}, 4 MiB, as gRPC)"
+        ),
+    )
+    serve.add_argument(
+        "--refused-login-timeout",
+        type=_login_timeout,
+        default=300.0,
+        metavar="SECONDS",
+        help=(
+            "when the broker refuses the login on a reconnect (password changed, user "
+            "deleted), keep retrying this long, then exit with status 1 so that a supervisor "
+            "or Kubernetes restarts the worker with the current credentials; 'never' retries "
+            "for ever (default 300)"
         ),
     )
     serve.add_argument(

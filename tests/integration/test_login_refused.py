@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import sys
 import time
 
 import pytest
@@ -103,3 +104,27 @@ def test_a_worker_gives_up_on_a_refused_login_only_when_told(amqp_url: str) -> N
         leveret.Worker(Echo(), url=amqp_url, refused_login_timeout=-1)
     assert leveret.Worker(Echo(), url=amqp_url, refused_login_timeout=None)
     assert leveret.Worker(Echo(), url=amqp_url).refused_login_timeout == 300.0
+
+
+def test_serve_exits_1_after_refused_login_timeout(amqp_url: str) -> None:
+    """``leveret serve --refused-login-timeout``: the same give-up, as an exit status a
+    supervisor or Kubernetes acts on; 'never' and bad values are checked too."""
+    from tests.support.serve import Serve
+
+    with broker_users(amqp_url, "worker") as users:
+        serving = Serve(users.url("worker"), _QUEUE, "--refused-login-timeout", "2")
+        try:
+            serving.wait_for("Worker serving", timeout=30)
+            _ctl("change_password", users.name("worker"), "not-the-one-it-has")
+            _cut(users)
+            assert serving.wait(40) == 1, serving.output()
+            assert "refused the login" in serving.output()
+        finally:
+            serving.proc.kill()
+            serving.proc.wait()
+    bad = subprocess.run(
+        [sys.executable, "-m", "leveret", "serve", "tests.support.echo:Echo",
+         "--refused-login-timeout", "soon"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "seconds or 'never'" in bad.stderr, bad.stderr
