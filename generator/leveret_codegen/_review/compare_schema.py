@@ -483,6 +483,13 @@ class SchemaComparer:
                 }
                 text = f"{where}: property {name!r} added" + (" as required" if required else "")
                 self._emit_for(role, rules, n, position, text)
+                old_values = o.data.get("additionalProperties")
+                if isinstance(old_values, dict):
+                    # The old schema took this name as a map entry: old clients may send (and old
+                    # callers check) it against additionalProperties, so compare the two schemas.
+                    at_values = Schema(o.document, (*o.pointer, "additionalProperties"), old_values)
+                    label = f"{where}.{name} (was an entry of {where}{{}})"
+                    self.compare(at_values, at_new, role, label, check_ref=False)
                 continue
             if name in new_req and name not in old_req:
                 rules = {
@@ -516,6 +523,15 @@ class SchemaComparer:
             }
             text = f"{where}: {'required' if required else 'optional'} property {name!r} removed"
             self._emit_for(role, rules, n, self._at(n, "properties"), text)
+            new_values = n.data.get("additionalProperties")
+            if isinstance(new_values, dict):
+                # The name is a map entry now: checked against additionalProperties, not ignored.
+                at_old = Schema(
+                    o.document, (*o.pointer, "properties", name), _mapping(old_props[name])
+                )
+                at_values = Schema(n.document, (*n.pointer, "additionalProperties"), new_values)
+                label = f"{where}.{name} (now an entry of {where}{{}})"
+                self.compare(at_old, at_values, role, label, check_ref=False)
 
     def _items(self, o: Schema, n: Schema, role: Role, where: str) -> None:
         before, after = o.data.get("items"), n.data.get("items")
