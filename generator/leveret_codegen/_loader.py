@@ -170,6 +170,17 @@ class _Builder:
                     key_node, "LV104", "a key must be a string, not a list or mapping", _JSON_ONLY
                 )
                 continue
+            if key_node.value == "<<" and key_node.style is None and key_node.tag == _STR:
+                # A plain `<<` is YAML 1.1's merge key, which 1.2 (and JSON) do not have: taking
+                # it as a property named "<<" would blame the schema for an unknown keyword.
+                self.error(
+                    key_node,
+                    "LV104",
+                    "YAML merge keys (`<<: *anchor`) are not supported",
+                    "write the keys out; to share a schema, name it under `types:` and use "
+                    '{$ref: "#/types/<Name>"}, or allOf: [{$ref: ...}, {...}] to extend it',
+                )
+                continue
             # JSON keys are strings: a key `200:` or `true:` means the text as written.
             key = str(key_node.value)
             key_at = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
