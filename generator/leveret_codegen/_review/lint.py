@@ -151,6 +151,11 @@ class _Linter:
             stated = "additionalProperties" in schema.data
             free_form = not any(k in schema.data for k in ("properties", "patternProperties"))
             where = label(schema.pointer)
+            # An allOf member may not be closed (nor constrain the others' properties with an
+            # additionalProperties schema): JSON Schema would apply it to what the other members
+            # add, so the generator refuses it (LV401). No advice here anyone could follow.
+            if schema.identity in self.usage.members and not closed:
+                continue
             if free_form and not stated and role & Role.REQUEST:
                 # Closing an object without properties makes it accept only {}: the advice
                 # for a free-form object is to say what its values are, or that any will do.

@@ -91,7 +91,8 @@ LINT_RULES: Final = RuleSet(
             _W,
             "request-only objects are closed (`additionalProperties: false`): a misspelt field "
             "fails; objects shared with responses are split instead, free-form ones state their "
-            "values; closing a request already in use is itself breaking",
+            "values, allOf members stay open (closing one is refused); closing a request already "
+            "in use is itself breaking",
         ),
         (
             "RESPONSE_TOLERANT",

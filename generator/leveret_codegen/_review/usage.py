@@ -21,10 +21,12 @@ Identity = tuple[str, Pointer]
 @dataclass
 class Usage:
     """``roles``: the roles of every object reached (by identity); ``used``: every schema reached,
-    named types included (by identity: ``(file, ("types", name))``)."""
+    named types included (by identity: ``(file, ("types", name))``); ``members``: the schemas
+    used as an ``allOf`` member (a ``$ref`` member by the type it names)."""
 
     roles: dict[Identity, tuple[Schema, Role]] = field(default_factory=dict)
     used: set[Identity] = field(default_factory=set)
+    members: set[Identity] = field(default_factory=set)
 
 
 def _mapping(value: object) -> dict[str, object]:
@@ -53,8 +55,15 @@ def children(schema: Schema) -> list[Schema]:
 def find_usage(side: Side) -> Usage:
     usage = Usage()
     seen: set[tuple[Identity, Role | None]] = set()
+    # A stack, not recursion: a long chain of types must not exhaust Python's stack.
+    pending: list[tuple[Schema, Role | None]] = []
 
     def walk(schema: Schema, role: Role | None) -> None:
+        pending.append((schema, role))
+        while pending:
+            visit(*pending.pop())
+
+    def visit(schema: Schema, role: Role | None) -> None:
         if (schema.identity, role) in seen:
             return
         seen.add((schema.identity, role))
@@ -63,16 +72,20 @@ def find_usage(side: Side) -> Usage:
         if isinstance(ref, str):
             target = side.resolver.resolve(schema.document, schema.pointer, ref)
             if target is not None:
-                walk(
-                    Schema(target.document, ("types", target.name), target.schema, target.name),
-                    role,
+                pending.append(
+                    (
+                        Schema(target.document, ("types", target.name), target.schema, target.name),
+                        role,
+                    )
                 )
             return
         if role is not None:
             known = usage.roles.get(schema.identity)
             usage.roles[schema.identity] = (schema, role | known[1] if known else role)
-        for child in children(schema):
-            walk(child, role)
+        for child in reversed(children(schema)):
+            if child.pointer[-2:-1] == ("allOf",):
+                usage.members.add(side.follow(child).identity)
+            pending.append((child, role))
 
     for document in side.documents:
         data = _mapping(document.data)
