@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import leveret
 
-from ._spec import ADD, DIVIDE, SERVICE, SUM
+from . import _spec
 from .models import Result
 
 __all__ = [
@@ -26,7 +26,7 @@ class CalculatorClient(leveret.Client):
     Sync client of the Calculator service: ``with CalculatorClient.connect(url) as client``.
     """
 
-    service: ClassVar[leveret.ServiceSpec] = SERVICE
+    service: ClassVar[leveret.ServiceSpec] = _spec.SERVICE
 
     def add(
         self,
@@ -36,7 +36,7 @@ class CalculatorClient(leveret.Client):
         timeout: leveret.Timeout = leveret.DEFAULT,
     ) -> Result:
         """Add b to a."""
-        return self._call(ADD, {"a": a, "b": b}, timeout)
+        return self._call(_spec.ADD, {"a": a, "b": b}, timeout)
 
     def divide(
         self,
@@ -50,7 +50,7 @@ class CalculatorClient(leveret.Client):
         Raises:
             DivisionByZero: The divisor was zero.
         """
-        return self._call(DIVIDE, {"a": a, "b": b}, timeout)
+        return self._call(_spec.DIVIDE, {"a": a, "b": b}, timeout)
 
     def sum(
         self,
@@ -64,7 +64,7 @@ class CalculatorClient(leveret.Client):
             TooManyOperands: A sum was asked of more numbers than the service adds in one
         call.
         """
-        return self._call(SUM, {"values": values}, timeout)
+        return self._call(_spec.SUM, {"values": values}, timeout)
 
 
 class AsyncCalculatorClient(leveret.AsyncClient):
@@ -74,7 +74,7 @@ class AsyncCalculatorClient(leveret.AsyncClient):
     as client``.
     """
 
-    service: ClassVar[leveret.ServiceSpec] = SERVICE
+    service: ClassVar[leveret.ServiceSpec] = _spec.SERVICE
 
     async def add(
         self,
@@ -84,7 +84,7 @@ class AsyncCalculatorClient(leveret.AsyncClient):
         timeout: leveret.Timeout = leveret.DEFAULT,
     ) -> Result:
         """Add b to a."""
-        return await self._call(ADD, {"a": a, "b": b}, timeout)
+        return await self._call(_spec.ADD, {"a": a, "b": b}, timeout)
 
     async def divide(
         self,
@@ -98,7 +98,7 @@ class AsyncCalculatorClient(leveret.AsyncClient):
         Raises:
             DivisionByZero: The divisor was zero.
         """
-        return await self._call(DIVIDE, {"a": a, "b": b}, timeout)
+        return await self._call(_spec.DIVIDE, {"a": a, "b": b}, timeout)
 
     async def sum(
         self,
@@ -112,4 +112,4 @@ class AsyncCalculatorClient(leveret.AsyncClient):
             TooManyOperands: A sum was asked of more numbers than the service adds in one
         call.
         """
-        return await self._call(SUM, {"values": values}, timeout)
+        return await self._call(_spec.SUM, {"values": values}, timeout)

@@ -14,6 +14,7 @@ from typing import ClassVar
 import leveret
 from pydantic import BaseModel
 
+from . import models as _models
 from .models import TooManyOperandsDetails
 
 __all__ = [
@@ -46,4 +47,4 @@ class TooManyOperands(leveret.OutOfRange):
         *,
         limit: int,
     ) -> None:
-        super().__init__(message, TooManyOperandsDetails.model_validate({"limit": limit}))
+        super().__init__(message, _models.TooManyOperandsDetails.model_validate({"limit": limit}))

@@ -13,7 +13,7 @@ from uuid import UUID
 import leveret
 from pydantic import MISSING, EmailStr
 
-from ._spec import BORROW_BOOK, GET_BOOK, REGISTER_MEMBER, RETURN_BOOK, SEARCH_BOOKS, SERVICE
+from . import _spec
 from .models import Book, BookId, Genre, Loan, Member, SearchBooksResponse
 
 __all__ = [
@@ -28,7 +28,7 @@ class LibraryClient(leveret.Client):
     Sync client of the Library service: ``with LibraryClient.connect(url) as client``.
     """
 
-    service: ClassVar[leveret.ServiceSpec] = SERVICE
+    service: ClassVar[leveret.ServiceSpec] = _spec.SERVICE
 
     def search_books(
         self,
@@ -41,7 +41,7 @@ class LibraryClient(leveret.Client):
     ) -> SearchBooksResponse:
         """Find books by words of their title or author, newest first."""
         return self._call(
-            SEARCH_BOOKS,
+            _spec.SEARCH_BOOKS,
             {"query": query, "genre": genre, "limit": limit, "cursor": cursor},
             timeout,
         )
@@ -57,7 +57,7 @@ class LibraryClient(leveret.Client):
         Raises:
             BookNotFound: No book has this identifier.
         """
-        return self._call(GET_BOOK, {"id": id}, timeout)
+        return self._call(_spec.GET_BOOK, {"id": id}, timeout)
 
     def borrow_book(
         self,
@@ -77,7 +77,7 @@ class LibraryClient(leveret.Client):
             LoanLimitReached: The member already has as many books as a member may borrow.
         """
         return self._call(
-            BORROW_BOOK, {"book_id": book_id, "member_id": member_id, "days": days}, timeout
+            _spec.BORROW_BOOK, {"book_id": book_id, "member_id": member_id, "days": days}, timeout
         )
 
     def return_book(
@@ -92,7 +92,7 @@ class LibraryClient(leveret.Client):
             LoanNotFound: No loan has this identifier.
             AlreadyReturned: The loan is closed; the book is back.
         """
-        return self._call(RETURN_BOOK, {"loan_id": loan_id}, timeout)
+        return self._call(_spec.RETURN_BOOK, {"loan_id": loan_id}, timeout)
 
     def register_member(
         self,
@@ -106,7 +106,7 @@ class LibraryClient(leveret.Client):
         Raises:
             EmailTaken: Another member registered with this email address.
         """
-        return self._call(REGISTER_MEMBER, {"name": name, "email": email}, timeout)
+        return self._call(_spec.REGISTER_MEMBER, {"name": name, "email": email}, timeout)
 
 
 class AsyncLibraryClient(leveret.AsyncClient):
@@ -116,7 +116,7 @@ class AsyncLibraryClient(leveret.AsyncClient):
     client``.
     """
 
-    service: ClassVar[leveret.ServiceSpec] = SERVICE
+    service: ClassVar[leveret.ServiceSpec] = _spec.SERVICE
 
     async def search_books(
         self,
@@ -129,7 +129,7 @@ class AsyncLibraryClient(leveret.AsyncClient):
     ) -> SearchBooksResponse:
         """Find books by words of their title or author, newest first."""
         return await self._call(
-            SEARCH_BOOKS,
+            _spec.SEARCH_BOOKS,
             {"query": query, "genre": genre, "limit": limit, "cursor": cursor},
             timeout,
         )
@@ -145,7 +145,7 @@ class AsyncLibraryClient(leveret.AsyncClient):
         Raises:
             BookNotFound: No book has this identifier.
         """
-        return await self._call(GET_BOOK, {"id": id}, timeout)
+        return await self._call(_spec.GET_BOOK, {"id": id}, timeout)
 
     async def borrow_book(
         self,
@@ -165,7 +165,7 @@ class AsyncLibraryClient(leveret.AsyncClient):
             LoanLimitReached: The member already has as many books as a member may borrow.
         """
         return await self._call(
-            BORROW_BOOK, {"book_id": book_id, "member_id": member_id, "days": days}, timeout
+            _spec.BORROW_BOOK, {"book_id": book_id, "member_id": member_id, "days": days}, timeout
         )
 
     async def return_book(
@@ -180,7 +180,7 @@ class AsyncLibraryClient(leveret.AsyncClient):
             LoanNotFound: No loan has this identifier.
             AlreadyReturned: The loan is closed; the book is back.
         """
-        return await self._call(RETURN_BOOK, {"loan_id": loan_id}, timeout)
+        return await self._call(_spec.RETURN_BOOK, {"loan_id": loan_id}, timeout)
 
     async def register_member(
         self,
@@ -194,4 +194,4 @@ class AsyncLibraryClient(leveret.AsyncClient):
         Raises:
             EmailTaken: Another member registered with this email address.
         """
-        return await self._call(REGISTER_MEMBER, {"name": name, "email": email}, timeout)
+        return await self._call(_spec.REGISTER_MEMBER, {"name": name, "email": email}, timeout)

@@ -16,6 +16,7 @@ from uuid import UUID
 import leveret
 from pydantic import BaseModel
 
+from . import models as _models
 from .models import BookNotFoundDetails, LoanLimitReachedDetails, NoCopiesLeftDetails
 
 __all__ = [
@@ -43,7 +44,7 @@ class BookNotFound(leveret.NotFound):
         *,
         book_id: UUID,
     ) -> None:
-        super().__init__(message, BookNotFoundDetails.model_validate({"book_id": book_id}))
+        super().__init__(message, _models.BookNotFoundDetails.model_validate({"book_id": book_id}))
 
 
 class MemberNotFound(leveret.NotFound):
@@ -81,7 +82,9 @@ class NoCopiesLeft(leveret.FailedPrecondition):
         *,
         next_due: date | None,
     ) -> None:
-        super().__init__(message, NoCopiesLeftDetails.model_validate({"next_due": next_due}))
+        super().__init__(
+            message, _models.NoCopiesLeftDetails.model_validate({"next_due": next_due})
+        )
 
 
 class LoanLimitReached(leveret.ResourceExhausted):
@@ -97,7 +100,7 @@ class LoanLimitReached(leveret.ResourceExhausted):
         *,
         limit: int,
     ) -> None:
-        super().__init__(message, LoanLimitReachedDetails.model_validate({"limit": limit}))
+        super().__init__(message, _models.LoanLimitReachedDetails.model_validate({"limit": limit}))
 
 
 class LoanNotFound(leveret.NotFound):

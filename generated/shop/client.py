@@ -12,7 +12,7 @@ from typing import ClassVar
 import leveret
 from pydantic import MISSING
 
-from ._spec import RESERVE, SERVICE
+from . import _spec
 from .models import Reservation, Sku
 
 __all__ = [
@@ -27,7 +27,7 @@ class InventoryClient(leveret.Client):
     Sync client of the Inventory service: ``with InventoryClient.connect(url) as client``.
     """
 
-    service: ClassVar[leveret.ServiceSpec] = SERVICE
+    service: ClassVar[leveret.ServiceSpec] = _spec.SERVICE
 
     def reserve(
         self,
@@ -42,7 +42,7 @@ class InventoryClient(leveret.Client):
         Raises:
             OutOfStock: Not enough stock.
         """
-        return self._call(RESERVE, {"sku": sku, "quantity": quantity, "note": note}, timeout)
+        return self._call(_spec.RESERVE, {"sku": sku, "quantity": quantity, "note": note}, timeout)
 
 
 class AsyncInventoryClient(leveret.AsyncClient):
@@ -52,7 +52,7 @@ class AsyncInventoryClient(leveret.AsyncClient):
     client``.
     """
 
-    service: ClassVar[leveret.ServiceSpec] = SERVICE
+    service: ClassVar[leveret.ServiceSpec] = _spec.SERVICE
 
     async def reserve(
         self,
@@ -67,4 +67,6 @@ class AsyncInventoryClient(leveret.AsyncClient):
         Raises:
             OutOfStock: Not enough stock.
         """
-        return await self._call(RESERVE, {"sku": sku, "quantity": quantity, "note": note}, timeout)
+        return await self._call(
+            _spec.RESERVE, {"sku": sku, "quantity": quantity, "note": note}, timeout
+        )

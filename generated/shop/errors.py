@@ -14,6 +14,7 @@ from typing import ClassVar
 import leveret
 from pydantic import BaseModel
 
+from . import models as _models
 from .models import OutOfStockDetails
 
 __all__ = [
@@ -34,4 +35,6 @@ class OutOfStock(leveret.FailedPrecondition):
         *,
         available: int,
     ) -> None:
-        super().__init__(message, OutOfStockDetails.model_validate({"available": available}))
+        super().__init__(
+            message, _models.OutOfStockDetails.model_validate({"available": available})
+        )

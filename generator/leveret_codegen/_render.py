@@ -78,6 +78,9 @@ def analyze_models(source: str) -> ModelsInfo:
     """Read classes, their fields and the module's imports from generated models source."""
     tree = ast.parse(source)
     imports: dict[str, str] = {}
+    # Bound name -> imported name, for ``from m import X as Y``: dmcg aliases ``Annotated`` and
+    # ``Field`` (``Field_aliased``) when a property has their name.
+    originals: dict[str, str] = {}
     exports: list[str] = []
     class_nodes: dict[str, ast.ClassDef] = {}
     for node in tree.body:
@@ -86,6 +89,7 @@ def analyze_models(source: str) -> ModelsInfo:
                 bound = alias.asname or alias.name
                 suffix = f" as {alias.asname}" if alias.asname else ""
                 imports[bound] = f"from {node.module} import {alias.name}{suffix}"
+                originals[bound] = alias.name
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 bound = alias.asname or alias.name.partition(".")[0]
@@ -107,7 +111,7 @@ def analyze_models(source: str) -> ModelsInfo:
             for base in node.bases:
                 if isinstance(base, ast.Name) and base.id in class_nodes:
                     merged.update((f.name, f) for f in fields_of(base.id))
-            merged.update((f.name, f) for f in _own_fields(node, source))
+            merged.update((f.name, f) for f in _own_fields(node, source, originals))
             classes[name] = tuple(merged.values())
         return classes[name]
 
@@ -117,7 +121,9 @@ def analyze_models(source: str) -> ModelsInfo:
     return ModelsInfo(classes=classes, exports=public, imports=imports)
 
 
-def _own_fields(node: ast.ClassDef, source: str) -> Iterable[ModelField]:
+def _own_fields(
+    node: ast.ClassDef, source: str, originals: Mapping[str, str]
+) -> Iterable[ModelField]:
     for statement in node.body:
         if not isinstance(statement, ast.AnnAssign) or not isinstance(statement.target, ast.Name):
             continue
@@ -127,11 +133,11 @@ def _own_fields(node: ast.ClassDef, source: str) -> Iterable[ModelField]:
             continue
         wire_name = name
         default = statement.value
-        if _is_annotated(annotation):
+        if _is_annotated(annotation, originals):
             assert isinstance(annotation, ast.Subscript) and isinstance(annotation.slice, ast.Tuple)
             inner, *metadata = annotation.slice.elts
             for item in metadata:
-                if isinstance(item, ast.Call) and _call_name(item) == "Field":
+                if isinstance(item, ast.Call) and _call_name(item, originals) == "Field":
                     for keyword in item.keywords:
                         if keyword.arg == "alias" and isinstance(keyword.value, ast.Constant):
                             wire_name = str(keyword.value.value)
@@ -140,8 +146,8 @@ def _own_fields(node: ast.ClassDef, source: str) -> Iterable[ModelField]:
                         elif keyword.arg == "default_factory":
                             raise UnsupportedField(node.name, name, "a default_factory")
             annotation = inner
-        annotation, stripped = _strip_model_validators(annotation)
-        if isinstance(default, ast.Call) and _call_name(default) == "Field":
+        annotation, stripped = _strip_model_validators(annotation, originals)
+        if isinstance(default, ast.Call) and _call_name(default, originals) == "Field":
             raise UnsupportedField(node.name, name, "a Field(...) default")
         names = sorted(_names_in(annotation) | (_names_in(default) if default else set()))
         yield ModelField(
@@ -156,7 +162,9 @@ def _own_fields(node: ast.ClassDef, source: str) -> Iterable[ModelField]:
         )
 
 
-def _strip_model_validators(node: ast.expr) -> tuple[ast.expr, bool]:
+def _strip_model_validators(
+    node: ast.expr, originals: Mapping[str, str]
+) -> tuple[ast.expr, bool]:
     """``node`` without the ``Annotated`` layers that only add a model's own validators.
 
     The validators are private to the models module; a client parameter keeps the plain type and
@@ -168,10 +176,10 @@ def _strip_model_validators(node: ast.expr) -> tuple[ast.expr, bool]:
 
         def visit_Subscript(self, sub: ast.Subscript) -> ast.AST:
             self.generic_visit(sub)
-            if _is_annotated(sub):
+            if _is_annotated(sub, originals):
                 assert isinstance(sub.slice, ast.Tuple)
                 inner, *metadata = sub.slice.elts
-                if all(_is_model_validator(item) for item in metadata):
+                if all(_is_model_validator(item, originals) for item in metadata):
                     self.stripped = True
                     return inner
             return sub
@@ -182,10 +190,10 @@ def _strip_model_validators(node: ast.expr) -> tuple[ast.expr, bool]:
     return result, strip.stripped
 
 
-def _is_model_validator(node: ast.expr) -> bool:
+def _is_model_validator(node: ast.expr, originals: Mapping[str, str]) -> bool:
     return (
         isinstance(node, ast.Call)
-        and _call_name(node) in ("BeforeValidator", "AfterValidator")
+        and _call_name(node, originals) in ("BeforeValidator", "AfterValidator")
         and len(node.args) == 1
         and isinstance(node.args[0], ast.Name)
         and node.args[0].id in MODEL_ONLY_VALIDATORS
@@ -204,22 +212,22 @@ def _source(source: str, node: ast.expr) -> str:
     return segment
 
 
-def _call_name(node: ast.Call) -> str:
+def _call_name(node: ast.Call, originals: Mapping[str, str]) -> str:
     func = node.func
     if isinstance(func, ast.Name):
-        return func.id
+        return originals.get(func.id, func.id)
     if isinstance(func, ast.Attribute):
         return func.attr
     return ""
 
 
-def _is_annotated(node: ast.expr) -> bool:
-    return (
-        isinstance(node, ast.Subscript)
-        and isinstance(node.value, ast.Name | ast.Attribute)
-        and (node.value.id if isinstance(node.value, ast.Name) else node.value.attr) == "Annotated"
-        and isinstance(node.slice, ast.Tuple)
-    )
+def _is_annotated(node: ast.expr, originals: Mapping[str, str]) -> bool:
+    if not isinstance(node, ast.Subscript) or not isinstance(node.slice, ast.Tuple):
+        return False
+    value = node.value
+    if isinstance(value, ast.Name):
+        return originals.get(value.id, value.id) == "Annotated"
+    return isinstance(value, ast.Attribute) and value.attr == "Annotated"
 
 
 def _is_classvar(node: ast.expr) -> bool:
@@ -253,6 +261,9 @@ class MethodView:
     name_literal: str
     python_name: str
     const_name: str
+    # How the client's method body names the spec: through the module, ``_spec.PUT``, since a
+    # request property may be named ``PUT`` and the keyword argument would shadow a bare name.
+    spec_reference: str
     request_type: str
     response_type: str
     errors_tuple: str  # "(OutOfStock,)" / "()"
@@ -385,7 +396,7 @@ def _params(
             problems.error(
                 ARGUMENT_COLLISION,
                 f"property {field.wire_name!r} of {owner} becomes the keyword argument "
-                f"{field.name!r}, which the generated signature already uses",
+                f"{field.name!r}, which the generated code already uses",
                 f"rename the property (reserved here: {', '.join(sorted(reserved))})",
             )
             continue
@@ -421,6 +432,7 @@ class _Imports:
         self.models = models
         self.problems = problems
         self.local: dict[str, set[str]] = {}  # ".models" -> names
+        self.modules: set[str] = set()  # "from . import _spec" lines
         self.external: set[str] = set()
         self.bound: dict[str, str] = {}  # name -> where it comes from
 
@@ -439,6 +451,17 @@ class _Imports:
             self.bind(name, f"{module[1:]}.{name}")
             self.local.setdefault(module, set()).add(name)
 
+    def private_module(self, module: str, bound: str) -> None:
+        """``from . import <module> as <bound>``: a private name no keyword argument can take.
+
+        Request and details properties become keyword arguments, which shadow any module-level
+        name inside the generated method bodies; a name with a leading underscore cannot be one
+        (datamodel-code-generator renames ``_x`` to ``field_x``).
+        """
+        assert bound.startswith("_")
+        self.bind(bound, f"the module .{module}")
+        self.modules.add(f"from . import {module}" + (f" as {bound}" if bound != module else ""))
+
     def model_names(self, names: Iterable[str]) -> None:
         exports = set(self.models.exports)
         for name in names:
@@ -452,6 +475,7 @@ class _Imports:
 
     def view(self) -> ModuleImports:
         lines = sorted(self.external)
+        lines.extend(sorted(self.modules))
         for module in sorted(self.local):
             lines.append(f"from {module} import {', '.join(sorted(self.local[module]))}")
         return ModuleImports(tuple(lines))
@@ -495,7 +519,8 @@ def build_package_view(
             imports.bind(name, "a runtime import")
         for name in classes:
             imports.bind(name, "a generated class")
-        imports.local_names("._spec", ["SERVICE"])
+    client_imports.private_module("_spec", "_spec")
+    servicer_imports.local_names("._spec", ["SERVICE"])
 
     errors = []
     for error in service.errors:
@@ -507,7 +532,6 @@ def build_package_view(
         spec_imports.bind(method.const_name, f"the method spec of {method.name!r}")
         spec_imports.model_names([method.request_type, method.response_type])
         spec_imports.local_names(".errors", method.errors)
-        client_imports.local_names("._spec", [method.const_name])
         client_imports.model_names([method.response_type])
         servicer_imports.model_names([method.request_type, method.response_type])
         for field in models.classes[method.request_type]:
@@ -638,6 +662,7 @@ def _method_view(
         name_literal=_literal(method.name),
         python_name=method.python_name,
         const_name=method.const_name,
+        spec_reference=f"_spec.{method.const_name}",
         request_type=method.request_type,
         response_type=method.response_type,
         errors_tuple=_tuple(method.errors),
@@ -669,9 +694,14 @@ def _error_view(
         )
     fields = models.classes[error.details_type]
     imports.model_names([error.details_type])
+    imports.private_module("models", "_models")
     for field in fields:
         imports.model_names(field.names)
-    params = _params(fields, ("self", "message"), f"the details of error {error.name!r}", problems)
+    # ``super`` is the one builtin the generated ``__init__`` calls: a keyword argument of that
+    # name would shadow it. The details model is reached through ``_models`` for the same reason.
+    params = _params(
+        fields, ("self", "message", "super"), f"the details of error {error.name!r}", problems
+    )
     return ErrorView(
         name=error.name,
         name_literal=_literal(error.name),
@@ -680,7 +710,9 @@ def _error_view(
         details_model=error.details_type,
         details_annotation=error.details_type,
         params=params,
-        super_arguments=f"message, {error.details_type}.model_validate({_mapping(params)})",
+        super_arguments=(
+            f"message, _models.{error.details_type}.model_validate({_mapping(params)})"
+        ),
     )
 
 

@@ -12,7 +12,7 @@ from typing import ClassVar
 import leveret
 from pydantic import MISSING, AwareDatetime, EmailStr
 
-from ._spec import DRAW, PING, SERVICE
+from . import _spec
 from .models import Color, Drawing, PingResponse, Shape
 
 __all__ = [
@@ -31,7 +31,7 @@ class EdgeClient(leveret.Client):
     Sync client of the Edge service: ``with EdgeClient.connect(url) as client``.
     """
 
-    service: ClassVar[leveret.ServiceSpec] = SERVICE
+    service: ClassVar[leveret.ServiceSpec] = _spec.SERVICE
 
     def draw(
         self,
@@ -54,7 +54,7 @@ class EdgeClient(leveret.Client):
             Busy: Try again later.
         """
         return self._call(
-            DRAW,
+            _spec.DRAW,
             {
                 "shape": shape,
                 "class": class_,
@@ -75,7 +75,7 @@ class EdgeClient(leveret.Client):
         timeout: leveret.Timeout = leveret.DEFAULT,
     ) -> PingResponse:
         """Call ``ping``."""
-        return self._call(PING, {}, timeout)
+        return self._call(_spec.PING, {}, timeout)
 
 
 class AsyncEdgeClient(leveret.AsyncClient):
@@ -88,7 +88,7 @@ class AsyncEdgeClient(leveret.AsyncClient):
     Asyncio client of the Edge service: ``async with AsyncEdgeClient.connect(url) as client``.
     """
 
-    service: ClassVar[leveret.ServiceSpec] = SERVICE
+    service: ClassVar[leveret.ServiceSpec] = _spec.SERVICE
 
     async def draw(
         self,
@@ -111,7 +111,7 @@ class AsyncEdgeClient(leveret.AsyncClient):
             Busy: Try again later.
         """
         return await self._call(
-            DRAW,
+            _spec.DRAW,
             {
                 "shape": shape,
                 "class": class_,
@@ -132,4 +132,4 @@ class AsyncEdgeClient(leveret.AsyncClient):
         timeout: leveret.Timeout = leveret.DEFAULT,
     ) -> PingResponse:
         """Call ``ping``."""
-        return await self._call(PING, {}, timeout)
+        return await self._call(_spec.PING, {}, timeout)

@@ -14,6 +14,7 @@ from typing import ClassVar
 import leveret
 from pydantic import MISSING, BaseModel
 
+from . import models as _models
 from .models import TooSmallDetails
 
 __all__ = [
@@ -37,7 +38,7 @@ class TooSmall(leveret.InvalidArgument):
         hint: str | MISSING = MISSING,
     ) -> None:
         super().__init__(
-            message, TooSmallDetails.model_validate({"minimum": minimum, "hint": hint})
+            message, _models.TooSmallDetails.model_validate({"minimum": minimum, "hint": hint})
         )
 
 
