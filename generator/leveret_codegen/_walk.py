@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from leveret_codegen._loader import Pointer
 
-__all__ = ["iter_schema_roots", "iter_schemas"]
+__all__ = ["iter_schema_roots", "iter_schemas", "iter_subschemas"]
 
 
 def _mapping(value: object) -> dict[str, object]:
@@ -35,23 +35,36 @@ def iter_schema_roots(data: object) -> Iterator[tuple[Pointer, dict[str, object]
 def iter_schemas(data: object) -> Iterator[tuple[Pointer, dict[str, object]]]:
     """Every schema object of the document, parents before children."""
     for pointer, schema in iter_schema_roots(data):
-        yield from _descend(pointer, schema)
+        yield from iter_subschemas(pointer, schema)
 
 
-def _descend(
+def iter_subschemas(
     pointer: Pointer, schema: dict[str, object]
 ) -> Iterator[tuple[Pointer, dict[str, object]]]:
-    yield pointer, schema
+    """``schema`` (found at ``pointer``) and every schema inside it, parents before children,
+    in file order. A stack, not recursion, so that depth costs no Python stack."""
+    pending: list[tuple[Pointer, dict[str, object]]] = [(pointer, schema)]
+    while pending:
+        at, current = pending.pop()
+        yield at, current
+        pending.extend(reversed(_children(at, current)))
+
+
+def _children(
+    pointer: Pointer, schema: dict[str, object]
+) -> list[tuple[Pointer, dict[str, object]]]:
+    found: list[tuple[Pointer, dict[str, object]]] = []
     for name, sub in _mapping(schema.get("properties")).items():
         if isinstance(sub, dict):
-            yield from _descend((*pointer, "properties", name), sub)
+            found.append(((*pointer, "properties", name), sub))
     for key in ("items", "additionalProperties"):
         sub = schema.get(key)
         if isinstance(sub, dict):
-            yield from _descend((*pointer, key), sub)
+            found.append(((*pointer, key), sub))
     for key in ("allOf", "anyOf", "oneOf"):
         subs = schema.get(key)
         if isinstance(subs, list):
             for index, sub in enumerate(subs):
                 if isinstance(sub, dict):
-                    yield from _descend((*pointer, key, index), sub)
+                    found.append(((*pointer, key, index), sub))
+    return found

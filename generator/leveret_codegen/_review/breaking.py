@@ -16,6 +16,7 @@ from leveret_codegen._review.compare_schema import Role, SchemaComparer
 from leveret_codegen._review.findings import Finding
 from leveret_codegen._review.rules_breaking import BREAKING_RULES
 from leveret_codegen._review.sources import Entry, Schema, Side
+from leveret_codegen._walk import iter_schema_roots, iter_subschemas
 
 __all__ = ["compare_sides", "pair_entries"]
 
@@ -301,7 +302,13 @@ class _Documents:
                 ),
                 None,
             )
-            if twin is None:
+            moved = self.exported().get(name) if twin is None else None
+            if moved is not None:
+                # Moved to a file this one references: the package still has the model, so
+                # only what changed in the type is a finding.
+                if not self.comparer.compared(before, moved):
+                    self.comparer.compare(before, moved, Role.BOTH, name)
+            elif twin is None:
                 at = self.parent(("types",), ())
                 self.emit("TYPE_REMOVED", at, f"type {name!r} removed")
             else:
@@ -313,6 +320,32 @@ class _Documents:
                 self.emit(
                     "TYPE_ADDED", self.new.key_position(("types", name)), f"type {name!r} added"
                 )
+
+    def exported(self) -> dict[str, Schema]:
+        """The types of other files the new definition uses, transitively, by name: the
+        generator copies them into its package, which exports them like its own types."""
+        side = self.comparer.new
+        found: dict[str, Schema] = {}
+        seen: set[tuple[str, str]] = set()
+        # (document, pointer, schema) still to look through; a stack, not recursion: chains of
+        # types can be long. Only the types reached count, not everything their files hold.
+        pending: list[tuple[LoadedDocument, Pointer, dict[str, object]]] = [
+            (self.new, pointer, data) for pointer, data in iter_schema_roots(self.new.data)
+        ]
+        while pending:
+            document, at, schema = pending.pop()
+            for pointer, data in iter_subschemas(at, schema):
+                ref = data.get("$ref")
+                if not isinstance(ref, str):
+                    continue
+                target = side.resolver.resolve(document, pointer, ref)
+                if target is None or target.document is self.new or target.key in seen:
+                    continue
+                seen.add(target.key)
+                typed = Schema(target.document, ("types", target.name), target.schema, target.name)
+                found.setdefault(target.name, typed)
+                pending.append((target.document, typed.pointer, target.schema))
+        return found
 
 
 def _lookup(data: object, pointer: Pointer) -> object:
