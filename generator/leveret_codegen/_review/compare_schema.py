@@ -20,7 +20,7 @@ from typing import Final
 
 from leveret_codegen._loader import Position
 from leveret_codegen._review.findings import Finding, Level
-from leveret_codegen._review.fingerprint import fingerprint
+from leveret_codegen._review.fingerprint import ANNOTATIONS, fingerprint
 from leveret_codegen._review.rules_breaking import BREAKING_RULES
 from leveret_codegen._review.sources import Schema, Side
 
@@ -174,6 +174,40 @@ def _mapping(value: object) -> dict[str, object]:
     return value if isinstance(value, dict) else {}
 
 
+@dataclass(slots=True)
+class _Merged:
+    """An object with its ``allOf`` object members merged: ``properties`` maps each name to its
+    declarations (usually one), ``rest`` holds the members that are not plain objects (compared
+    as allOf parts), ``members`` the (followed) members merged."""
+
+    properties: dict[str, list[Schema]]
+    required: set[str]
+    rest: list[Schema]
+    members: list[Schema]
+
+
+#: What an allOf member may say and still be merged: an object's properties and required names.
+_OBJECT_PART: Final = frozenset({"type", "properties", "required", "allOf"})
+
+
+def _object_part(data: Mapping[str, object]) -> bool:
+    keys = {k for k in data if k not in ANNOTATIONS and not k.startswith("x-")}
+    if "$ref" in keys or data.get("type", "object") != "object":
+        return False
+    if data.get("additionalProperties", True) is True:
+        keys.discard("additionalProperties")
+    return keys <= _OBJECT_PART
+
+
+def _parts(schema: Schema, keyword: str) -> list[Schema]:
+    raw = schema.data.get(keyword)
+    return [
+        Schema(schema.document, (*schema.pointer, keyword, i), b)
+        for i, b in enumerate(raw if isinstance(raw, list) else [])
+        if isinstance(b, dict)
+    ]
+
+
 class SchemaComparer:
     """Compares schemas of the ``old`` and ``new`` sides; findings accumulate in ``findings``."""
 
@@ -244,9 +278,10 @@ class SchemaComparer:
         self._enum(o, n, role, where)
         self._constraints(o, n, role, where)
         self._closedness(o, n, role, where)
-        self._object(o, n, role, where)
+        old_merged, new_merged = self._merge(self.old, o), self._merge(self.new, n)
+        self._object(o, n, old_merged, new_merged, role, where)
         self._items(o, n, role, where)
-        self._variants(o, n, role, where)
+        self._variants(o, n, old_merged.rest, new_merged.rest, role, where)
 
     # -- annotations and defaults ------------------------------------------------------------
 
@@ -460,17 +495,54 @@ class SchemaComparer:
 
     # -- objects -----------------------------------------------------------------------------
 
-    def _object(self, o: Schema, n: Schema, role: Role, where: str) -> None:
-        old_props, new_props = (
-            _mapping(o.data.get("properties")),
-            _mapping(n.data.get("properties")),
-        )
-        old_req, new_req = _required(o.data), _required(n.data)
+    def _merge(self, side: Side, schema: Schema) -> _Merged:
+        """``schema``'s properties and required names with its object ``allOf`` members' merged
+        in, as the generated model (one class, the members' fields included) sees them."""
+        merged = _Merged({}, set(), [], [])
+        seen: set[Identity] = set()
+
+        def add(s: Schema) -> None:
+            seen.add(s.identity)
+            for name, sub in _mapping(s.data.get("properties")).items():
+                declared = Schema(s.document, (*s.pointer, "properties", name), _mapping(sub))
+                merged.properties.setdefault(name, []).append(declared)
+            merged.required.update(_required(s.data))
+            members = s.data.get("allOf")
+            for index, member in enumerate(members if isinstance(members, list) else []):
+                if not isinstance(member, dict):
+                    continue
+                part = Schema(s.document, (*s.pointer, "allOf", index), member)
+                followed = side.follow(part)
+                if followed.identity in seen or not _object_part(followed.data):
+                    if s is schema:  # a part only the root's allOf comparison can judge
+                        merged.rest.append(part)
+                    continue
+                merged.members.append(followed)
+                add(followed)
+
+        add(schema)
+        return merged
+
+    def _object(
+        self, o: Schema, n: Schema, old: _Merged, new: _Merged, role: Role, where: str
+    ) -> None:
+        # A member type present on both sides is compared through every type merging it: its
+        # own role is theirs, so it needs no comparison of its own as a type of unknown role.
+        old_members = {m.name: m for m in old.members if m.name is not None}
+        for member in new.members:
+            partner = old_members.get(member.name) if member.name is not None else None
+            if partner is not None:
+                self._pairs.add((partner.identity, member.identity))
+        old_props, new_props = old.properties, new.properties
+        old_req, new_req = old.required, new.required
         old_closed = o.data.get("additionalProperties") is False
         new_closed = n.data.get("additionalProperties") is False
-        for name, sub in new_props.items():
-            at_new = Schema(n.document, (*n.pointer, "properties", name), _mapping(sub))
-            position = n.document.key_position(at_new.pointer)
+        for name, declarations in new_props.items():
+            at_new = declarations[0]
+            own = at_new.document is n.document and at_new.pointer[:-2] == n.pointer
+            position = at_new.document.key_position(at_new.pointer)
+            if not own:  # inherited from an allOf member: the change is in this type
+                position = self._at(n, "required", "allOf")
             if name not in old_props:
                 required = name in new_req
                 rules = {
@@ -489,7 +561,8 @@ class SchemaComparer:
                     # callers check) it against additionalProperties, so compare the two schemas.
                     at_values = Schema(o.document, (*o.pointer, "additionalProperties"), old_values)
                     label = f"{where}.{name} (was an entry of {where}{{}})"
-                    self.compare(at_values, at_new, role, label, check_ref=False)
+                    for declared in declarations:
+                        self.compare(at_values, declared, role, label, check_ref=False)
                 continue
             if name in new_req and name not in old_req:
                 rules = {
@@ -507,9 +580,9 @@ class SchemaComparer:
                 self._emit_for(
                     role, rules, n, position, f"{where}: property {name!r} became optional"
                 )
-            at_old = Schema(o.document, (*o.pointer, "properties", name), _mapping(old_props[name]))
-            self.compare(at_old, at_new, role, f"{where}.{name}")
-        for name in old_props:
+            for before, after in self._declaration_pairs(old_props[name], declarations):
+                self.compare(before, after, role, f"{where}.{name}")
+        for name, declarations in old_props.items():
             if name in new_props:
                 continue
             required = name in old_req
@@ -522,16 +595,37 @@ class SchemaComparer:
                 else "RESPONSE_OPTIONAL_PROPERTY_REMOVED",
             }
             text = f"{where}: {'required' if required else 'optional'} property {name!r} removed"
-            self._emit_for(role, rules, n, self._at(n, "properties"), text)
+            self._emit_for(role, rules, n, self._at(n, "properties", "allOf"), text)
             new_values = n.data.get("additionalProperties")
             if isinstance(new_values, dict):
                 # The name is a map entry now: checked against additionalProperties, not ignored.
-                at_old = Schema(
-                    o.document, (*o.pointer, "properties", name), _mapping(old_props[name])
-                )
                 at_values = Schema(n.document, (*n.pointer, "additionalProperties"), new_values)
                 label = f"{where}.{name} (now an entry of {where}{{}})"
-                self.compare(at_old, at_values, role, label, check_ref=False)
+                for declared in declarations:
+                    self.compare(declared, at_values, role, label, check_ref=False)
+
+    def _declaration_pairs(
+        self, old: list[Schema], new: list[Schema]
+    ) -> list[tuple[Schema, Schema]]:
+        """Which old and new declarations of one property to compare. Almost always one each;
+        a property several allOf members declare must match all of them: equal declarations
+        pair up, the rest in order, and a declaration left over is compared with each of the
+        other side's (reporting too much rather than missing a change)."""
+        if len(old) == 1 and len(new) == 1:
+            return [(old[0], new[0])]
+        old_left = list(old)
+        new_left: list[Schema] = []
+        for after in new:
+            twin = next((b for b in old_left if self.same_structure(b, after)), None)
+            if twin is None:
+                new_left.append(after)
+            else:
+                old_left.remove(twin)
+        pairs = list(zip(old_left, new_left, strict=False))
+        count = len(pairs)
+        pairs += [(b, a) for b in old_left[count:] for a in new]
+        pairs += [(b, a) for a in new_left[count:] for b in old]
+        return pairs
 
     def _items(self, o: Schema, n: Schema, role: Role, where: str) -> None:
         before, after = o.data.get("items"), n.data.get("items")
@@ -549,7 +643,15 @@ class SchemaComparer:
 
     # -- unions ------------------------------------------------------------------------------
 
-    def _variants(self, o: Schema, n: Schema, role: Role, where: str) -> None:
+    def _variants(
+        self,
+        o: Schema,
+        n: Schema,
+        old_rest: list[Schema],
+        new_rest: list[Schema],
+        role: Role,
+        where: str,
+    ) -> None:
         before = _mapping(o.data.get("discriminator")).get("propertyName")
         after = _mapping(n.data.get("discriminator")).get("propertyName")
         if before != after:
@@ -559,32 +661,84 @@ class SchemaComparer:
                 self._at(n, "discriminator", "oneOf"),
                 f"{where}: discriminator {_show(before)} -> {_show(after)}",
             )
-        for keyword in ("anyOf", "oneOf", "allOf"):
+        tag = before if before == after and isinstance(before, str) else None
+        for keyword in ("anyOf", "oneOf"):
             old_list, new_list = o.data.get(keyword), n.data.get(keyword)
             if isinstance(old_list, list) or isinstance(new_list, list):
-                self._branches(o, n, keyword, role, where)
+                parts = (_parts(o, keyword), _parts(n, keyword))
+                self._branches(o, n, parts, keyword, role, where, tag)
+        if old_rest or new_rest:  # the allOf members not merged into the object
+            self._branches(o, n, (old_rest, new_rest), "allOf", role, where, None)
 
-    def _branches(self, o: Schema, n: Schema, keyword: str, role: Role, where: str) -> None:
-        def parts(s: Schema, side: Side) -> list[tuple[Schema, str]]:
-            raw = s.data.get(keyword)
-            found = [
-                Schema(s.document, (*s.pointer, keyword, i), b)
-                for i, b in enumerate(raw if isinstance(raw, list) else [])
-                if isinstance(b, dict)
-            ]
-            return [(b, fingerprint(side, b)) for b in found]
+    def _branch_key(self, side: Side, branch: Schema, owner: Schema, tag: str | None) -> object:
+        """What identifies a union branch across versions, or None: the discriminator value it
+        carries, else the type its $ref names, else its JSON types (inline branches)."""
+        followed = side.follow(branch)
+        if tag is not None:
+            mapping = _mapping(_mapping(owner.data.get("discriminator")).get("mapping"))
+            ref = branch.data.get("$ref")
+            for value, target in mapping.items():
+                if target == ref:
+                    return ("tag", _key(value))
+            prop = _mapping(_mapping(followed.data.get("properties")).get(tag))
+            values = _values(side.follow(Schema(followed.document, (), prop)).data)
+            if values is not None and len(values) == 1:
+                return ("tag", _key(values[0]))
+        if "$ref" in branch.data and followed.name is not None:
+            return ("ref", followed.name)
+        types = _type_set(branch.data)
+        return ("types", _show_types(types)) if types is not None else None
 
-        old_parts, new_parts = parts(o, self.old), parts(n, self.new)
-        new_prints = [p for _, p in new_parts]
-        old_prints = [p for _, p in old_parts]
-        gone = [(s, p) for s, p in old_parts if p not in new_prints]
-        came = [(s, p) for s, p in new_parts if p not in old_prints]
+    def _branches(
+        self,
+        o: Schema,
+        n: Schema,
+        parts: tuple[list[Schema], list[Schema]],
+        keyword: str,
+        role: Role,
+        where: str,
+        tag: str | None,
+    ) -> None:
+        """Pair old and new branches (allOf parts) and compare the pairs; report the rest.
+
+        Unchanged branches (same structure) pair first, wherever they are; then branches with
+        the same key (discriminator value, $ref target, JSON types, each unique on its side):
+        pairing by position compared Cat with Dog after a reorder. Branches left without a key
+        pair in order when as many are left on each side, unless a discriminator value tells
+        them apart or several name a type; anything else is added or removed.
+        """
+        old_parts, new_parts = parts
+        gone = list(old_parts)
+        came: list[Schema] = []
+        for branch in new_parts:
+            twin = next((b for b in gone if self.same_structure(b, branch)), None)
+            if twin is None:
+                came.append(branch)
+            else:
+                gone.remove(twin)
+        old_keys = [self._branch_key(self.old, b, o, tag) for b in gone]
+        new_keys = [self._branch_key(self.new, b, n, tag) for b in came]
+        pairs: list[tuple[Schema, Schema]] = []
+        for index, key in enumerate(new_keys):
+            if key is None or new_keys.count(key) > 1 or old_keys.count(key) != 1:
+                continue
+            pairs.append((gone[old_keys.index(key)], came[index]))
+        paired_old = {id(b) for b, _ in pairs}
+        paired_new = {id(a) for _, a in pairs}
+        gone = [b for b in gone if id(b) not in paired_old]
+        came = [a for a in came if id(a) not in paired_new]
+        left = [self._branch_key(self.old, b, o, tag) for b in gone] + [
+            self._branch_key(self.new, a, n, tag) for a in came
+        ]
+        kinds = {k[0] for k in left if isinstance(k, tuple)}
+        if len(gone) == len(came) and "tag" not in kinds and ("ref" not in kinds or len(gone) == 1):
+            # changed in place: a type changed (or renamed and changed) without a key to tell
+            pairs += list(zip(gone, came, strict=True))
+            gone, came = [], []
+        for before, after in pairs:
+            place = after.pointer[-1]
+            self.compare(before, after, role, f"{where}.{keyword}[{place}]")
         at = self._at(n, keyword)
-        if len(gone) == len(came):  # changed branches: compare them in place
-            for (old_branch, _), (new_branch, _) in zip(gone, came, strict=True):
-                index = new_branch.pointer[-1]
-                self.compare(old_branch, new_branch, role, f"{where}.{keyword}[{index}]")
-            return
         # allOf parts constrain (more parts: tighter); anyOf/oneOf branches allow (more: looser)
         for change, branches in ((Change.TIGHTER, gone), (Change.LOOSER, came)):
             if not branches:
