@@ -261,11 +261,14 @@ def _unquote_types(node: ast.expr) -> ast.expr:
     """``node`` with the forward references (strings) in its type positions parsed, and
     ``Union[X, Y]``/``Optional[X]`` written ``X | Y``/``X | None``.
 
-    Strings inside calls (``Field(pattern="...")``) are data and stay strings.
+    Strings inside calls (``Field(pattern="...")``) and ``Literal[...]`` are data and stay
+    strings.
     """
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return _unquote_types(ast.parse(node.value, mode="eval").body)
     if isinstance(node, ast.Subscript):
+        if isinstance(node.value, ast.Name) and node.value.id == "Literal":
+            return node  # its strings are values, not forward references
         inner = _unquote_types(node.slice)
         if isinstance(node.value, ast.Name) and node.value.id in ("Union", "Optional"):
             members = list(inner.elts) if isinstance(inner, ast.Tuple) else [inner]

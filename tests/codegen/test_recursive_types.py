@@ -211,6 +211,8 @@ def test_bare_container_is_refused_not_emitted() -> None:
         "    b: list | None\n"
     ) == ["M", "K"]
     assert _untyped_containers('J = TypeAliasType("J", Union[int, "list[J]"])\n') == []
+    # Literal strings are values, not forward references to parse (the suite's "\\x00" enum).
+    assert _untyped_containers('L = TypeAliasType("L", Literal["\\x00", "list"])\n') == []
 
 
 def test_helper_name_never_collides(tmp_path: Path) -> None:
