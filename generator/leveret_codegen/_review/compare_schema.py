@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 from typing import Final
 
 from leveret_codegen._loader import Position
@@ -62,20 +65,41 @@ def _directional(change: Change, tight: str, loose: str, compatible: str) -> dic
 
 @dataclass(frozen=True, slots=True)
 class _Bound:
-    value: float
+    value: Fraction
     exclusive: bool
-    keyword: str
+    shown: str  # as written: "exclusiveMinimum 0"
+
+
+def _exact(value: float) -> Fraction:
+    """The number as written, exactly: 0.1 is one tenth, not the float nearest to it."""
+    return Fraction(Decimal(repr(value)))
+
+
+def _only_integers(data: Mapping[str, object]) -> bool:
+    types = _type_set(data)
+    return types is not None and types - {"null"} == {"integer"}
 
 
 def _bound(data: Mapping[str, object], inclusive: str, exclusive: str | None) -> _Bound | None:
+    """The most restrictive of the bound's keywords. On an integer, a bound is normalised to
+    the inclusive integer it means (``exclusiveMinimum: 0`` is ``minimum: 1``)."""
+    lower = inclusive.startswith("min")
+    integers = inclusive in ("minimum", "maximum") and _only_integers(data)
     found: list[_Bound] = []
     for keyword, is_exclusive in ((inclusive, False), (exclusive, True)):
         value = data.get(keyword) if keyword else None
         if keyword and isinstance(value, (int, float)) and not isinstance(value, bool):
-            found.append(_Bound(value, is_exclusive, keyword))
+            exact = _exact(value)
+            if integers:
+                if is_exclusive:
+                    exact = Fraction(math.floor(exact) + 1 if lower else math.ceil(exact) - 1)
+                else:
+                    exact = Fraction(math.ceil(exact) if lower else math.floor(exact))
+            found.append(
+                _Bound(exact, is_exclusive and not integers, f"{keyword} {_number(value)}")
+            )
     if not found:
         return None
-    lower = inclusive.startswith("min")
     # the most restrictive bound wins; at equal values the exclusive one
     return sorted(found, key=lambda b: (b.value if lower else -b.value, b.exclusive))[-1]
 
@@ -92,8 +116,21 @@ def _bound_change(old: _Bound | None, new: _Bound | None, *, lower: bool) -> Cha
     return Change.TIGHTER if (new.value > old.value) == lower else Change.LOOSER
 
 
+def _step(data: Mapping[str, object]) -> Fraction | None:
+    """The step ``multipleOf`` allows, exactly. On an integer, the step is the smallest integer
+    that is a multiple of it (0.5 allows every integer: no step at all)."""
+    value = data.get("multipleOf")
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        return None
+    step = _exact(value)
+    if _only_integers(data):
+        step = Fraction(step.numerator)  # lcm(p/q, 1) = p, for p/q in lowest terms
+        return None if step == 1 else step
+    return step
+
+
 def _show_bound(bound: _Bound | None, inclusive: str) -> str:
-    return f"no {inclusive}" if bound is None else f"{bound.keyword} {_number(bound.value)}"
+    return f"no {inclusive}" if bound is None else bound.shown
 
 
 def _number(value: float) -> str:
@@ -199,6 +236,61 @@ def _object_part(data: Mapping[str, object]) -> bool:
     return keys <= _OBJECT_PART
 
 
+#: Keywords that constrain only values of one kind, so that a union of branches of different
+#: kinds means the same as one schema with all their keywords and the union of their types.
+_KIND_KEYWORDS: Final = {
+    "minLength": ("string",),
+    "maxLength": ("string",),
+    "pattern": ("string",),
+    "format": ("string",),
+    "minimum": ("integer", "number"),
+    "maximum": ("integer", "number"),
+    "exclusiveMinimum": ("integer", "number"),
+    "exclusiveMaximum": ("integer", "number"),
+    "multipleOf": ("integer", "number"),
+}
+
+
+def _as_type_list(data: dict[str, object]) -> dict[str, object]:
+    """``anyOf``/``oneOf`` of branches that differ only by type, spelt as one ``type`` list.
+
+    ``anyOf: [{type: string, maxLength: 5}, {type: "null"}]`` accepts what ``type: [string,
+    "null"], maxLength: 5`` accepts: each branch's keywords constrain only its own kind of
+    value, and no value is of two branches' kinds (integer and number never go together, as
+    every integer is a number). Anything else is left as it is, and compared as a union.
+    """
+    keys = [k for k in ("anyOf", "oneOf") if k in data]
+    if len(keys) != 1 or "type" in data or "allOf" in data or "$ref" in data:
+        return data
+    branches = data[keys[0]]
+    if not isinstance(branches, list) or not branches:
+        return data
+    merged: dict[str, object] = {}
+    kinds: list[str] = []
+    for branch in branches:
+        types = _type_set(branch) if isinstance(branch, dict) else None
+        if not isinstance(branch, dict) or types is None:
+            return data
+        for key, value in branch.items():
+            if key == "type" or key in ANNOTATIONS or key.startswith("x-"):
+                continue
+            applies = _KIND_KEYWORDS.get(key)
+            if applies is None or key in merged or key in data:
+                return data
+            if not types - {"null"} or not types - {"null"} <= set(applies):
+                return data
+            if key == "format" and types - {"null"} != {"string"}:
+                return data
+            merged[key] = value
+        kinds.extend(types)
+    if len(kinds) != len(set(kinds)) or {"integer", "number"} <= set(kinds):
+        return data
+    result = {k: v for k, v in data.items() if k != keys[0]}
+    result.update(merged)
+    result["type"] = [t for t in _JSON_TYPES if t in kinds]
+    return result
+
+
 def _parts(schema: Schema, keyword: str) -> list[Schema]:
     raw = schema.data.get(keyword)
     return [
@@ -272,6 +364,12 @@ class SchemaComparer:
         self._pairs.add((o.identity, n.identity))
         if isinstance(o.data.get("$ref"), str) or isinstance(n.data.get("$ref"), str):
             return  # a reference that does not resolve: nothing to compare it with
+        # Equivalent spellings compare as one: anyOf [{type: string}, {type: "null"}] is the
+        # type list [string, "null"]. Two unions stay unions, compared branch by branch.
+        old_list, new_list = _as_type_list(o.data), _as_type_list(n.data)
+        if (old_list is o.data) != (new_list is n.data):
+            o = Schema(o.document, o.pointer, old_list, o.name)
+            n = Schema(n.document, n.pointer, new_list, n.name)
         self._annotations(o, n, where)
         if not self._types(o, n, role, where):
             return
@@ -425,7 +523,11 @@ class SchemaComparer:
         for inclusive, exclusive in bounds:
             before = _bound(o.data, inclusive, exclusive)
             after = _bound(n.data, inclusive, exclusive)
-            zero = _Bound(0, False, inclusive) if inclusive in ("minLength", "minItems") else None
+            zero = (
+                _Bound(Fraction(0), False, inclusive)
+                if inclusive in ("minLength", "minItems")
+                else None
+            )
             change = _bound_change(before or zero, after or zero, lower=inclusive.startswith("min"))
             if change is not None:
                 shown = f"{_show_bound(before, inclusive)} -> {_show_bound(after, inclusive)}"
@@ -450,17 +552,17 @@ class SchemaComparer:
 
     def _multiple_of(self, o: Schema, n: Schema, role: Role, where: str) -> None:
         before, after = o.data.get("multipleOf"), n.data.get("multipleOf")
-        if before == after:
+        old_step, new_step = _step(o.data), _step(n.data)
+        if old_step == new_step:
             return
-        old_step = before if isinstance(before, (int, float)) else None
-        new_step = after if isinstance(after, (int, float)) else None
+        # exact arithmetic: 0.3 / 0.1 is 2.9999999999999996 in floats, 3 as written
         if old_step is None:
             change = Change.TIGHTER
         elif new_step is None:
             change = Change.LOOSER
-        elif (new_step / old_step).is_integer():
+        elif (new_step / old_step).denominator == 1:
             change = Change.TIGHTER
-        elif (old_step / new_step).is_integer():
+        elif (old_step / new_step).denominator == 1:
             change = Change.LOOSER
         else:
             change = Change.INCOMPATIBLE
