@@ -88,8 +88,8 @@ class SizesClient(leveret.Client):
 class AsyncSizesClient(leveret.AsyncClient):
     service: ClassVar[ServiceSpec] = SIZES
 
-    async def make(self, *, size: int) -> Blob:
-        return await self._call(MAKE, {"size": size})
+    async def make(self, *, size: int, hold: bool = False) -> Blob:
+        return await self._call(MAKE, {"size": size, "hold": hold})
 
     async def take(self, *, data: str) -> Count:
         return await self._call(TAKE, {"data": data})
@@ -545,25 +545,123 @@ def test_a_body_the_broker_refuses_fails_that_call_clearly(small_broker: str) ->
     assert sizes.calls == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 s.4: the broker closes the client's channel over the refused body, and "
-    "the replies of the other calls in flight on that channel are lost with it (UNAVAILABLE)",
-)
+@pytest.mark.parametrize("reply_queue", ["direct", "exclusive"])
+@pytest.mark.parametrize("kind", ["sync", "asyncio"])
 def test_a_body_the_broker_refuses_leaves_the_calls_in_flight_unharmed(
-    small_broker: str,
+    small_broker: str, kind: str, reply_queue: str
 ) -> None:
+    """The refused request fails; a call in flight meanwhile gets its reply (its request was
+    published and confirmed before: the broker closes only the publishing channel, not the
+    one the replies come on); a later request over the broker's limit is refused by the client
+    itself, without sending; a call at the limit after that is answered."""
     queue = f"leveret.test.{uuid.uuid4().hex[:12]}"
     sizes = Sizes()
-    with (
-        leveret.Worker(
-            sizes, url=small_broker, queue=queue, concurrency=4, max_message_size=2 * BROKER_LIMIT
-        ),
-        SizesClient.connect(small_broker, queue=queue, max_message_size=2 * BROKER_LIMIT) as client,
+    over = "x" * BROKER_LIMIT  # 1048587 bytes of JSON
+    limit = 2 * BROKER_LIMIT  # the client's and the worker's: the broker's is lower
+    with leveret.Worker(
+        sizes, url=small_broker, queue=queue, concurrency=4, max_message_size=limit
     ):
-        held = Background(lambda: client.make(size=3, hold=True))
-        assert sizes.holding.wait(10), held.error
-        with pytest.raises(leveret.ResourceExhausted, match="is larger than configured max"):
-            client.take(data="x" * BROKER_LIMIT)
-        sizes.release.set()
-        assert held.join(10).data == "xxx"
+        if kind == "sync":
+            with SizesClient.connect(
+                small_broker, queue=queue, reply_queue=reply_queue, max_message_size=limit
+            ) as client:
+                held = Background(lambda: client.make(size=3, hold=True))
+                assert sizes.holding.wait(10), held.error
+                with pytest.raises(leveret.ResourceExhausted) as refused:
+                    client.take(data=over)
+                with pytest.raises(leveret.ResourceExhausted) as local:
+                    client.take(data=over)
+                sizes.release.set()
+                assert held.join(10).data == "xxx"
+                assert client.take(data="y" * (BROKER_LIMIT - 11)).size == BROKER_LIMIT - 11
+        else:
+
+            async def scenario() -> tuple[leveret.RpcError, leveret.RpcError]:
+                async with AsyncSizesClient.connect(
+                    small_broker, queue=queue, reply_queue=reply_queue, max_message_size=limit
+                ) as client:
+                    held = asyncio.ensure_future(client.make(size=3, hold=True))
+                    assert await asyncio.to_thread(sizes.holding.wait, 10)
+                    with pytest.raises(leveret.ResourceExhausted) as refused:
+                        await client.take(data=over)
+                    with pytest.raises(leveret.ResourceExhausted) as local:
+                        await client.take(data=over)
+                    sizes.release.set()
+                    assert (await asyncio.wait_for(held, 10)).data == "xxx"
+                    at_limit = "y" * (BROKER_LIMIT - 11)
+                    assert (await client.take(data=at_limit)).size == BROKER_LIMIT - 11
+                    return refused.value, local.value
+
+            refused_error, local_error = asyncio.run(asyncio.wait_for(scenario(), 60))
+    if kind == "sync":
+        refused_error, local_error = refused.value, local.value
+    # The broker's words, and what to do about them; it never reached a queue.
+    assert (
+        f"message size {BROKER_LIMIT + 11} is larger than configured max size {BROKER_LIMIT}"
+        in refused_error.message
+    )
+    assert "lower the client's max_message_size" in refused_error.message
+    assert refused_error.never_sent is True
+    # The second one was refused by the client, which learnt the broker's limit.
+    assert local_error.message == (
+        f"'take': the request is {BROKER_LIMIT + 11} bytes, more than the broker's "
+        f"max_message_size ({BROKER_LIMIT} bytes); nothing was sent"
+    )
+    assert local_error.never_sent is True
+    assert sizes.calls == 2  # the held call and the one at the limit
+
+
+@pytest.mark.parametrize("reply_queue", ["direct", "exclusive"])
+def test_requests_published_after_a_refused_one_are_answered_once(
+    small_broker: str, reply_queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One burst, published back to back before any confirm could come: the broker takes the
+    first, refuses the second (over its limit) and drops the rest unread. Those are published
+    again: each is answered, and each handler runs once (a last call, behind them in the
+    queue of a worker that takes one at a time, finds no duplicate)."""
+    queue = f"leveret.test.{uuid.uuid4().hex[:12]}"
+    sizes = Sizes()
+    limit = 3 * BROKER_LIMIT
+    over = "x" * BROKER_LIMIT
+    over_too = "z" * (BROKER_LIMIT + 5)
+
+    async def scenario() -> tuple[Any, ...]:
+        async with AsyncSizesClient.connect(
+            small_broker, queue=queue, reply_queue=reply_queue, max_message_size=limit
+        ) as client:
+            assert (await client.take(data="warm")).size == 4  # the queue is known served
+            # gather starts each call in turn; each publishes in its first step.
+            results = await asyncio.gather(
+                client.take(data="a"),
+                client.take(data=over),
+                client.take(data="bb"),
+                client.take(data=over_too),
+                client.take(data="ccc"),
+                client.take(data="dddd"),
+                return_exceptions=True,
+            )
+            assert (await client.take(data="last")).size == 4
+            return results
+
+    with (
+        caplog.at_level("INFO", logger="leveret.amqp"),
+        leveret.Worker(sizes, url=small_broker, queue=queue, concurrency=1, max_message_size=limit),
+    ):
+        results = asyncio.run(asyncio.wait_for(scenario(), 60))
+    # bb, ccc and dddd were dropped by the broker and went out again (over_too did not).
+    [closed] = [r.getMessage() for r in caplog.records if "publishing channel" in r.getMessage()]
+    assert closed.endswith(" unconfirmed, 3 published again"), closed
+    first, refused, second, also_over, third, fourth = results
+    assert [first, second, third, fourth] == [
+        Count(size=1),
+        Count(size=2),
+        Count(size=3),
+        Count(size=4),
+    ]
+    assert isinstance(refused, leveret.ResourceExhausted), refused
+    assert f"message size {BROKER_LIMIT + 11} is larger than configured max" in refused.message
+    # Dropped by the broker after the refusal, and over its limit too: not sent again.
+    assert isinstance(also_over, leveret.ResourceExhausted), also_over
+    assert f"more than the broker's max_message_size ({BROKER_LIMIT} bytes)" in also_over.message
+    assert also_over.never_sent is True
+    assert sizes.calls == 6  # warm, a, bb, ccc, dddd, last: none twice

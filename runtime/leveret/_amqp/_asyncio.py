@@ -86,6 +86,8 @@ class AsyncioTransport(_Calls):
         # step a reconnect waits on will never finish.
         self._interrupt: asyncio.Future[None] = self._loop.create_future()
         self._attempt: asyncio.Task[None] | None = None  # the connection attempt under way
+        #: Requests the broker dropped after one it refused, to publish again first of all.
+        self._resend: list[Request] = []
 
     @classmethod
     async def open(
@@ -216,9 +218,10 @@ class AsyncioTransport(_Calls):
 
     def _teardown(self) -> None:
         conn = self._conn
-        self._conn = self._ch = None
-        self._ready = False
-        self._tags.clear()
+        self._conn = self._ch = self._pub = None
+        self._ready = self._pub_ready = False
+        self._tags = {}
+        self._resend = []
         self._consumers.reset()
         if conn is not None:
             _abort(conn)
@@ -243,7 +246,7 @@ class AsyncioTransport(_Calls):
             try:
                 if self._needs_check(request):
                     await self._check_consumers(request, future)
-                if self._blocked:
+                if self._blocked or not self._pub_ready:
                     await self._wait_unblocked(future)
             except RpcError as error:
                 if error._origin != ORIGIN_LOST:
@@ -286,17 +289,39 @@ class AsyncioTransport(_Calls):
             raise refusal
 
     async def _wait_unblocked(self, future: asyncio.Future[Reply]) -> None:
-        """Wait while the broker blocks publishing; the call's deadline still applies."""
-        self._unblocked.clear()
-        waiter: asyncio.Future[Any] = asyncio.ensure_future(self._unblocked.wait())
-        try:
-            await asyncio.wait([waiter, future], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiter.cancel()
+        """Wait while the broker blocks publishing, or while the publishing channel is opened
+        again after a refusal; the call's deadline still applies."""
+        # A loss fails the future (every pending call); a reconnect sets the event.
+        while self._blocked or not self._pub_ready:
+            self._unblocked.clear()
+            waiter: asyncio.Future[Any] = asyncio.ensure_future(self._unblocked.wait())
+            try:
+                await asyncio.wait([waiter, future], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
+            if future.done():
+                break
         if future.done():
-            future.result()  # raises DeadlineExceeded
+            future.result()  # raises DeadlineExceeded, or the loss
 
     def _on_unblocked_flush(self) -> None:
+        self._unblocked.set()
+
+    def _resend_later(self, requests: list[Request]) -> None:
+        self._resend.extend(requests)
+
+    def _publisher_reopened(self) -> None:
+        # What the broker dropped goes first, then the calls that waited (woken here).
+        resend, self._resend = self._resend, []
+        for request in resend:
+            future = self._pending.get(request.correlation_id)
+            if future is None or future.done():
+                continue
+            try:
+                self._publish(request)
+            except RpcError as error:  # e.g. the connection lost under it
+                if not future.done():
+                    future.set_exception(error)
         self._unblocked.set()
 
     @staticmethod
@@ -319,6 +344,13 @@ class AsyncioTransport(_Calls):
         if self._lost is None:
             self._lost = error
         _resolve(self._interrupt, None)
+        # Those the broker dropped never reached a queue: safe to send again, on any method.
+        resend, self._resend = self._resend, []
+        for request in resend:
+            future = self._pending.get(request.correlation_id)
+            if future is not None and not future.done():
+                message = f"{error.message} (before the call was sent)"
+                future.set_exception(_not_sent(message, ORIGIN_LOCAL))
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(error)

@@ -4,6 +4,7 @@ request, and settling calls by correlation id from replies, confirms and returns
 from __future__ import annotations
 
 import logging
+import re
 import struct
 import time
 from collections.abc import Callable, Generator
@@ -138,6 +139,12 @@ def _lost(url: str, exc: BaseException) -> Unavailable:
 class _Calls:
     """What both clients share: connecting with failover and backoff, and settling calls.
 
+    Two channels per connection: one consumes the replies (``_ch``), the other publishes the
+    requests (``_pub``, with confirms and mandatory returns). The broker closes the channel a
+    request it refuses was published on (406 on a body over its ``max_message_size``): on the
+    publishing channel, that fails the refused request and leaves the replies of every other
+    call coming (``_publisher_closed``); the channel is opened again at once.
+
     Calls are settled by correlation id. Publisher confirms are tracked by delivery tag; a nack
     fails the call with ``Unavailable`` (the request never reached a queue), and so does a
     mandatory return (no queue by that name). Unless a request may wait for a worker
@@ -177,10 +184,15 @@ class _Calls:
         self._url = self._urls[0]  # the address in use, for messages
         self._reply_queue = reply_queue
         self._connect_timeout = connect_timeout
-        self._tags: dict[int, str] = {}
+        #: The requests published on ``_pub`` not confirmed yet, by delivery tag (ascending).
+        self._tags: dict[int, Request] = {}
         self._tag = 0
         self._conn: Any = None
-        self._ch: Any = None
+        self._ch: Any = None  # the reply channel
+        self._pub: Any = None  # the publishing channel
+        self._pub_ready = False  # False while it is being opened again after a refusal
+        #: The broker's max_message_size, once a refusal told it (for this connection).
+        self._broker_max: int | None = None
         self._frames = FrameEncoder(1, 4096)  # replaced by one sized for each new channel
         self._header_max = 4096 - 8  # the largest content header payload the connection takes
         self._reply_to = DIRECT_REPLY_TO
@@ -241,7 +253,13 @@ class _Calls:
         ready, it would take calls it can never send."""
         if self._lost is not None:
             raise self._lost
-        if not (self._conn.is_open and self._ch is not None and self._ch.is_open):
+        if not (
+            self._conn.is_open
+            and self._ch is not None
+            and self._ch.is_open
+            and self._pub is not None
+            and self._pub.is_open
+        ):
             raise pika.exceptions.ConnectionWrongStateError("closed while being set up")
 
     def _attempt_succeeded(self, url: str) -> None:
@@ -253,36 +271,98 @@ class _Calls:
         self._next_attempt = 0.0
         self._blocked = False
         self._ready = True
+        self._pub_ready = True
 
     def _setup(self) -> Generator[Callable[[Callable[[Any], None]], None], Any]:
-        """The steps to open a client channel; each yields a pika call that takes a callback."""
+        """The steps to open a client's channels; each yields a pika call that takes a callback.
+
+        The reply channel consumes the replies; the publishing channel sends the requests,
+        with confirms and mandatory returns. Apart, a request the broker refuses (it closes
+        the channel it came on) costs no reply of another call.
+        """
         self._conn.add_on_connection_blocked_callback(self._on_blocked)
         self._conn.add_on_connection_unblocked_callback(self._on_unblocked)
+        self._pub_ready = False
+        self._broker_max = None  # a new connection, perhaps to another node: not known yet
         self._ch = yield lambda cb: self._conn.channel(on_open_callback=cb)
-        self._frames = _encoder(self._conn, self._ch)
         # frame_max is the value both sides agreed on (pika stores it at Connection.Tune).
         self._header_max = self._conn.params.frame_max - 8
         self._user_id = login_user(self._conn.params.credentials, self.login_user)
         self._ch.add_on_close_callback(self._on_closed)
-        # The broker numbers the confirms of every new channel from 1.
-        self._tags.clear()
-        self._tag = 0
-        yield lambda cb: self._ch.confirm_delivery(self._on_confirm, callback=cb)
-        self._ch.add_on_return_callback(self._on_return)
-        self._reply_to = DIRECT_REPLY_TO
         if self._reply_queue == "exclusive":
             frame = yield lambda cb: self._ch.queue_declare(
                 "", exclusive=True, auto_delete=True, callback=cb
             )
             self._reply_to = frame.method.queue
+        else:
+            self._reply_to = DIRECT_REPLY_TO
         yield lambda cb: self._ch.basic_consume(
             self._reply_to, self._on_reply, auto_ack=True, callback=cb
         )
-        # The channel carries replies and confirms only: read them the fast way from now on.
-        self._conn.fast_reads(self._ch.channel_number, self._on_fast)
+        if self._reply_queue != "exclusive":
+            self._reply_to = yield self._reply_address
+        self._pub = yield lambda cb: self._conn.channel(on_open_callback=cb)
+        self._pub.add_on_close_callback(self._on_closed)
+        yield from self._publisher_steps(self._pub)
+
+    def _reply_address(self, cb: Callable[[Any], None]) -> None:
+        """Learn the reply channel's own direct reply-to address, for requests that another
+        channel publishes: the broker reveals it only by rewriting ``amq.rabbitmq.reply-to``
+        on a message published on the consuming channel. A probe to the default exchange with
+        an empty routing key reaches no queue and comes back (mandatory) with the rewritten
+        address: one round trip per connection, nothing declared."""
+        done = False
+
+        def on_return(_ch: Any, _method: Any, properties: Any, _body: bytes) -> None:
+            nonlocal done
+            if done:
+                return
+            done = True
+            name = properties.reply_to
+            if not (isinstance(name, str) and name.startswith(DIRECT_REPLY_TO + ".")):
+                # A broker that does not rewrite it (or answers otherwise): the requests
+                # could not be answered; fail the setup rather than every call.
+                self._on_lost(
+                    _unavailable(
+                        self._url,
+                        RuntimeError(f"the broker gave no direct reply-to address ({name!r})"),
+                    )
+                )
+                return
+            cb(name)
+
+        self._ch.add_on_return_callback(on_return)
+        self._ch.basic_publish(
+            "",
+            "",
+            b"",
+            pika.BasicProperties(reply_to=DIRECT_REPLY_TO),
+            mandatory=True,
+        )
+
+    def _publisher_steps(self, ch: Any) -> Generator[Callable[[Callable[[Any], None]], None], Any]:
+        """Set up a publishing channel, just opened: confirms, returns, frames, fast reads."""
+        # The broker numbers the confirms of every new channel from 1.
+        self._tags = {}
+        self._tag = 0
+        yield lambda cb: ch.confirm_delivery(self._on_confirm, callback=cb)
+        ch.add_on_return_callback(self._on_return)
+        self._frames = _encoder(self._conn, ch)
+        # Both channels carry nothing but replies and confirms from now on: read them the
+        # fast way.
+        self._conn.fast_reads(self._ch.channel_number, self._on_fast, ch.channel_number)
 
     def _publish(self, request: Request) -> None:
-        """Send ``request``; raises ``InvalidArgument`` (nothing sent) if it cannot be encoded."""
+        """Send ``request``; raises ``InvalidArgument`` (nothing sent) if it cannot be encoded,
+        ``ResourceExhausted`` if its body is over the broker's known limit."""
+        if self._broker_max is not None and len(request.body) > self._broker_max:
+            # The broker said what it takes (a refusal earlier on this connection): sending
+            # this one would only make it close the publishing channel again.
+            too_large = ResourceExhausted(
+                f"{request.method[:60]!r}: the request is {len(request.body)} bytes, more than "
+                f"the broker's max_message_size ({self._broker_max} bytes); nothing was sent"
+            )
+            raise mark(too_large, ORIGIN_LOCAL)
         try:
             frames = self._frames.publish(
                 "",
@@ -318,9 +398,9 @@ class _Calls:
             )
             raise mark(error, ORIGIN_LOCAL)
         self._tag += 1
-        self._tags[self._tag] = request.correlation_id
+        self._tags[self._tag] = request
         try:
-            conn, ch = self._conn, self._ch
+            conn, ch = self._conn, self._pub
             if not ch.is_open or not conn.is_open:
                 raise pika.exceptions.ChannelWrongStateError("the channel is closed")
             conn._output_marshaled_frames((frames,))
@@ -380,10 +460,10 @@ class _Calls:
     def _confirmed(self, delivery_tag: int, multiple: bool, *, nack: bool) -> None:
         tags = [t for t in self._tags if t <= delivery_tag] if multiple else [delivery_tag]
         for tag in tags:
-            cid = self._tags.pop(tag, None)
-            if nack and cid:
+            request = self._tags.pop(tag, None)
+            if nack and request is not None:
                 self._settle(
-                    cid,
+                    request.correlation_id,
                     None,
                     _not_sent("the broker refused the request (publisher nack)", ORIGIN_NACK),
                 )
@@ -399,33 +479,118 @@ class _Calls:
 
     def _on_closed(self, source: Any, exc: BaseException) -> None:
         # A connection being torn down after a reconnect reports its close too: ignore it.
-        if self._closed or source is None or source not in (self._conn, self._ch):
+        if self._closed or source is None:
             return
-        if not (
-            source is self._ch
-            and self._ready
-            and isinstance(exc, pika.exceptions.ChannelClosedByBroker)
-            and exc.reply_code in _SOFT_ERRORS
-        ):
+        if source is self._pub:
+            if (
+                self._ready
+                and self._pub_ready  # not a refusal of the channel's own setup: no loop
+                and isinstance(exc, pika.exceptions.ChannelClosedByBroker)
+                and exc.reply_code in _SOFT_ERRORS
+            ):
+                self._publisher_closed(exc.reply_code, str(exc.reply_text))
+                return
+        elif source not in (self._conn, self._ch):
+            return
+        # The connection, the reply channel (the replies of every call in flight go with it),
+        # or the publishing channel closed other than by a refusal (the connection going).
+        self._on_lost(_lost(self._url, exc))
+
+    def _publisher_closed(self, code: int, text: str) -> None:
+        """The broker closed the publishing channel over a request it refused (a soft error).
+
+        It handles a channel's publishes in order: it took those before the refused one (they
+        are on their way to their queues: their calls wait for their replies, which come on
+        the reply channel, untouched), refused that one, and dropped every one after it
+        unread. A size refusal says which one it was (the first unconfirmed of that body
+        size) and the broker's limit: that call fails, the dropped ones are published again
+        on a new channel (none reached a queue: no duplicate), except those over the limit
+        too. Any other refusal (403 on writing to the exchange, 406 on the user_id) would
+        refuse each of them again: every unconfirmed call fails, as the broker's words say
+        ("this or another of N" when it cannot tell which). Calls already confirmed never
+        fail here.
+        """
+        unconfirmed = list(self._tags.values())  # in delivery tag order
+        self._tags = {}
+        resend: list[Request] = []
+        refused: int | None = None
+        size_limit = _SIZE_REFUSAL.search(text)
+        if size_limit is not None:
+            size, limit = int(size_limit[1]), int(size_limit[2])
+            self._broker_max = limit
+            refused = next((i for i, r in enumerate(unconfirmed) if len(r.body) == size), None)
+        if refused is None:
+            for request in unconfirmed:
+                self._settle(request.correlation_id, None, _refused(code, text, len(unconfirmed)))
+        else:
+            self._settle(unconfirmed[refused].correlation_id, None, _refused(code, text, 1))
+            for request in unconfirmed[refused + 1 :]:
+                if len(request.body) > limit:
+                    self._settle(request.correlation_id, None, _over_broker(request, limit))
+                else:
+                    resend.append(request)
+        log.info(
+            "RabbitMQ closed the client's publishing channel (%s %s): %d unconfirmed, %d "
+            "published again",
+            code,
+            text,
+            len(unconfirmed),
+            len(resend),
+        )
+        self._pub_ready = False
+        self._resend_later(resend)
+        try:
+            ch = self._conn.channel(on_open_callback=self._on_publisher_open)
+        except (pika.exceptions.AMQPError, OSError) as exc:
             self._on_lost(_lost(self._url, exc))
             return
-        # Once set up, this channel sends nothing but publishes, so the broker refused one of
-        # the requests it has not confirmed yet (406: an expiration or a body over its limits)
-        # and dropped any sent after it. Sending it again would be refused again: those calls
-        # fail for good now. Which one it was is certain only when one is unconfirmed; with
-        # several, each is told the refusal may be its own rather than retrying a request
-        # that would close the channel under every call again. Replies to the calls the
-        # broker had confirmed die with the channel: they are lost, as with a dropped
-        # connection, and the next call reconnects.
-        code, text = exc.reply_code, str(exc.reply_text)
-        unconfirmed = list(self._tags.values())
-        for cid in unconfirmed:
-            self._settle(cid, None, _refused(code, text, len(unconfirmed)))
-        lost = Unavailable(
-            f"the broker closed the client's channel over another request ({code} {text}); "
-            "this call was in flight"
-        )
-        self._on_lost(mark(lost, ORIGIN_LOST))
+        self._pub = ch
+        ch.add_on_close_callback(self._on_closed)
+
+    def _on_publisher_open(self, ch: Any) -> None:
+        if ch is not self._pub or self._lost is not None:
+            return  # a channel of a connection since lost or replaced
+        steps = self._publisher_steps(ch)
+
+        def step(result: Any) -> None:
+            if ch is not self._pub or self._lost is not None:
+                return
+            try:
+                start = steps.send(result)
+            except StopIteration:
+                self._pub_ready = True
+                self._publisher_reopened()
+                return
+            try:
+                start(step)
+            except (pika.exceptions.AMQPError, OSError) as exc:
+                self._on_lost(_lost(self._url, exc))
+
+        step(None)
+
+    def _resend_later(self, requests: list[Request]) -> None:
+        """Keep ``requests`` (dropped by the broker, never in a queue) to publish again, first
+        of all, once the publishing channel is open again."""
+        raise NotImplementedError
+
+    def _publisher_reopened(self) -> None:
+        """The publishing channel is open again: publish what waited for it."""
+        raise NotImplementedError
+
+
+#: The broker's words for a body over its max_message_size (rabbit_channel:check_msg_size).
+_SIZE_REFUSAL = re.compile(r"message size (\d+) is larger than configured max size (\d+)")
+
+
+def _over_broker(request: Request, limit: int) -> ResourceExhausted:
+    error = ResourceExhausted(
+        f"{request.method[:60]!r}: the request is {len(request.body)} bytes, more than the "
+        f"broker's max_message_size ({limit} bytes), which refused another request published "
+        "just before it; it was not sent"
+    )
+    mark(error, ORIGIN_REFUSED)
+    error.never_sent = True
+    return error
 
 
 _FRAME_HEAD = struct.Struct(">BHI")  # type, channel, payload size

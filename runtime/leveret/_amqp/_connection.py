@@ -89,17 +89,20 @@ class _CoalescingFrames:
 
 
 class _FastReads:
-    """Read the deliveries and confirms of one channel in one step each (``_frames``), and
-    everything else frame by frame as pika does. The owner turns it on for its channel once
-    the channel is set up (``fast_reads``)."""
+    """Read the deliveries and confirms of a channel or two in one step each (``_frames``), and
+    everything else frame by frame as pika does. The owner turns it on for its channels once
+    they are set up (``fast_reads``): a worker's one channel, or a client's reply channel and
+    its publishing channel (replies on the one, confirms on the other)."""
 
     _frame_buffer: bytes
     frames_received: int
-    _fast_channel = 0
+    _fast_channels: frozenset[int] = frozenset()
     _on_fast: Callable[[FastDelivery | Confirm], None] | None = None
 
-    def fast_reads(self, channel: int, on_fast: Callable[[FastDelivery | Confirm], None]) -> None:
-        self._fast_channel, self._on_fast = channel, on_fast
+    def fast_reads(
+        self, channel: int, on_fast: Callable[[FastDelivery | Confirm], None], *more: int
+    ) -> None:
+        self._fast_channels, self._on_fast = frozenset((channel, *more)), on_fast
 
     def _read_frame(self) -> tuple[int, Any]:
         try:
@@ -119,8 +122,12 @@ class _FastReads:
         self._frame_buffer += data_in
         while self._frame_buffer:
             on_fast = self._on_fast
-            if on_fast is not None:
-                used, item = read_fast(self._frame_buffer, self._fast_channel)
+            buf = self._frame_buffer
+            # The frame's channel number is in bytes 1 and 2: a frame of another channel goes
+            # straight to pika.
+            channel = buf[1] << 8 | buf[2] if len(buf) > 2 else -1
+            if on_fast is not None and channel in self._fast_channels:
+                used, item = read_fast(buf, channel)
                 if item is not None:
                     self._trim_frame_buffer(used)  # type: ignore[attr-defined]
                     self.frames_received += 1

@@ -30,6 +30,7 @@ from leveret._errors import (
     Cancelled,
     DeadlineExceeded,
     InvalidArgument,
+    ResourceExhausted,
     RpcError,
     mark,
 )
@@ -181,9 +182,9 @@ class BlockingTransport(_Calls):
 
     def _teardown(self) -> None:
         conn, ioloop = self._conn, self._ioloop
-        self._conn = self._ch = self._ioloop = None
-        self._ready = False
-        self._tags.clear()
+        self._conn = self._ch = self._pub = self._ioloop = None
+        self._ready = self._pub_ready = False
+        self._tags = {}
         self._consumers.reset()
         if conn is not None and ioloop is not None:
             try:
@@ -357,7 +358,14 @@ class BlockingTransport(_Calls):
 
     def _flush_outbox(self) -> None:
         # Not before the channel is set up: a follower's wake-up can run during a reconnect.
-        while self._outbox and self._ready and not self._blocked and self._lost is None:
+        # Nor while the publishing channel is opened again after a refusal.
+        while (
+            self._outbox
+            and self._ready
+            and self._pub_ready
+            and not self._blocked
+            and self._lost is None
+        ):
             request = self._outbox.popleft()
             slot = self._pending.get(request.correlation_id)
             if slot is None or slot.done():
@@ -369,7 +377,7 @@ class BlockingTransport(_Calls):
             slot.published = True
             try:
                 self._publish(request)
-            except InvalidArgument as exc:
+            except (InvalidArgument, ResourceExhausted) as exc:
                 # Raised here, it would reach whichever caller leads (maybe another thread's).
                 slot.published = False
                 slot.fail(exc)
@@ -390,6 +398,18 @@ class BlockingTransport(_Calls):
         self._flush_outbox()
 
     def _on_unblocked_flush(self) -> None:
+        self._flush_outbox()
+
+    def _resend_later(self, requests: list[Request]) -> None:
+        # Back to the front of the outbox, in their order, as never sent: should the
+        # connection go before they are, the next leader publishes them on the new one.
+        for request in reversed(requests):
+            slot = self._pending.get(request.correlation_id)
+            if slot is not None and not slot.done():
+                slot.published = False
+                self._outbox.appendleft(request)
+
+    def _publisher_reopened(self) -> None:
         self._flush_outbox()
 
     def _settle(self, cid: str, reply: Reply | None, error: RpcError | None) -> None:
