@@ -615,9 +615,10 @@ class SchemaComparer:
                     continue
                 part = Schema(s.document, (*s.pointer, "allOf", index), member)
                 followed = side.follow(part)
-                if followed.identity in seen or not _object_part(followed.data):
-                    if s is schema:  # a part only the root's allOf comparison can judge
-                        merged.rest.append(part)
+                if followed.identity in seen:  # allOf leading back to itself
+                    continue
+                if not _object_part(followed.data):  # judged as an allOf part, at any depth
+                    merged.rest.append(part)
                     continue
                 merged.members.append(followed)
                 add(followed)
