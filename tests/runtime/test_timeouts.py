@@ -181,34 +181,8 @@ class _Table(_Calls):
         self.lost.append(error)
 
 
-def test_the_one_unconfirmed_request_gets_the_brokers_reason() -> None:
-    table = _Table()
-    table._tags = {7: "only"}
-    text = "PRECONDITION_FAILED - invalid expiration '500000000000': {value_too_large,5}"
-    table._on_closed(table._ch, pika.exceptions.ChannelClosedByBroker(406, text))
-    error = table.settled["only"]
-    assert isinstance(error, leveret.FailedPrecondition)
-    assert "the broker refused the request: 406 PRECONDITION_FAILED - invalid expiration" in str(
-        error
-    )
-    assert error._origin == ORIGIN_REFUSED and error.never_sent is True
-    # Calls the broker had confirmed lose their replies with the channel: lost, retried as such.
-    [lost] = table.lost
-    assert isinstance(lost, leveret.Unavailable) and lost._origin == ORIGIN_LOST
-    assert "closed the client's channel over another request" in str(lost)
-
-
-def test_with_several_unconfirmed_each_may_be_the_refused_one() -> None:
-    table = _Table()
-    table._tags = {1: "a", 2: "b"}
-    text = "PRECONDITION_FAILED - message size 134217729 is larger than configured max size 9"
-    table._on_closed(table._ch, pika.exceptions.ChannelClosedByBroker(406, text))
-    for cid in ("a", "b"):
-        error = table.settled[cid]
-        assert isinstance(error, leveret.ResourceExhausted), error
-        assert "this or another of 2 requests" in str(error) and "max_message_size" in str(error)
-        assert error.never_sent is False  # it may have been one sent before the refused one
-    assert table.settled["a"] is not table.settled["b"]  # one exception object per caller
+# Which request a channel close refused, and what happens to the others: see
+# tests/runtime/test_publisher_channel.py (two channels since issue 10 s.4).
 
 
 @pytest.mark.parametrize(
