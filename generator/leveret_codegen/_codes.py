@@ -10,6 +10,7 @@ LV101   error     YAML or JSON syntax error
 LV102   error     the file is not UTF-8 text
 LV103   error     a mapping has the same key twice
 LV104   error     a YAML construct JSON cannot hold (tags, non-scalar keys, alias loops, ``<<:``)
+LV105   error     nested more than 100 levels deep (mappings and lists, counted through ``$ref``)
 LV201   error     a required property is missing
 LV202   error     an unknown property (``x-`` prefixed keys are allowed and ignored)
 LV203   error     a value has the wrong type

@@ -25,9 +25,9 @@ from leveret_codegen._builder import build_document
 from leveret_codegen._diagnostics import Diagnostic, Severity, has_errors
 from leveret_codegen._ir import ServiceDef
 from leveret_codegen._keywords import check_schemas
-from leveret_codegen._loader import LoadedDocument, load_file
+from leveret_codegen._loader import LoadedDocument, load_file, too_deep
 from leveret_codegen._metaschema import validate_document
-from leveret_codegen._refs import Lookup, Resolver
+from leveret_codegen._refs import Lookup, NestingCheck, Resolver
 from leveret_codegen._salvage import salvage
 
 __all__ = ["LoadedDocument", "load_document", "load_services"]
@@ -63,6 +63,7 @@ def load_services(
     for file, name, named in _expand(paths, workspace.diagnostics):
         workspace.open(file, name, named=named, requested=True)
     resolver = Resolver(workspace.fetch)
+    nesting = NestingCheck(resolver)
     services: list[ServiceDef] = []
     index = salvaged = 0
     # Both lists grow as references pull in more files.
@@ -70,7 +71,16 @@ def load_services(
         if index < len(workspace.checked):
             document = workspace.checked[index]
             index += 1
-            service, diagnostics = build_document(document, resolver)
+            diagnostics = nesting.check(document)
+            if diagnostics:
+                # Too deep through its references: building it would descend as deep.
+                workspace.diagnostics.extend(diagnostics)
+                continue
+            try:
+                service, diagnostics = build_document(document, resolver)
+            except RecursionError:
+                # The nesting check should make this impossible; if not, still a diagnostic.
+                service, diagnostics = None, [too_deep(document.path, 1, 1, "the definition")]
             if service is not None and document.path in workspace.requested:
                 services.append(service)
         else:

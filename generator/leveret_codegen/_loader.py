@@ -8,6 +8,7 @@ stay strings and ``2024-01-01`` is not a ``date`` that JSON cannot hold.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import Final, TypeAlias
 
 import yaml
 import yaml.composer
+import yaml.events
 import yaml.nodes
 import yaml.parser
 import yaml.reader
@@ -25,7 +27,22 @@ import yaml.scanner
 
 from leveret_codegen._diagnostics import Diagnostic, Severity
 
-__all__ = ["LoadedDocument", "Pointer", "Position", "load_file", "parse_text"]
+__all__ = [
+    "MAX_NESTING",
+    "LoadedDocument",
+    "Pointer",
+    "Position",
+    "load_file",
+    "parse_text",
+    "too_deep",
+]
+
+#: How many levels of mappings and lists a definition may nest, the top-level mapping being
+#: level 1 and a ``$ref`` counting as the type it names (docs/definition-format.md, "Limits").
+#: Every tool on the way (PyYAML, jsonschema, the comparisons of ``leveret breaking``) descends
+#: by recursion, so without a limit a deep enough file ends in a RecursionError; real
+#: definitions stay far below it.
+MAX_NESTING: Final = 100
 
 #: A JSON pointer as a tuple: ``("types", "Sku", "pattern")``, ``("methods", "x", "errors", 0)``.
 Pointer: TypeAlias = tuple[str | int, ...]
@@ -94,6 +111,14 @@ for _tag, _pattern, _first in _IMPLICIT:
     _Resolver.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), _first)
 
 
+class _TooDeep(Exception):
+    """The composer met a mapping or list nested deeper than ``MAX_NESTING``, at ``line:col``."""
+
+    def __init__(self, line: int, col: int) -> None:
+        super().__init__(line, col)
+        self.line, self.col = line, col
+
+
 class _Loader(
     yaml.reader.Reader,
     yaml.scanner.Scanner,
@@ -107,6 +132,42 @@ class _Loader(
         yaml.parser.Parser.__init__(self)
         yaml.composer.Composer.__init__(self)
         _Resolver.__init__(self)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.nodes.Node | None, index: int) -> yaml.nodes.Node | None:
+        # PyYAML composes by recursion (two frames a level): stop before Python's stack does.
+        if not self.check_event(yaml.events.CollectionStartEvent):
+            return yaml.composer.Composer.compose_node(self, parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                event: yaml.events.Event = self.peek_event()  # type: ignore[no-untyped-call]
+                mark = event.start_mark
+                raise _TooDeep(mark.line + 1, mark.column + 1) if mark else _TooDeep(0, 0)
+            return yaml.composer.Composer.compose_node(self, parent, index)
+        finally:
+            self._depth -= 1
+
+
+def too_deep(path: str, line: int, col: int, subject: str = "") -> Diagnostic:
+    """LV105 at ``path:line:col``. Without ``subject``: the mapping or list there is too deep;
+    with it: ``subject`` is, counting the types its ``$ref``s lead to."""
+    limit = f"more than {MAX_NESTING} levels of mappings and lists"
+    message = (
+        f"{subject} is nested too deeply: {limit}, counting the types its $refs lead to"
+        if subject
+        else f"nested too deeply: {limit}"
+    )
+    return Diagnostic(
+        path,
+        line,
+        col,
+        Severity.ERROR,
+        "LV105",
+        message,
+        "restructure it to nest less deeply (a list of parts rather than each part inside the "
+        "previous one); the limit keeps every tool clear of Python's recursion limit",
+    )
 
 
 _JSON_ONLY = "definitions hold JSON data: strings, numbers, booleans, null, lists and mappings"
@@ -124,6 +185,7 @@ class _Builder:
         self.keys: dict[Pointer, Position] = {}
         self.diagnostics: list[Diagnostic] = []
         self._active: set[int] = set()  # node ids on the current path: catches recursive aliases
+        self._too_deep = False
 
     def unsupported(self, node: yaml.nodes.Node) -> None:
         tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
@@ -139,6 +201,14 @@ class _Builder:
 
     def build(self, node: yaml.nodes.Node, pointer: Pointer) -> object:
         self.values[pointer] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if len(pointer) >= MAX_NESTING and isinstance(node, yaml.nodes.CollectionNode):
+            # Only aliases get here (the composer stops deeper text): each one can nest the
+            # data one level deeper than the text it is written in.
+            if not self._too_deep:  # once: every alias of the node would repeat it
+                self._too_deep = True
+                line, col = self._where_aliases_nest(pointer)
+                self.diagnostics.append(too_deep(self.path, line, col))
+            return None
         if id(node) in self._active:
             self.error(
                 node,
@@ -159,6 +229,15 @@ class _Builder:
             return self._scalar(node)
         finally:
             self._active.discard(id(node))
+
+    def _where_aliases_nest(self, pointer: Pointer) -> Position:
+        """The collection holding the first alias on the way to ``pointer``: an alias names a
+        node written before it, so it is the first node placed after its child."""
+        places = [self.values[pointer[:end]] for end in range(len(pointer) + 1)]
+        for outer, inner in itertools.pairwise(places):
+            if inner < outer:
+                return outer
+        return places[-1]
 
     def _mapping(self, node: yaml.nodes.MappingNode, pointer: Pointer) -> dict[str, object]:
         if node.tag != _MAP:
@@ -250,6 +329,8 @@ def parse_text(
         # gives worse messages); the YAML composer then supplies the positions.
         try:
             json.loads(text)
+        except RecursionError:
+            pass  # nested beyond the C parser's limit: the composer below says where
         except json.JSONDecodeError as exc:
             diag = Diagnostic(
                 path,
@@ -267,6 +348,8 @@ def parse_text(
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         return None, [_syntax_diagnostic(path, exc)]
+    except _TooDeep as exc:
+        return None, [too_deep(path, exc.line, exc.col)]
     except yaml.YAMLError as exc:  # reader errors (control characters) carry no mark
         diag = Diagnostic(path, 0, 0, Severity.ERROR, "LV101", f"YAML syntax error: {exc}")
         return None, [diag]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from leveret_codegen._loader import LoadedDocument, Pointer, Position
+from leveret_codegen._loader import LoadedDocument, Pointer, Position, too_deep
 from leveret_codegen._names import pascal_case
 from leveret_codegen._review.compare_schema import Role, SchemaComparer
 from leveret_codegen._review.findings import Finding
@@ -66,7 +66,10 @@ def compare_sides(old: Side, new: Side) -> list[Finding]:
     comparer = SchemaComparer(old, new)
     pairs, removed, added = pair_entries(old.entries, new.entries)
     for old_entry, new_entry in pairs:
-        _Documents(comparer, old_entry.document, new_entry.document).compare()
+        try:
+            _Documents(comparer, old_entry.document, new_entry.document).compare()
+        except RecursionError:
+            _too_deep(new, new_entry.document)
     for entry in removed:
         document = entry.document
         rule = "SERVICE_REMOVED" if "service" in _data(document) else "FILE_REMOVED"
@@ -95,8 +98,21 @@ def compare_sides(old: Side, new: Side) -> list[Finding]:
             before = old.type_schema(old_entry.document, name)
             after = new.type_schema(new_entry.document, name)
             if before is not None and after is not None and not comparer.compared(before, after):
-                comparer.compare(before, after, Role.BOTH, name)
+                try:
+                    comparer.compare(before, after, Role.BOTH, name)
+                except RecursionError:
+                    _too_deep(new, new_entry.document)
     return list(dict.fromkeys(comparer.findings))
+
+
+def _too_deep(side: Side, document: LoadedDocument) -> None:
+    """The comparison recursed too deep, which the nesting check (LV105, when loading) should
+    have made impossible: say so with a diagnostic, never a traceback. It goes to the resolver's
+    diagnostics, which the command reports after comparing: the definitions cannot be compared.
+    """
+    diagnostic = too_deep(document.path, 1, 1, "the definition")
+    if diagnostic not in side.resolver.diagnostics:
+        side.resolver.diagnostics.append(diagnostic)
 
 
 class _Documents:

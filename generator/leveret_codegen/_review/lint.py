@@ -13,7 +13,7 @@ from typing import Final
 
 from leveret_codegen._diagnostics import Diagnostic
 from leveret_codegen._frontend import load_services
-from leveret_codegen._loader import LoadedDocument, Pointer
+from leveret_codegen._loader import LoadedDocument, Pointer, too_deep
 from leveret_codegen._review.compare_schema import Role
 from leveret_codegen._review.findings import Finding
 from leveret_codegen._review.rules_lint import LINT_RULES
@@ -36,10 +36,19 @@ def lint_paths(paths: Sequence[str]) -> tuple[list[Finding], Side]:
     """Every finding for the definitions at ``paths`` (files or folders), and what was loaded."""
     _, diagnostics = load_services(paths)
     side = load_side(FileReader(), paths, keep_invalid=True)
-    usage = find_usage(side)
     own: list[Finding] = []
-    for entry in side.entries:
-        own.extend(_Linter(entry.document, usage).run())
+    try:
+        usage = find_usage(side)
+        for entry in side.entries:
+            try:
+                own.extend(_Linter(entry.document, usage).run())
+            except RecursionError:
+                diagnostics += (too_deep(entry.document.path, 1, 1, "the definition"),)
+    except RecursionError:
+        # The nesting check (LV105) should make this impossible: a diagnostic, not a traceback.
+        diagnostics += tuple(
+            too_deep(e.document.path, 1, 1, "the definition") for e in side.entries
+        )
     places = {(f.file, f.line, f.col) for f in own if f.category == "NAMING"}
     front = [
         _from_diagnostic(d)

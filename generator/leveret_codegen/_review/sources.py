@@ -18,7 +18,7 @@ from typing import Final, Protocol
 from leveret_codegen._diagnostics import Diagnostic, Severity
 from leveret_codegen._loader import LoadedDocument, Pointer, parse_text
 from leveret_codegen._metaschema import validate_document
-from leveret_codegen._refs import Lookup, Resolver
+from leveret_codegen._refs import Lookup, NestingCheck, Resolver
 from leveret_codegen._walk import iter_schemas
 
 __all__ = [
@@ -154,6 +154,8 @@ class Side:
         self._by_path: dict[str, LoadedDocument | Lookup] = {}
         self._reader_path: dict[str, str] = {}  # display name -> reader path
         self.resolver = Resolver(self._fetch)
+        self._nesting = NestingCheck(self.resolver)
+        self._nesting_checked: set[str] = set()
 
     @property
     def documents(self) -> list[LoadedDocument]:
@@ -199,7 +201,8 @@ class Side:
 
     def check_references(self) -> None:
         """Resolve every ``$ref`` of every document (loading the files they name), so that
-        ``resolver.diagnostics`` lists each one that does not resolve."""
+        ``resolver.diagnostics`` lists each one that does not resolve, and check how deep each
+        document nests through its references (``diagnostics``)."""
         index = 0
         while index < len(self.documents):  # grows as references pull in more files
             document = self.documents[index]
@@ -207,6 +210,10 @@ class Side:
             for pointer, data in iter_schemas(document.data):
                 if isinstance(data.get("$ref"), str):
                     self.resolver.follow(document, pointer, data)
+            # Too deep through its references: the comparisons would recurse as deep (LV105).
+            if document.path not in self._nesting_checked:
+                self._nesting_checked.add(document.path)
+                self.diagnostics.extend(self._nesting.check(document))
 
     def follow(self, schema: Schema) -> Schema:
         """Follow ``$ref``-only chains to the schema that says something (unchanged if broken)."""
