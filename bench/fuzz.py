@@ -27,6 +27,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=10_000, help="examples per fuzzed path")
     parser.add_argument("-k", default="hostile", help="pytest -k expression (default: hostile)")
+    parser.add_argument("--log", help="write pytest's whole output to this file")
     args = parser.parse_args()
     env = {**os.environ, "LEVERET_FUZZ_EXAMPLES": str(args.examples)}
     command = [
@@ -50,6 +51,8 @@ def main() -> int:
                 print(f"  {line}")
     summary = [line for line in run.stdout.splitlines() if re.search(r"\d+ (passed|failed)", line)]
     print(f"\n{summary[-1] if summary else 'no pytest summary'}; wall time {elapsed:.0f} s")
+    if args.log:
+        Path(args.log).write_text(run.stdout + run.stderr)
     if run.returncode != 0:
         print(run.stdout[-5000:], run.stderr[-2000:], sep="\n")
     return run.returncode
