@@ -59,6 +59,7 @@ def build_document(
         if isinstance(schema.get("$ref"), str):
             resolver.follow(doc, pointer, schema)  # reports unknown targets and loops
         found.extend(_closed_all_of_members(doc, resolver, pointer, schema))
+        found.extend(_merged_name_clashes(doc, resolver, pointer, schema))
     data = _dict(doc.data)
     if "service" not in data:
         return None, found
@@ -111,6 +112,66 @@ def _closed_all_of_members(
             )
         )
     return found
+
+
+def _merged_name_clashes(
+    doc: LoadedDocument, resolver: Resolver, pointer: Pointer, schema: dict[str, object]
+) -> list[Diagnostic]:
+    """Properties of different allOf parts that become one Python attribute: LV310.
+
+    The model of an allOf is one class with the members' properties and the schema's own, so
+    ``a-b`` of a member and ``a_b`` of the schema would be one field and the other wire name
+    would be lost. Clashes within one part are reported where that part is declared (one
+    object's properties by ``_keywords``, a member's own allOf when this runs on the member),
+    so only pairs that first meet in this schema are reported here, once each.
+    """
+    members = schema.get("allOf")
+    if not isinstance(members, list):
+        return []
+    parts: list[tuple[Pointer, list[tuple[LoadedDocument, Pointer, str]]]] = []
+    for index, member in enumerate(members):
+        at: Pointer = (*pointer, "allOf", index)
+        inner = resolver.follow(doc, at, member) if isinstance(member, dict) else None
+        if inner is not None:
+            parts.append((at, _properties(resolver, inner)))
+    # The schema's own properties last: when one clashes, it is the one reported.
+    own = [(doc, pointer, name) for name in _dict(schema.get("properties"))]
+    parts.append(((*pointer, "properties"), own))
+    within = [{(d.path, p, n) for d, p, n in found} for _, found in parts]
+    seen: dict[str, tuple[LoadedDocument, Pointer, str]] = {}
+    reported: set[tuple[str, str]] = set()
+    found: list[Diagnostic] = []
+    for at, declared in parts:
+        for document, owner, name in declared:
+            python = python_field_name(name)
+            first = seen.setdefault(python, (document, owner, name))
+            if first[2] == name or (name, first[2]) in reported:
+                continue
+            first_id, this_id = (first[0].path, first[1], first[2]), (document.path, owner, name)
+            if any(first_id in w and this_id in w for w in within):
+                continue  # both in one part: reported where that part is declared
+            reported.add((name, first[2]))
+            # At the property when it is written in this schema (its own or an inline member's),
+            # else at the allOf member that brings it in from another type.
+            here = document is doc and owner[: len(pointer)] == pointer
+            found.append(
+                doc.diagnostic(
+                    (*owner, "properties", name) if here else at,
+                    "LV310",
+                    f"properties {first[2]!r} and {name!r} of the merged allOf both become the "
+                    f"attribute {python!r}",
+                    f"{first[2]!r} is declared at {_where(*first)} and {name!r} at "
+                    f"{_where(document, owner, name)}; the model merges the allOf members' "
+                    "properties with its own: rename one of them",
+                    at_key=here,
+                )
+            )
+    return found
+
+
+def _where(document: LoadedDocument, owner: Pointer, name: str) -> str:
+    line, col = document.key_position((*owner, "properties", name))
+    return f"{document.path}:{line}:{col}"
 
 
 def _properties(
