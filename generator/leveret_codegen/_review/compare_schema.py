@@ -251,25 +251,29 @@ _KIND_KEYWORDS: Final = {
 }
 
 
-def _as_type_list(data: dict[str, object]) -> dict[str, object]:
+def _as_type_list(side: Side, schema: Schema) -> dict[str, object]:
     """``anyOf``/``oneOf`` of branches that differ only by type, spelt as one ``type`` list.
 
     ``anyOf: [{type: string, maxLength: 5}, {type: "null"}]`` accepts what ``type: [string,
     "null"], maxLength: 5`` accepts: each branch's keywords constrain only its own kind of
     value, and no value is of two branches' kinds (integer and number never go together, as
-    every integer is a number). Anything else is left as it is, and compared as a union.
+    every integer is a number). A ``$ref`` branch counts as the schema it refers to, so
+    ``anyOf: [{$ref: Sku}, {type: "null"}]`` (Sku a bounded string) is such a list too.
+    Anything else is left as it is, and compared as a union.
     """
+    data = schema.data
     keys = [k for k in ("anyOf", "oneOf") if k in data]
     if len(keys) != 1 or "type" in data or "allOf" in data or "$ref" in data:
         return data
-    branches = data[keys[0]]
-    if not isinstance(branches, list) or not branches:
+    raw = data[keys[0]]
+    if not isinstance(raw, list) or not raw or not all(isinstance(b, dict) for b in raw):
         return data
+    branches = [side.follow(part).data for part in _parts(schema, keys[0])]
     merged: dict[str, object] = {}
     kinds: list[str] = []
     for branch in branches:
-        types = _type_set(branch) if isinstance(branch, dict) else None
-        if not isinstance(branch, dict) or types is None:
+        types = _type_set(branch)
+        if types is None:
             return data
         for key, value in branch.items():
             if key == "type" or key in ANNOTATIONS or key.startswith("x-"):
@@ -289,6 +293,37 @@ def _as_type_list(data: dict[str, object]) -> dict[str, object]:
     result.update(merged)
     result["type"] = [t for t in _JSON_TYPES if t in kinds]
     return result
+
+
+#: What a union says beside its branches that belongs to the union, not to each branch.
+_UNION_KEYS: Final = frozenset({"anyOf", "oneOf", "discriminator"})
+
+
+def _beside(data: Mapping[str, object]) -> dict[str, object]:
+    """What a union says beside its branches (annotations and the union keywords aside)."""
+    return {k: v for k, v in data.items() if k not in _UNION_KEYS and not _annotation(k)}
+
+
+def _union_keyword(data: Mapping[str, object]) -> str | None:
+    """``anyOf`` or ``oneOf`` when the schema is a union of branches listed under it."""
+    return next((k for k in ("anyOf", "oneOf") if isinstance(data.get(k), list)), None)
+
+
+def _annotation(key: str) -> bool:
+    """Keywords that say something about the schema where it is used, not about its values
+    (``default`` included: it belongs to the place, not to a union's branch)."""
+    return key in ANNOTATIONS or key == "default" or key.startswith("x-")
+
+
+@dataclass(frozen=True, slots=True)
+class _Single:
+    """A schema compared with a union as a union of one branch: the other side's union
+    keyword, which side (``old`` or ``new``) is the single schema, and its branch."""
+
+    keyword: str
+    side: str
+    branch: Schema
+    implied: dict[str, object]  # what the union says beside its branches
 
 
 def _parts(schema: Schema, keyword: str) -> list[Schema]:
@@ -355,6 +390,7 @@ class SchemaComparer:
             )
         if has_ref:  # annotations next to the $ref, at the place of use
             self._annotations(old, new, where)
+        site = where
         if n.name is not None:
             where = n.name
         key = (o.identity, n.identity, role)
@@ -365,12 +401,32 @@ class SchemaComparer:
         if isinstance(o.data.get("$ref"), str) or isinstance(n.data.get("$ref"), str):
             return  # a reference that does not resolve: nothing to compare it with
         # Equivalent spellings compare as one: anyOf [{type: string}, {type: "null"}] is the
-        # type list [string, "null"]. Two unions stay unions, compared branch by branch.
-        old_list, new_list = _as_type_list(o.data), _as_type_list(n.data)
-        if (old_list is o.data) != (new_list is n.data):
+        # type list [string, "null"]. Two unions stay unions, compared branch by branch, and
+        # so do a type list and a union that is not one.
+        old_list, new_list = _as_type_list(self.old, o), _as_type_list(self.new, n)
+        old_spelt, new_spelt = old_list is not o.data, new_list is not n.data
+        if old_spelt != new_spelt and _union_keyword(n.data if old_spelt else o.data) is None:
             o = Schema(o.document, o.pointer, old_list, o.name)
             n = Schema(n.document, n.pointer, new_list, n.name)
-        self._annotations(o, n, where)
+        # A schema compared with a union is a union of one branch: itself. Its branch is paired
+        # with the union's branches like any other and compared with the one it pairs with
+        # (else it is a removed branch, or the union's are added ones): otherwise every branch
+        # counted as added and the schema was compared with none of them.
+        single: _Single | None = None
+        old_union, new_union = _union_keyword(o.data), _union_keyword(n.data)
+        if (old_union is None) != (new_union is None):
+            where = site
+            if old_union is None:
+                assert new_union is not None
+                o, branch = self._one_branch(old, o, n)
+                single = _Single(new_union, "old", branch, _beside(n.data))
+            else:
+                n, branch = self._one_branch(new, n, o)
+                single = _Single(old_union, "new", branch, _beside(o.data))
+        # A named type against an inline union: the annotations at the place of use were
+        # compared above (the $ref's), and the type's are compared in its branch.
+        if single is None or "$ref" not in (old if single.side == "old" else new).data:
+            self._annotations(o, n, where)
         if not self._types(o, n, role, where):
             return
         self._enum(o, n, role, where)
@@ -379,7 +435,48 @@ class SchemaComparer:
         old_merged, new_merged = self._merge(self.old, o), self._merge(self.new, n)
         self._object(o, n, old_merged, new_merged, role, where)
         self._items(o, n, role, where)
-        self._variants(o, n, old_merged.rest, new_merged.rest, role, where)
+        self._variants(o, n, old_merged.rest, new_merged.rest, role, where, single)
+
+    @staticmethod
+    def _one_branch(given: Schema, plain: Schema, union: Schema) -> tuple[Schema, Schema]:
+        """``plain`` as a union of one branch beside ``union``: what stays at its top level, and
+        its branch. The top keeps the keywords the union also has beside its branches (``type:
+        object`` next to a ``oneOf``), compared with those, and the annotations (unless
+        ``plain`` is a named type: its annotations are compared with the type's, in the
+        branch); the branch is the whole schema less its annotations, or the named type
+        itself (``given``, the ``$ref``), paired by its name. Both together accept what
+        ``plain`` accepts."""
+        beside = _beside(union.data)
+        if "$ref" in given.data and plain.name is not None:
+            top = {k: v for k, v in plain.data.items() if k in beside}
+            return Schema(plain.document, plain.pointer, top, plain.name), given
+        top = {k: v for k, v in plain.data.items() if _annotation(k) or k in beside}
+        branch = {k: v for k, v in plain.data.items() if not _annotation(k)}
+        return (
+            Schema(plain.document, plain.pointer, top, plain.name),
+            Schema(plain.document, plain.pointer, branch, plain.name),
+        )
+
+    def _without_implied(
+        self, pair: tuple[Schema, Schema], single: _Single
+    ) -> tuple[Schema, Schema]:
+        """The single schema's branch less the keywords its partner does not repeat but the
+        union says beside its branches, with the same value (``type: object`` beside a ``oneOf``
+        of inline ``{required: [...]}`` branches): the union's top holds them for its branches,
+        and the top was compared with the single schema's."""
+        index = 0 if single.side == "old" else 1
+        sides = (self.old, self.new)
+        mine, partner = sides[index].follow(pair[index]), sides[1 - index].follow(pair[1 - index])
+        dropped = {
+            k
+            for k, v in single.implied.items()
+            if k not in partner.data and k in mine.data and mine.data[k] == v
+        }
+        if not dropped:
+            return pair
+        data = {k: v for k, v in mine.data.items() if k not in dropped}
+        trimmed = Schema(mine.document, mine.pointer, data, mine.name)
+        return (trimmed, pair[1]) if index == 0 else (pair[0], trimmed)
 
     # -- annotations and defaults ------------------------------------------------------------
 
@@ -754,9 +851,13 @@ class SchemaComparer:
         new_rest: list[Schema],
         role: Role,
         where: str,
+        single: _Single | None = None,
     ) -> None:
         before = _mapping(o.data.get("discriminator")).get("propertyName")
         after = _mapping(n.data.get("discriminator")).get("propertyName")
+        if single is not None:
+            # A schema has no discriminator to change: its branch pairs by the union's tag.
+            before = after = before if single.side == "new" else after
         if before != after:
             self.emit(
                 "DISCRIMINATOR_CHANGED",
@@ -767,7 +868,13 @@ class SchemaComparer:
         tag = before if before == after and isinstance(before, str) else None
         for keyword in ("anyOf", "oneOf"):
             old_list, new_list = o.data.get(keyword), n.data.get(keyword)
-            if isinstance(old_list, list) or isinstance(new_list, list):
+            if single is not None and single.keyword == keyword:
+                parts = (
+                    [single.branch] if single.side == "old" else _parts(o, keyword),
+                    [single.branch] if single.side == "new" else _parts(n, keyword),
+                )
+                self._branches(o, n, parts, keyword, role, where, tag, single)
+            elif isinstance(old_list, list) or isinstance(new_list, list):
                 parts = (_parts(o, keyword), _parts(n, keyword))
                 self._branches(o, n, parts, keyword, role, where, tag)
         if old_rest or new_rest:  # the allOf members not merged into the object
@@ -787,8 +894,8 @@ class SchemaComparer:
             values = _values(side.follow(Schema(followed.document, (), prop)).data)
             if values is not None and len(values) == 1:
                 return ("tag", _key(values[0]))
-        if "$ref" in branch.data and followed.name is not None:
-            return ("ref", followed.name)
+        if ("$ref" in branch.data or branch.name is not None) and followed.name is not None:
+            return ("ref", followed.name)  # a named type compared with a union is one too
         types = _type_set(branch.data)
         return ("types", _show_types(types)) if types is not None else None
 
@@ -801,6 +908,7 @@ class SchemaComparer:
         role: Role,
         where: str,
         tag: str | None,
+        single: _Single | None = None,
     ) -> None:
         """Pair old and new branches (allOf parts) and compare the pairs; report the rest.
 
@@ -838,9 +946,13 @@ class SchemaComparer:
             # changed in place: a type changed (or renamed and changed) without a key to tell
             pairs += list(zip(gone, came, strict=True))
             gone, came = [], []
-        for before, after in pairs:
-            place = after.pointer[-1]
-            self.compare(before, after, role, f"{where}.{keyword}[{place}]")
+        for pair in pairs:
+            label = f"{where}.{keyword}[{pair[1].pointer[-1]}]"
+            if single is not None:
+                pair = self._without_implied(pair, single)
+                if single.side == "new":  # the single schema's branch is the schema itself
+                    label = where
+            self.compare(*pair, role, label)
         at = self._at(n, keyword)
         # allOf parts constrain (more parts: tighter); anyOf/oneOf branches allow (more: looser)
         for change, branches in ((Change.TIGHTER, gone), (Change.LOOSER, came)):
@@ -857,6 +969,7 @@ class SchemaComparer:
                 change, "REQUEST_VARIANT_REMOVED", "RESPONSE_VARIANT_ADDED", "VARIANT_COMPATIBLE"
             )
             verb = "removed" if change is Change.TIGHTER else "added"
-            self._emit_for(
-                role, rules, n, at, f"{where}: {len(branches)} {keyword} branch(es) {verb}"
-            )
+            text = f"{where}: {len(branches)} {keyword} branch(es) {verb}"
+            if single is not None:
+                text += f" (the {single.side} schema, not a union, is one branch)"
+            self._emit_for(role, rules, n, at, text)
