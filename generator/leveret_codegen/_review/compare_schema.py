@@ -207,6 +207,15 @@ def _required(data: Mapping[str, object]) -> set[str]:
     return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
 
 
+def _additional(data: Mapping[str, object]) -> object:
+    """``additionalProperties``, with a schema that allows any value (``{}``, or annotations
+    only) as ``True``: both accept every object, and generate the same model."""
+    value = data.get("additionalProperties", True)
+    if isinstance(value, dict) and all(_annotation(k) for k in value):
+        return True
+    return value
+
+
 def _mapping(value: object) -> dict[str, object]:
     return value if isinstance(value, dict) else {}
 
@@ -324,6 +333,24 @@ class _Single:
     side: str
     branch: Schema
     implied: dict[str, object]  # what the union says beside its branches
+
+
+def _intersection(declarations: list[Schema]) -> Schema | None:
+    """The declarations of one property (by several allOf members) as one schema, placed at
+    the first: their keywords together, when no two say different things about one keyword
+    (annotations aside) and none is a ``$ref`` (whose siblings would be ignored); else None."""
+    first = declarations[0]
+    combined: dict[str, object] = {}
+    for declared in declarations:
+        if "$ref" in declared.data:
+            return None
+        for key, value in declared.data.items():
+            if key in combined and combined[key] != value and not _annotation(key):
+                return None
+            combined.setdefault(key, value)
+    if len(declarations) == 1:
+        return first
+    return Schema(first.document, first.pointer, combined, first.name)
 
 
 def _parts(schema: Schema, keyword: str) -> list[Schema]:
@@ -669,8 +696,9 @@ class SchemaComparer:
         self._constraint(change, role, n, self._at(n, "multipleOf"), f"{where}: {shown}")
 
     def _closedness(self, o: Schema, n: Schema, role: Role, where: str) -> None:
-        """additionalProperties: false (closed) < a schema (a map) < absent or true (open)."""
-        before, after = o.data.get("additionalProperties"), n.data.get("additionalProperties")
+        """additionalProperties: false (closed) < a schema (a map) < absent or true (open);
+        a schema that allows any value (``{}``) is open."""
+        before, after = _additional(o.data), _additional(n.data)
         if isinstance(before, dict) and isinstance(after, dict):
             self.compare(
                 Schema(o.document, (*o.pointer, "additionalProperties"), before),
@@ -755,7 +783,7 @@ class SchemaComparer:
                 }
                 text = f"{where}: property {name!r} added" + (" as required" if required else "")
                 self._emit_for(role, rules, n, position, text)
-                old_values = o.data.get("additionalProperties")
+                old_values = _additional(o.data)
                 if isinstance(old_values, dict):
                     # The old schema took this name as a map entry: old clients may send (and old
                     # callers check) it against additionalProperties, so compare the two schemas.
@@ -796,7 +824,7 @@ class SchemaComparer:
             }
             text = f"{where}: {'required' if required else 'optional'} property {name!r} removed"
             self._emit_for(role, rules, n, self._at(n, "properties", "allOf"), text)
-            new_values = n.data.get("additionalProperties")
+            new_values = _additional(n.data)
             if isinstance(new_values, dict):
                 # The name is a map entry now: checked against additionalProperties, not ignored.
                 at_values = Schema(n.document, (*n.pointer, "additionalProperties"), new_values)
@@ -813,6 +841,12 @@ class SchemaComparer:
         other side's (reporting too much rather than missing a change)."""
         if len(old) == 1 and len(new) == 1:
             return [(old[0], new[0])]
+        # The model intersects the declarations: compared as one schema when they combine
+        # without a conflict, so a constraint moved from a redeclaration into the base (the
+        # same intersection) is no change, and a real change is found in the intersection.
+        before, after = _intersection(old), _intersection(new)
+        if before is not None and after is not None:
+            return [(before, after)]
         old_left = list(old)
         new_left: list[Schema] = []
         for after in new:
