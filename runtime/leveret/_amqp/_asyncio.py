@@ -364,8 +364,10 @@ class AsyncioTransport(_Calls):
             if not future.done():
                 future.set_exception(Cancelled("the client was closed"))
         conn = self._conn
-        self._conn = self._ch = None
-        self._ready = False
+        # _pub too: a publishing channel being opened again after a refusal must find it is
+        # no longer wanted (_on_publisher_open), not set itself up on a connection that is gone.
+        self._conn = self._ch = self._pub = None
+        self._ready = self._pub_ready = False
         # Calls inside _connect end with Cancelled at once (the lock passes from one to the
         # next); once this task has the lock too, no reconnect is left to install a connection.
         with contextlib.suppress(TimeoutError):

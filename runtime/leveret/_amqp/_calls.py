@@ -547,13 +547,21 @@ class _Calls:
         self._pub = ch
         ch.add_on_close_callback(self._on_closed)
 
+    def _reopen_wanted(self, ch: Any) -> bool:
+        """Whether ``ch``, a publishing channel being opened again, is still the client's:
+        not once the connection is lost or replaced, nor once the client is closed (its
+        connection is gone: setting the channel up would fail inside pika's callback)."""
+        return (
+            ch is self._pub and self._lost is None and not self._closed and self._conn is not None
+        )
+
     def _on_publisher_open(self, ch: Any) -> None:
-        if ch is not self._pub or self._lost is not None:
-            return  # a channel of a connection since lost or replaced
+        if not self._reopen_wanted(ch):
+            return  # a channel of a connection since lost, replaced or closed
         steps = self._publisher_steps(ch)
 
         def step(result: Any) -> None:
-            if ch is not self._pub or self._lost is not None:
+            if not self._reopen_wanted(ch):
                 return
             try:
                 start = steps.send(result)
