@@ -105,6 +105,27 @@ def test_a_size_refusal_fails_the_refused_one_and_sends_the_dropped_ones_again()
     assert info.value._origin == ORIGIN_LOCAL and info.value.never_sent is True
 
 
+def test_a_size_refusal_at_the_brokers_hard_maximum_is_attributed_too() -> None:
+    """At its hard maximum (512 MiB) RabbitMQ leaves "configured" out of its words
+    (rabbit_channel:check_msg_size); the refused request is still found by its size (review
+    r9 D4), the others are not failed with it, and the limit is learnt. (Small sizes stand in
+    for 512 MiB ones: only the words matter here.)"""
+    limit = 100
+    table = _Table()
+    table.sent(("before", 10), ("refused", limit + 1), ("dropped", 50))
+    _close(
+        table,
+        406,
+        f"PRECONDITION_FAILED - message size {limit + 1} is larger than max size {limit}",
+    )
+    assert set(table.settled) == {"refused"}
+    refused = table.settled["refused"]
+    assert isinstance(refused, leveret.ResourceExhausted) and refused.never_sent is True
+    assert "the broker refused the request: 406" in str(refused)
+    assert table.resent == ["dropped"] and table.lost == []
+    assert table._broker_max == limit
+
+
 @pytest.mark.parametrize(
     ("code", "text", "error_class"),
     [

@@ -586,8 +586,9 @@ class _Calls:
         raise NotImplementedError
 
 
-#: The broker's words for a body over its max_message_size (rabbit_channel:check_msg_size).
-_SIZE_REFUSAL = re.compile(r"message size (\d+) is larger than configured max size (\d+)")
+#: The broker's words for a body over its max_message_size (rabbit_channel:check_msg_size):
+#: "configured" is left out when the limit is its hard maximum (512 MiB).
+_SIZE_REFUSAL = re.compile(r"message size (\d+) is larger than (?:configured )?max size (\d+)")
 
 
 def _over_broker(request: Request, limit: int) -> ResourceExhausted:
