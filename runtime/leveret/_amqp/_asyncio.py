@@ -213,6 +213,8 @@ class AsyncioTransport(_Calls):
             return step.result()
         self._check_open()
         if self._interrupt.done():
+            if self._lost is not None:
+                raise self._lost  # why it closed (e.g. a permission the login lacks)
             raise pika.exceptions.AMQPConnectionError("the connection closed while being set up")
         raise TimeoutError
 

@@ -136,6 +136,30 @@ def _lost(url: str, exc: BaseException) -> Unavailable:
     return error
 
 
+def _setup_failed(url: str, exc: BaseException) -> RpcError:
+    """Why a connection closed while the client set it up: a permission the login lacks
+    (the broker refused a step with 403: ``PermissionDenied``, not worth retrying as is), or
+    ``Unavailable``."""
+    if not (
+        isinstance(exc, pika.exceptions.ChannelClosedByBroker | pika.exceptions.ConnectionClosed)
+        and getattr(exc, "reply_code", None) == 403
+    ):
+        return _unavailable(url, exc)
+    text = str(exc.reply_text)
+    if "amq.default" in text:
+        # The reply address probe (_reply_address) is the first publish on the default
+        # exchange, at connect(): what any request would need.
+        why = (
+            "the login lacks write permission on the default exchange `amq.default`, which "
+            "every client needs to send requests"
+        )
+    else:
+        why = "the login lacks a permission the client needs (docs/security.md, Threat model)"
+    return PermissionDenied(
+        f"RabbitMQ at {redact(url)} refused to set up the client: {why} (broker: 403 {text})"
+    )
+
+
 class _Calls:
     """What both clients share: connecting with failover and backoff, and settling calls.
 
@@ -491,6 +515,10 @@ class _Calls:
                 self._publisher_closed(exc.reply_code, str(exc.reply_text))
                 return
         elif source not in (self._conn, self._ch):
+            return
+        if not self._ready:
+            # Closed while being set up (connect(), or a reconnect): no call is in flight yet.
+            self._on_lost(_setup_failed(self._url, exc))
             return
         # The connection, the reply channel (the replies of every call in flight go with it),
         # or the publishing channel closed other than by a refusal (the connection going).
