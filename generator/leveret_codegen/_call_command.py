@@ -87,6 +87,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             f"{MAX_MESSAGE_SIZE}, 4 MiB, as gRPC)"
         ),
     )
+    parser.add_argument(
+        "--server-user",
+        default=None,
+        metavar="USER",
+        help=(
+            "the broker user the service's workers log in as: a reply published as anyone "
+            "else (its user_id) is dropped and never taken as the answer (default: any reply "
+            "with the call's correlation id; see docs/security.md, Reply authenticity)"
+        ),
+    )
     parser.set_defaults(func=run)
 
 
@@ -182,7 +192,12 @@ def run(args: argparse.Namespace) -> int:
         timeout = method.timeout or 60.0
     try:
         with (
-            DynamicClient.connect(url, tls=tls, max_message_size=args.max_message_size) as client,
+            DynamicClient.connect(
+                url,
+                tls=tls,
+                max_message_size=args.max_message_size,
+                server_user=args.server_user,
+            ) as client,
             leveret.metadata(metadata),
         ):
             reply = client.call(

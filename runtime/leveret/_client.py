@@ -808,9 +808,12 @@ class DynamicClient:
         connect_timeout: float = 10.0,
         max_message_size: int = MAX_MESSAGE_SIZE,
         tls: TLS | None = None,
+        server_user: str | None = None,
     ) -> DynamicClient:
+        """``server_user``: the broker user the service's workers log in as; a reply published
+        as anyone else is dropped and counted, as for :meth:`Client.connect`."""
         return cls(
-            open_sync_transport(url, reply_queue, connect_timeout, tls),
+            open_sync_transport(url, reply_queue, connect_timeout, tls, server_user),
             max_message_size=max_message_size,
         )
 
