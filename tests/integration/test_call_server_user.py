@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from types import ModuleType
@@ -14,10 +13,10 @@ from types import ModuleType
 import pytest
 
 import leveret
-from tests.conftest import ROOT
 from tests.integration.test_cli import _servicer, calculator  # noqa: F401  (fixture)
 from tests.integration.test_reply_authenticity import Rogue
 from tests.support.broker_users import BrokerUsers, broker_users
+from tests.support.cli import leveret_call
 
 pytestmark = pytest.mark.integration
 
@@ -33,27 +32,8 @@ def users(amqp_url: str) -> Iterator[BrokerUsers]:
 
 
 def _call(url: str, queue: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "leveret",
-            "call",
-            "schemas/calculator.yaml",
-            "add",
-            '{"a": 1, "b": 2}',
-            "--url",
-            url,
-            "--queue",
-            queue,
-            "--timeout",
-            "20",
-            *args,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    return leveret_call(
+        "add", '{"a": 1, "b": 2}', "--url", url, "--queue", queue, "--timeout", "20", *args
     )
 
 

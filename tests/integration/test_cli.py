@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import subprocess
 import sys
@@ -14,23 +13,15 @@ from typing import Any
 import pytest
 
 import leveret
-from tests.conftest import ROOT
-from tests.support.generated import generate_into
+from tests.support.cli import calculator_package
+from tests.support.cli import leveret_call as run_call
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def calculator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
-    out = tmp_path_factory.mktemp("cli")
-    generate_into([ROOT / "schemas" / "calculator.yaml"], out)
-    sys.path.insert(0, str(out))
-    sys.modules.pop("calculator", None)
-    try:
-        yield importlib.import_module("calculator")
-    finally:
-        sys.path.remove(str(out))
-        sys.modules.pop("calculator", None)
+    yield from calculator_package(tmp_path_factory.mktemp("cli"))
 
 
 def _servicer(calculator: ModuleType) -> Any:
@@ -50,24 +41,7 @@ def _servicer(calculator: ModuleType) -> Any:
 
 
 def leveret_call(amqp_url: str, queue: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "leveret",
-            "call",
-            "schemas/calculator.yaml",
-            *args,
-            "--url",
-            amqp_url,
-            "--queue",
-            queue,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_call(*args, "--url", amqp_url, "--queue", queue)
 
 
 def test_call_prints_the_reply_as_json(calculator: ModuleType, amqp_url: str, queue: str) -> None:

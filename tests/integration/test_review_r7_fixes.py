@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import logging
 import subprocess
@@ -29,6 +28,7 @@ from pydantic import BaseModel
 import leveret
 from leveret import CallContext, CallInfo
 from tests.conftest import ROOT
+from tests.support.cli import calculator_package, leveret_call
 from tests.support.echo import (
     AsyncEcho,
     AsyncEchoClient,
@@ -37,7 +37,6 @@ from tests.support.echo import (
     EchoReply,
     EchoRequest,
 )
-from tests.support.generated import generate_into
 from tests.support.raw import RawPeer
 
 pytestmark = pytest.mark.integration
@@ -301,15 +300,7 @@ def test_a_handler_returning_the_wrong_type_is_the_handlers_failure_under_middle
 
 @pytest.fixture(scope="module")
 def calculator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
-    out = tmp_path_factory.mktemp("cli-metadata")
-    generate_into([ROOT / "schemas" / "calculator.yaml"], out)
-    sys.path.insert(0, str(out))
-    sys.modules.pop("calculator", None)
-    try:
-        yield importlib.import_module("calculator")
-    finally:
-        sys.path.remove(str(out))
-        sys.modules.pop("calculator", None)
+    yield from calculator_package(tmp_path_factory.mktemp("cli-metadata"))
 
 
 def _metadata_calculator(calculator: ModuleType, seen: list[dict[str, str]]) -> Any:
@@ -330,26 +321,7 @@ def _metadata_calculator(calculator: ModuleType, seen: list[dict[str, str]]) -> 
 
 
 def _leveret_call(amqp_url: str, queue: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "leveret",
-            "call",
-            "schemas/calculator.yaml",
-            "add",
-            '{"a": 1, "b": 2}',
-            "--url",
-            amqp_url,
-            "--queue",
-            queue,
-            *args,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return leveret_call("add", '{"a": 1, "b": 2}', "--url", amqp_url, "--queue", queue, *args)
 
 
 def test_leveret_call_sends_metadata(calculator: ModuleType, amqp_url: str, queue: str) -> None:

@@ -5,10 +5,8 @@ must give (fast, ``Unavailable``, saying why, never a password)."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -23,8 +21,9 @@ import pytest
 
 import leveret
 from tests.conftest import ROOT
+from tests.support.cli import calculator_package
+from tests.support.cli import leveret_call as run_call
 from tests.support.echo import AsyncEchoClient, Echo, EchoClient, EchoReply, EchoRequest
-from tests.support.generated import generate_into
 from tests.support.serve import Serve
 from tests.support.tls_node import TLSNode, tls_node
 
@@ -383,40 +382,15 @@ def test_serve_with_a_client_certificate_logs_in_with_external(
 
 def leveret_call(url: str, queue: str, *options: str) -> subprocess.CompletedProcess[str]:
     """``leveret call`` of calculator's add; the URL in AMQP_URL, the way to pass a password."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "leveret",
-            "call",
-            "schemas/calculator.yaml",
-            "add",
-            '{"a": 1, "b": 2}',
-            "--queue",
-            queue,
-            "--timeout",
-            "10",
-            *options,
-        ],
-        cwd=ROOT,
-        env={**os.environ, "AMQP_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_call(
+        "add", '{"a": 1, "b": 2}', "--queue", queue, "--timeout", "10", *options,
+        env={"AMQP_URL": url},
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def calculator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
-    out = tmp_path_factory.mktemp("tls-calculator")
-    generate_into([ROOT / "schemas" / "calculator.yaml"], out)
-    sys.path.insert(0, str(out))
-    sys.modules.pop("calculator", None)
-    try:
-        yield importlib.import_module("calculator")
-    finally:
-        sys.path.remove(str(out))
-        sys.modules.pop("calculator", None)
+    yield from calculator_package(tmp_path_factory.mktemp("tls-calculator"))
 
 
 def _adder(calculator: ModuleType) -> Any:
