@@ -162,9 +162,7 @@ def _own_fields(
         )
 
 
-def _strip_model_validators(
-    node: ast.expr, originals: Mapping[str, str]
-) -> tuple[ast.expr, bool]:
+def _strip_model_validators(node: ast.expr, originals: Mapping[str, str]) -> tuple[ast.expr, bool]:
     """``node`` without the ``Annotated`` layers that only add a model's own validators.
 
     The validators are private to the models module; a client parameter keeps the plain type and
