@@ -189,7 +189,6 @@ class _Table(_Calls):
     ("source", "ready", "exc"),
     [
         ("channel", True, pika.exceptions.ChannelClosedByBroker(504, "CHANNEL_ERROR")),
-        ("channel", False, pika.exceptions.ChannelClosedByBroker(406, "during set-up")),
         ("connection", True, pika.exceptions.ConnectionClosedByBroker(320, "CONNECTION_FORCED")),
         ("connection", True, pika.exceptions.StreamLostError("reset")),
     ],
@@ -202,6 +201,17 @@ def test_other_closes_are_a_lost_connection(source: str, ready: bool, exc: Excep
     assert table.settled == {}
     [lost] = table.lost
     assert isinstance(lost, leveret.Unavailable) and lost._origin == ORIGIN_LOST
+
+
+def test_a_close_while_setting_up_is_not_a_call_lost_in_flight() -> None:
+    """No call is in flight before the client is set up: the error says the broker could not be
+    reached (as for a failed connect), never "connection lost with the call in flight"."""
+    table = _Table()
+    table._ready = False
+    table._on_closed(table._ch, pika.exceptions.ChannelClosedByBroker(406, "during set-up"))
+    [error] = table.lost
+    assert isinstance(error, leveret.Unavailable) and error._origin != ORIGIN_LOST
+    assert "in flight" not in str(error) and "during set-up" in str(error)
 
 
 def test_a_close_of_a_connection_already_replaced_is_ignored() -> None:
