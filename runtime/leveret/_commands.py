@@ -332,6 +332,7 @@ def _serve(args: argparse.Namespace) -> int:
             middleware=middleware,
             require_caller=args.require_caller,
             refused_login_timeout=args.refused_login_timeout,
+            log_calls=not args.no_log_calls,
         )
     except LeveretError as exc:
         print(f"leveret serve: {exc}", file=sys.stderr)
@@ -447,6 +448,8 @@ def _supervise(args: argparse.Namespace) -> int:
         command.append("--inline" if args.inline else "--no-inline")
     if args.require_caller:
         command.append("--require-caller")
+    if args.no_log_calls:
+        command.append("--no-log-calls")
     for target in args.middleware or ():
         command += ["--middleware", target]
     if args.verbose:
@@ -567,6 +570,15 @@ def register_runtime_commands(
             "run a sync servicer's handlers on the worker's I/O thread, saving two thread "
             "switches per request (needs concurrency 1; default: on when concurrency and "
             "prefetch are 1); --no-inline keeps them on a handler thread"
+        ),
+    )
+    serve.add_argument(
+        "--no-log-calls",
+        action="store_true",
+        help=(
+            "no record per handled call on the leveret.server logger (by default one at INFO "
+            "for OK, WARNING for other statuses, ERROR for INTERNAL); failures the worker "
+            "cannot answer are still logged"
         ),
     )
     serve.add_argument(

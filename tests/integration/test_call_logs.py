@@ -154,6 +154,17 @@ def test_serve_json_lines_carry_the_call_fields(
     assert SECRET_TEXT not in proc.output()
 
 
+def test_serve_no_log_calls_keeps_only_the_error_records(
+    amqp_url: str, queue: str, serve: Callable[..., Serve]
+) -> None:
+    proc = serve("--log-format", "json", "--no-log-calls")
+    proc.wait_for("serving")
+    _make_calls_sync(amqp_url, queue)  # the INTERNAL call is the last one
+    proc.wait_for('"status": "INTERNAL"')
+    calls = [r for r in (json.loads(line) for line in list(proc.lines)) if "status" in r]
+    assert [(r["status"], r["level"]) for r in calls] == [("INTERNAL", "ERROR")]
+
+
 class _Flaky(Echo):
     """``add`` fails with UNAVAILABLE while ``failing`` is set: the retry and breaker's cue."""
 
