@@ -444,6 +444,11 @@ def _log_call(
     elif level >= logging.ERROR and error is not None:
         exc_info = (type(error), error, error.__traceback__)
         args = (call.method.name, "failed")
+    elif status == "OK" and context.expired():
+        # The reply went out, but the caller had given up: its middleware, metrics and span
+        # say DEADLINE_EXCEEDED, and so should a person reading this line.
+        level = max(level, logging.WARNING)
+        args = (call.method.name, "replied OK after the caller's deadline (the caller gave up)")
     log.log(
         level,
         text,

@@ -165,6 +165,26 @@ def test_serve_no_log_calls_keeps_only_the_error_records(
     assert [(r["status"], r["level"]) for r in calls] == [("INTERNAL", "ERROR")]
 
 
+def test_a_reply_after_the_callers_deadline_is_logged_as_such(
+    amqp_url: str, queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The wire carries the handler's OK, but the caller had given up: the line says so, at
+    WARNING (middleware and metrics count it DEADLINE_EXCEEDED)."""
+    caplog.set_level(logging.INFO, logger="leveret")
+    with (
+        leveret.Worker(Echo(), url=amqp_url, queue=queue),
+        EchoClient.connect(amqp_url, queue=queue) as client,
+    ):
+        with pytest.raises(leveret.DeadlineExceeded):
+            client.echo(text="slow", delay=1.0, timeout=0.3)
+        assert client.echo(text="next", timeout=10).text == "next"  # after the slow one
+    late, on_time = _call_records(caplog)
+    assert (vars(late)["status"], late.levelname) == ("OK", "WARNING")
+    assert "after the caller's deadline" in late.getMessage()
+    assert (vars(on_time)["status"], on_time.levelname) == ("OK", "INFO")
+    assert "deadline" not in on_time.getMessage()
+
+
 class _Flaky(Echo):
     """``add`` fails with UNAVAILABLE while ``failing`` is set: the retry and breaker's cue."""
 
