@@ -36,9 +36,9 @@ from pydantic import ValidationError
 
 import leveret
 from leveret._status import StatusCode
-from tests.fuzz.amqp_raw import Field, content_frames, encode_table
 from tests.fuzz.conftest import EXAMPLES
 from tests.fuzz.test_fuzz_worker import json_values
+from tests.support.amqp_raw import Field, content_frames, encode_table
 from tests.support.echo import AsyncEchoClient, EchoClient, EchoReply
 from tests.support.proxy import TcpProxy
 

@@ -37,8 +37,8 @@ from pydantic import ValidationError
 
 import leveret
 from leveret import CallContext
-from tests.fuzz.amqp_raw import Field, content_frames, encode_table, send_frames
 from tests.fuzz.conftest import EXAMPLES
+from tests.support.amqp_raw import Field, content_frames, encode_table, send_frames
 from tests.support.echo import (
     ADD,
     ECHO,

@@ -12,6 +12,7 @@ frame-by-frame (pika) path; small ones its one-step path (``leveret._frames.read
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import struct
@@ -28,6 +29,7 @@ import leveret
 from leveret import CallContext
 from leveret._frames import CACHED_METHODS
 from leveret._wire import OutgoingReply
+from tests.support.amqp_raw import content_frames, send_frames
 from tests.support.echo import (
     AsyncEcho,
     AsyncEchoClient,
@@ -77,48 +79,10 @@ HOSTILE_TABLES: dict[str, bytes] = {
 }
 
 
-def _content(
-    channel: int,
-    frame_max: int,
-    routing_key: bytes,
-    body: bytes,
-    *,
-    headers: bytes | None,
-    correlation_id: bytes | None,
-    reply_to: bytes | None = None,
-    type_: bytes | None = None,
-    content_type: bytes | None = b"application/json",
-) -> bytes:
-    """``basic.publish`` to the default exchange with its header and body frames."""
-    flags, props = 0, []
-    for flag, value in (
-        (0x8000, None if content_type is None else _short(content_type)),
-        (0x2000, headers),
-        (0x0400, None if correlation_id is None else _short(correlation_id)),
-        (0x0200, None if reply_to is None else _short(reply_to)),
-        (0x0020, None if type_ is None else _short(type_)),
-    ):
-        if value is not None:
-            flags |= flag
-            props.append(value)
-
-    def frame(kind: int, payload: bytes) -> bytes:
-        return struct.pack(">BHI", kind, channel, len(payload)) + payload + b"\xce"
-
-    parts = [
-        frame(1, struct.pack(">HHH", 60, 40, 0) + _short(b"") + _short(routing_key) + b"\x00"),
-        frame(2, struct.pack(">HHQH", 60, 0, len(body), flags) + b"".join(props)),
-    ]
-    step = frame_max - 8
-    parts += [frame(3, body[i : i + step]) for i in range(0, len(body), step)]
-    return b"".join(parts)
-
-
-def _send(conn: pika.BlockingConnection, ch: Any, queue: str, data: bytes) -> None:
-    """Write hand-made frames on ``ch``; returns once the broker has taken them (a passive
-    declare after them on the same channel is answered only then)."""
-    conn._impl._output_marshaled_frames([data])
-    ch.queue_declare(queue, passive=True)
+# ``basic.publish`` frames written by hand (tests/support/amqp_raw.py, shared with the fuzzers),
+# a JSON body unless told otherwise; sent on the peer's channel.
+_content = functools.partial(content_frames, content_type=b"application/json")
+_send = send_frames
 
 
 def _request(
