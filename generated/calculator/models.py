@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from leveret.schema import JSON_INTEGER
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -66,7 +67,7 @@ class TooManyOperandsDetails(BaseModel):
         extra="forbid",
         use_attribute_docstrings=True,
     )
-    limit: Annotated[int, Field(ge=1)]
+    limit: Annotated[int, Field(ge=1), JSON_INTEGER]
     """
     The most numbers one call may add.
     """

@@ -11,7 +11,7 @@ from typing import ClassVar
 from uuid import UUID
 
 import leveret
-from pydantic import MISSING, EmailStr
+from pydantic import MISSING
 
 from . import _spec
 from .models import Book, BookId, Genre, Loan, Member, SearchBooksResponse
@@ -98,7 +98,7 @@ class LibraryClient(leveret.Client):
         self,
         *,
         name: str,
-        email: EmailStr,
+        email: str,
         timeout: leveret.Timeout = leveret.DEFAULT,
     ) -> Member:
         """Register a new member; registration may wait for a slow mail check.
@@ -186,7 +186,7 @@ class AsyncLibraryClient(leveret.AsyncClient):
         self,
         *,
         name: str,
-        email: EmailStr,
+        email: str,
         timeout: leveret.Timeout = leveret.DEFAULT,
     ) -> Member:
         """Register a new member; registration may wait for a slow mail check.

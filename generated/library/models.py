@@ -4,13 +4,36 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
-from pydantic import MISSING, AnyUrl, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from leveret.schema import JSON_DATE, JSON_DATE_TIME, JSON_INTEGER, JSON_UUID, JsonInt, SchemaGuard
+from pydantic import (
+    MISSING,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 from typing_extensions import TypeAliasType
 
-BookId = TypeAliasType("BookId", UUID)
+#: What the types below cannot say with pydantic alone, checked by leveret's JSON Schema
+#: evaluator before pydantic's own validation: per type, the part of its schema its fields do
+#: not enforce (``checks``), and the types those parts refer to (``defs``).
+_SCHEMA: Final = SchemaGuard(
+    checks={
+        "Book": {"properties": {"cover": {"format": "uri"}}},
+        "Member": {"properties": {"email": {"format": "email"}}},
+        "RegisterMemberRequest": {"properties": {"email": {"format": "email"}}},
+    },
+    defs={},
+)
+
+
+BookId = TypeAliasType("BookId", Annotated[UUID, JSON_UUID])
 """
 Identifier of a book in the catalogue.
 """
@@ -41,7 +64,7 @@ class Author(BaseModel):
     """
     Full name as printed on the cover.
     """
-    born: date | MISSING | None = MISSING
+    born: Annotated[date, JSON_DATE] | MISSING | None = MISSING
     """
     Date of birth; null when unknown.
     """
@@ -74,11 +97,11 @@ class Book(BaseModel):
     The authors, in the order the cover lists them.
     """
     genre: Genre
-    published: Annotated[int | MISSING, Field(ge=1450, le=2100)] = MISSING
+    published: Annotated[JsonInt | MISSING, Field(ge=1450, le=2100)] = MISSING
     """
     Year of first publication.
     """
-    copies: Annotated[int, Field(ge=0)]
+    copies: Annotated[int, Field(ge=0), JSON_INTEGER]
     """
     Copies the library owns, lent out or not.
     """
@@ -86,10 +109,16 @@ class Book(BaseModel):
     """
     Free-form labels librarians attach to the book.
     """
-    cover: AnyUrl | MISSING = MISSING
+    cover: str | MISSING = MISSING
     """
     Address of a cover image.
     """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _leveret_schema(cls, data: Any, info: ValidationInfo) -> Any:
+        """JSON Schema keywords the fields cannot express: format at /properties/cover."""
+        return _SCHEMA.model("Book", cls, data, info)
 
 
 class Member(BaseModel):
@@ -101,7 +130,7 @@ class Member(BaseModel):
         extra="forbid",
         use_attribute_docstrings=True,
     )
-    id: UUID
+    id: Annotated[UUID, JSON_UUID]
     """
     Identifier of the member.
     """
@@ -109,11 +138,11 @@ class Member(BaseModel):
     """
     The member's full name.
     """
-    email: EmailStr
+    email: str
     """
     Where reminders are sent.
     """
-    joined: AwareDatetime
+    joined: Annotated[AwareDatetime, JSON_DATE_TIME]
     """
     When the member registered.
     """
@@ -126,6 +155,12 @@ class Member(BaseModel):
     Reminder channels by name (e.g. "email", "sms") and whether each is on.
     """
 
+    @model_validator(mode="before")
+    @classmethod
+    def _leveret_schema(cls, data: Any, info: ValidationInfo) -> Any:
+        """JSON Schema keywords the fields cannot express: format at /properties/email."""
+        return _SCHEMA.model("Member", cls, data, info)
+
 
 class Loan(BaseModel):
     """
@@ -136,28 +171,28 @@ class Loan(BaseModel):
         extra="forbid",
         use_attribute_docstrings=True,
     )
-    id: UUID
+    id: Annotated[UUID, JSON_UUID]
     """
     Identifier of the loan.
     """
     book: Book
-    member_id: UUID
+    member_id: Annotated[UUID, JSON_UUID]
     """
     The member who borrowed the book.
     """
-    borrowed_at: AwareDatetime
+    borrowed_at: Annotated[AwareDatetime, JSON_DATE_TIME]
     """
     When the book left the library.
     """
-    due: date
+    due: Annotated[date, JSON_DATE]
     """
     The last day of the loan.
     """
-    returned_at: AwareDatetime | None = None
+    returned_at: Annotated[AwareDatetime, JSON_DATE_TIME] | None = None
     """
     When the book came back; null while it is out.
     """
-    renewals: Annotated[int, Field(ge=0, le=3)] = 0
+    renewals: Annotated[int, Field(ge=0, le=3), JSON_INTEGER] = 0
     """
     How often the loan was extended.
     """
@@ -176,7 +211,7 @@ class SearchBooksRequest(BaseModel):
     """
     Only books of this genre.
     """
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    limit: Annotated[int, Field(ge=1, le=100), JSON_INTEGER] = 20
     """
     The most books to return.
     """
@@ -215,11 +250,11 @@ class BorrowBookRequest(BaseModel):
         use_attribute_docstrings=True,
     )
     book_id: BookId
-    member_id: UUID
+    member_id: Annotated[UUID, JSON_UUID]
     """
     The borrowing member.
     """
-    days: Annotated[int, Field(ge=1, le=28)] = 14
+    days: Annotated[int, Field(ge=1, le=28), JSON_INTEGER] = 14
     """
     Length of the loan in days.
     """
@@ -230,7 +265,7 @@ class ReturnBookRequest(BaseModel):
         extra="forbid",
         use_attribute_docstrings=True,
     )
-    loan_id: UUID
+    loan_id: Annotated[UUID, JSON_UUID]
     """
     The loan to close.
     """
@@ -245,10 +280,16 @@ class RegisterMemberRequest(BaseModel):
     """
     The member's full name.
     """
-    email: EmailStr
+    email: str
     """
     Where reminders are sent.
     """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _leveret_schema(cls, data: Any, info: ValidationInfo) -> Any:
+        """JSON Schema keywords the fields cannot express: format at /properties/email."""
+        return _SCHEMA.model("RegisterMemberRequest", cls, data, info)
 
 
 class BookNotFoundDetails(BaseModel):
@@ -256,7 +297,7 @@ class BookNotFoundDetails(BaseModel):
         extra="forbid",
         use_attribute_docstrings=True,
     )
-    book_id: UUID
+    book_id: Annotated[UUID, JSON_UUID]
     """
     The identifier that was asked for.
     """
@@ -267,7 +308,7 @@ class NoCopiesLeftDetails(BaseModel):
         extra="forbid",
         use_attribute_docstrings=True,
     )
-    next_due: date | None
+    next_due: Annotated[date, JSON_DATE] | None
     """
     The earliest day a copy is due back; null when none is expected.
     """
@@ -278,7 +319,7 @@ class LoanLimitReachedDetails(BaseModel):
         extra="forbid",
         use_attribute_docstrings=True,
     )
-    limit: Annotated[int, Field(ge=1)]
+    limit: Annotated[int, Field(ge=1), JSON_INTEGER]
     """
     How many books a member may borrow.
     """

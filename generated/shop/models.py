@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
+from leveret.schema import JSON_INTEGER, JSON_UUID, JsonInt
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
@@ -18,7 +19,7 @@ class ReserveRequest(BaseModel):
         use_attribute_docstrings=True,
     )
     sku: Sku
-    quantity: Annotated[int, Field(ge=1, le=1000)]
+    quantity: Annotated[int, Field(ge=1, le=1000), JSON_INTEGER]
     note: Annotated[str | MISSING, Field(max_length=200)] = MISSING
     """
     Free text for the warehouse.
@@ -29,7 +30,7 @@ class OutOfStockDetails(BaseModel):
     model_config = ConfigDict(
         use_attribute_docstrings=True,
     )
-    available: int
+    available: JsonInt
 
 
 Currency = TypeAliasType("Currency", Literal["EUR", "GBP", "USD"])
@@ -47,7 +48,7 @@ class Money(BaseModel):
         extra="forbid",
         use_attribute_docstrings=True,
     )
-    amount: int
+    amount: JsonInt
     """
     The amount in minor units; negative for refunds.
     """
@@ -61,8 +62,8 @@ class Reservation(BaseModel):
     model_config = ConfigDict(
         use_attribute_docstrings=True,
     )
-    id: UUID
+    id: Annotated[UUID, JSON_UUID]
     sku: Sku
-    quantity: int
+    quantity: JsonInt
     status: Literal["held", "confirmed"]
     price: Money | MISSING = MISSING

@@ -32,7 +32,7 @@ from leveret_codegen._names import (
 from leveret_codegen._refs import Followed, Resolved, Resolver, TypeKey
 from leveret_codegen._salvage import STAND_IN
 from leveret_codegen._suggest import closest
-from leveret_codegen._walk import iter_schemas
+from leveret_codegen._walk import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_ONE, iter_schemas
 
 __all__ = ["build_document"]
 
@@ -453,20 +453,28 @@ class _ServiceBuilder:
                     if target.document is not self.doc:
                         self._foreign.append((target, at if document is self.doc else origin))
                     value = f"#/$defs/{target.name}"
-            elif key == "properties" and isinstance(value, dict):
+            elif key in SCHEMA_MAPS and isinstance(value, dict):
                 value = {
-                    n: self._rewrite(document, (*at, key, n), _dict(s), origin)
+                    n: self._rewrite_sub(document, (*at, key, n), s, origin)
                     for n, s in value.items()
                 }
-            elif key in ("items", "additionalProperties") and isinstance(value, dict):
-                value = self._rewrite(document, (*at, key), value, origin)
-            elif key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
+            elif key in SCHEMA_ONE:
+                value = self._rewrite_sub(document, (*at, key), value, origin)
+            elif key in SCHEMA_LISTS and isinstance(value, list):
                 value = [
-                    self._rewrite(document, (*at, key, i), _dict(s), origin)
+                    self._rewrite_sub(document, (*at, key, i), s, origin)
                     for i, s in enumerate(value)
                 ]
             result[key] = value
         return result
+
+    def _rewrite_sub(
+        self, document: LoadedDocument, at: Pointer, schema: object, origin: Pointer
+    ) -> object:
+        """A subschema rewritten; a boolean schema (``true``/``false``) as it is."""
+        if isinstance(schema, dict):
+            return self._rewrite(document, at, schema, origin)
+        return schema
 
     def _copy_foreign_types(self) -> None:
         """Copy the types of other files this service uses, transitively, into ``$defs``.

@@ -1,9 +1,11 @@
-"""Per-schema checks: only keywords the generated models enforce, used the way they enforce them.
+"""Per-schema checks: only keywords the generated models enforce, used where they can apply.
 
-reference/dmcg.md measured which JSON Schema keywords datamodel-code-generator's pydantic models
-enforce. A definition must mean what it says, so a keyword the models would ignore is an error
-(LV401), never silently dropped; annotation-only keywords that change nothing are warnings (LV402).
-The same walk checks ``required`` and property names, which need nothing but the schema itself.
+The generated models enforce every JSON Schema 2020-12 validation keyword (pydantic for most,
+a schema guard for the rest: ``_guards``). What a definition cannot use is an error (LV401:
+identifiers and anchors, which ``types:`` and ``$ref`` replace; LV403: unknown keywords, never
+silently dropped); annotation-only keywords that change nothing are warnings (LV402); a
+constraint or enum value the declared ``type`` excludes is a mistake (LV405, LV406). The same
+walk checks ``required`` and property names, which need nothing but the schema itself.
 """
 
 from __future__ import annotations
@@ -18,17 +20,30 @@ import jsonschema
 from leveret_codegen._diagnostics import Diagnostic, Severity
 from leveret_codegen._loader import LoadedDocument, Pointer
 from leveret_codegen._names import python_field_name
-from leveret_codegen._walk import iter_schema_roots, iter_schemas
+from leveret_codegen._walk import iter_schemas
 
 __all__ = ["SUPPORTED_KEYWORDS", "check_schemas"]
 
-#: Keywords whose meaning the generated models keep.
+#: Keywords whose meaning the generated models keep: pydantic enforces most, and a schema guard
+#: (``_guards``, run by ``leveret.schema``) the rest.
 SUPPORTED_KEYWORDS: Final = (
     "type",
     "properties",
     "required",
     "additionalProperties",
+    "patternProperties",
+    "propertyNames",
+    "minProperties",
+    "maxProperties",
+    "dependentRequired",
+    "dependentSchemas",
+    "unevaluatedProperties",
     "items",
+    "prefixItems",
+    "contains",
+    "minContains",
+    "maxContains",
+    "unevaluatedItems",
     "enum",
     "const",
     "default",
@@ -53,31 +68,18 @@ SUPPORTED_KEYWORDS: Final = (
     "allOf",
     "anyOf",
     "oneOf",
+    "not",
+    "if",
+    "then",
+    "else",
     "discriminator",
 )
 
-_IN_HANDLER = "check it in the handler, where a failure can raise a declared error"
 _USE_TYPES = 'name the schema under `types:` and reference it as "#/types/<Name>"'
 
-#: Keywords the models would not enforce (dmcg.md, "What is and isn't enforced"), with advice.
+#: Keywords a definition cannot use, with advice.
 NOT_ENFORCED: Final[dict[str, str]] = {
-    "dependentRequired": _IN_HANDLER,
-    "dependentSchemas": _IN_HANDLER,
-    "if": "model the variants with oneOf and a discriminator, or " + _IN_HANDLER,
-    "then": "model the variants with oneOf and a discriminator, or " + _IN_HANDLER,
-    "else": "model the variants with oneOf and a discriminator, or " + _IN_HANDLER,
-    "not": _IN_HANDLER,
-    "prefixItems": "use an object with named properties instead of positional items",
-    "additionalItems": "use `items`",
-    "contains": _IN_HANDLER,
-    "minContains": _IN_HANDLER,
-    "maxContains": _IN_HANDLER,
-    "patternProperties": "use `additionalProperties: <schema>` for a map, or list the properties",
-    "propertyNames": "use an object with named properties, or " + _IN_HANDLER,
-    "unevaluatedProperties": "use `additionalProperties: false`",
-    "unevaluatedItems": "use `items`",
-    "minProperties": _IN_HANDLER,
-    "maxProperties": _IN_HANDLER,
+    "additionalItems": "it is not a 2020-12 keyword: use `items` after `prefixItems`",
     "$id": _USE_TYPES,
     "$anchor": _USE_TYPES,
     "$dynamicRef": _USE_TYPES,
@@ -101,10 +103,34 @@ _APPLIES_TO: Final[dict[str, tuple[frozenset[str], str]]] = {
         k: (frozenset({"number", "integer"}), "number")
         for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
     },
-    **{k: (frozenset({"array"}), "array") for k in ("items", "minItems", "maxItems")},
+    **{
+        k: (frozenset({"array"}), "array")
+        for k in (
+            "items",
+            "prefixItems",
+            "contains",
+            "minContains",
+            "maxContains",
+            "minItems",
+            "maxItems",
+            "uniqueItems",
+            "unevaluatedItems",
+        )
+    },
     **{
         k: (frozenset({"object"}), "object")
-        for k in ("properties", "required", "additionalProperties")
+        for k in (
+            "properties",
+            "required",
+            "additionalProperties",
+            "patternProperties",
+            "propertyNames",
+            "minProperties",
+            "maxProperties",
+            "dependentRequired",
+            "dependentSchemas",
+            "unevaluatedProperties",
+        )
     },
 }
 # Next to $ref these are fine: they annotate the field, they do not constrain it.
@@ -117,13 +143,11 @@ _TYPING: Final = ("type", "$ref", "allOf", "anyOf", "oneOf", "enum", "const")
 def check_schemas(doc: LoadedDocument) -> list[Diagnostic]:
     """Keyword, ``required`` and property-name findings for every schema of ``doc``."""
     found: list[Diagnostic] = []
-    roots = {pointer for pointer, _ in iter_schema_roots(doc.data)}
     for pointer, schema in iter_schemas(doc.data):
         found.extend(_keywords(doc, pointer, schema))
         found.extend(_types(doc, pointer, schema))
         found.extend(_values(doc, pointer, schema))
         found.extend(_composition(doc, pointer, schema))
-        found.extend(_all_of(doc, pointer, schema, at_root=pointer in roots))
         found.extend(_object(doc, pointer, schema))
         found.extend(_default(doc, pointer, schema))
     return found
@@ -151,22 +175,13 @@ def _keywords(
 ) -> Iterator[Diagnostic]:
     for key in schema:
         at = (*pointer, key)
-        if key.startswith("x-") or (key in SUPPORTED_KEYWORDS and key != "uniqueItems"):
+        if key.startswith("x-") or key in SUPPORTED_KEYWORDS:
             continue
-        if key == "uniqueItems":
-            if schema[key] is True:
-                yield doc.diagnostic(
-                    at,
-                    "LV401",
-                    "'uniqueItems' is not enforced by the generated models",
-                    _IN_HANDLER,
-                    at_key=True,
-                )
-        elif key in NOT_ENFORCED:
+        if key in NOT_ENFORCED:
             yield doc.diagnostic(
                 at,
                 "LV401",
-                f"{key!r} is not enforced by the generated models",
+                f"{key!r} is not supported in a definition",
                 NOT_ENFORCED[key],
                 at_key=True,
             )
@@ -194,32 +209,18 @@ def _keywords(
 def _types(
     doc: LoadedDocument, pointer: Pointer, schema: dict[str, object]
 ) -> Iterator[Diagnostic]:
+    """A constraint that can never apply, because the declared type excludes its kind (LV405).
+
+    Without a ``type``, a constraint applies to the values of its kind only, as JSON Schema says
+    (``minimum`` passes any string): that is enforced, no finding."""
     types = _types_of(schema)
-    if "$ref" in schema:
-        extra = [k for k in schema if k not in _REF_SIBLINGS and not k.startswith("x-")]
-        for key in extra:
-            yield doc.diagnostic(
-                (*pointer, key),
-                "LV409",
-                f"{key!r} next to $ref is ignored by the generated models",
-                "combine them with allOf: [{$ref: ...}, {" + key + ": ...}]",
-                at_key=True,
-            )
+    if types is None:
         return
-    untyped = not any(k in schema for k in _TYPING)
     for key in schema:
         if key not in _APPLIES_TO:
             continue
         applies, implied = _APPLIES_TO[key]
-        if untyped:
-            yield doc.diagnostic(
-                (*pointer, key),
-                "LV404",
-                f"{key!r} in a schema without `type`: the models would accept any value",
-                f"add `type: {implied}`",
-                at_key=True,
-            )
-        elif types is not None and not types & applies:
+        if not types & applies:
             shown = " or ".join(sorted(types))
             yield doc.diagnostic(
                 (*pointer, key),
@@ -230,12 +231,28 @@ def _types(
             )
 
 
+def _kind(value: object) -> set[str]:
+    """The JSON types a value is an instance of (``1.0`` is an integer too)."""
+    if value is None:
+        return {"null"}
+    if isinstance(value, bool):
+        return {"boolean"}
+    if isinstance(value, int):
+        return {"integer", "number"}
+    if isinstance(value, float):
+        return {"integer", "number"} if value.is_integer() else {"number"}
+    if isinstance(value, str):
+        return {"string"}
+    return {"array"} if isinstance(value, list) else {"object"}
+
+
 def _values(
     doc: LoadedDocument, pointer: Pointer, schema: dict[str, object]
 ) -> Iterator[Diagnostic]:
-    """enum/const values must be strings or integers: dmcg turns them into Literal types, whose
-    Python equality lets true match 1; floats, null, lists and mappings are dropped to Any."""
+    """An enum/const value the schema's own ``type`` excludes can never be sent (LV406)."""
     types = _types_of(schema)
+    if types is None:
+        return
     values: list[tuple[Pointer, object]] = []
     if isinstance(schema.get("enum"), list):
         enum = schema["enum"]
@@ -244,47 +261,20 @@ def _values(
     if "const" in schema:
         values.append(((*pointer, "const"), schema["const"]))
     for at, value in values:
-        shown = json.dumps(value, ensure_ascii=False)
-        if value is None:
+        if not types & _kind(value):
             yield doc.diagnostic(
                 at,
                 "LV406",
-                "null as an enum/const value is not enforced exactly",
-                'allow null with `type: [<type>, "null"]` instead',
+                f"enum/const value {json.dumps(value, ensure_ascii=False)} is not of the "
+                "schema's type " + " or ".join(sorted(types)),
+                "make the values match the type",
             )
-        elif isinstance(value, bool) or not isinstance(value, (str, int)):
-            yield doc.diagnostic(
-                at,
-                "LV406",
-                f"enum/const value {shown} is not enforced exactly: only strings and integers are",
-                "use string values",
-            )
-        elif types is not None:
-            kind = "string" if isinstance(value, str) else "integer"
-            accepted = {kind, "number"} if kind == "integer" else {kind}
-            if not types & accepted:
-                yield doc.diagnostic(
-                    at,
-                    "LV406",
-                    f"enum/const value {shown} is not of the schema's type "
-                    + " or ".join(sorted(types)),
-                    "make the values match the type",
-                )
 
 
 def _composition(
     doc: LoadedDocument, pointer: Pointer, schema: dict[str, object]
 ) -> Iterator[Diagnostic]:
     has_discriminator = isinstance(schema.get("discriminator"), dict)
-    if "oneOf" in schema and not has_discriminator:
-        yield doc.diagnostic(
-            (*pointer, "oneOf"),
-            "LV407",
-            "'oneOf' without a discriminator: the models accept a value matching several branches",
-            "use anyOf (what the models enforce), or make the branches object types with a "
-            "common tag property and add `discriminator: {propertyName: <tag>}`",
-            at_key=True,
-        )
     if not has_discriminator:
         return
     branches = schema.get("oneOf")
@@ -304,55 +294,6 @@ def _composition(
                 "LV408",
                 "a branch of a discriminated oneOf must be a $ref to an object type",
                 'name the branch under `types:` and write {$ref: "#/types/<Name>"}',
-            )
-
-
-# What an inline allOf member below the root of a schema loses (dmcg keeps only its `type`).
-_MERGED_ONLY_AT_ROOT: Final = frozenset(
-    {k for k, (applies, _) in _APPLIES_TO.items() if "object" not in applies}
-    | {"enum", "const", "uniqueItems"}
-)
-
-
-def _all_of(
-    doc: LoadedDocument, pointer: Pointer, schema: dict[str, object], *, at_root: bool
-) -> Iterator[Diagnostic]:
-    """Two uses of allOf whose meaning the models change (found by tests/codegen/test_conformance).
-
-    ``additionalProperties`` next to ``allOf``/``anyOf``/``oneOf`` applies, in JSON Schema, only to
-    the properties declared beside it, so it rejects (or constrains) the members' properties;
-    the models merge the members into one class and accept them. And the models merge the
-    constraints of non-object allOf members only at the root of a named type, request, response
-    or details: below it (a property, an item), an inline member keeps its `type` and loses the
-    rest.
-    """
-    applicators = [k for k in ("allOf", "anyOf", "oneOf") if k in schema]
-    if applicators and schema.get("additionalProperties", True) is not True:
-        yield doc.diagnostic(
-            (*pointer, "additionalProperties"),
-            "LV401",
-            f"'additionalProperties' next to {applicators[0]!r} is not enforced by the generated "
-            "models",
-            "JSON Schema applies it to every property not declared beside it, those of the "
-            f"{applicators[0]} members included; declare all properties in one object type, or "
-            "remove additionalProperties",
-            at_key=True,
-        )
-    members = schema.get("allOf")
-    if at_root or not isinstance(members, list):
-        return
-    for index, member in enumerate(members):
-        if not isinstance(member, dict) or "$ref" in member or member.get("type") == "object":
-            continue
-        lost = sorted(k for k in member if k in _MERGED_ONLY_AT_ROOT)
-        if lost:
-            yield doc.diagnostic(
-                (*pointer, "allOf", index),
-                "LV401",
-                "'allOf' is not enforced by the generated models here: below the root of a "
-                f"type, this member's {', '.join(repr(k) for k in lost)} would be dropped",
-                "name the combined schema under `types:` and reference it as "
-                '"#/types/<Name>", or write its constraints in one schema',
             )
 
 

@@ -17,9 +17,11 @@ import re
 import warnings
 
 from leveret_codegen._diagnostics import Diagnostic, file_error
+from leveret_codegen._enforce import GuardFailure, insert_guards, json_integers, json_literals
+from leveret_codegen._guards import plan_guards
 from leveret_codegen._ir import ServiceDef
 
-__all__ = ["MODEL_ONLY_VALIDATORS", "generate_models"]
+__all__ = ["generate_models"]
 
 #: Diagnostic codes of this stage.
 MODELS_FAILED = "LV501"
@@ -35,6 +37,9 @@ def generate_models(service: ServiceDef, header: str) -> tuple[str | None, tuple
     from datamodel_code_generator.enums import DataModelType
 
     schema = json.loads(service.models_schema)
+    defs = schema["$defs"]
+    plan = plan_guards(defs)
+    schema["$defs"] = dict(plan.typing)
     helpers = _break_array_self_references(schema["$defs"])
     try:
         with warnings.catch_warnings():
@@ -88,7 +93,11 @@ def generate_models(service: ServiceDef, header: str) -> tuple[str | None, tuple
                 "(a bare list or dict that accepts anything)",
             ),
         )
-    return _reject_bools_in_int_literals(code), ()
+    try:
+        code = insert_guards(json_literals(json_integers(code)), plan, defs)
+    except GuardFailure as exc:
+        return None, (_failed(service, str(exc)),)
+    return code, ()
 
 
 # --- recursive arrays (issue 15, F8) -------------------------------------------------------------
@@ -311,99 +320,6 @@ def _bare_container(node: ast.expr) -> bool:
     if isinstance(node, ast.BinOp):
         return _bare_container(node.left) or _bare_container(node.right)
     return False
-
-
-#: Validators the models module defines for its own types. They only narrow what a type accepts,
-#: so client signatures (which copy the models' annotations) leave them out.
-MODEL_ONLY_VALIDATORS: frozenset[str] = frozenset({"_reject_bool"})
-
-#: Defined in a models module that has an integer ``Literal``. pydantic matches a Literal by
-#: equality, and ``True == 1``: without it, JSON ``true`` passes for ``const: 1`` and ``false``
-#: for ``enum: [0, 2]``, even in strict mode (found by tests/codegen/test_conformance.py).
-_REJECT_BOOL: str = '''
-
-def _reject_bool(value: object) -> object:
-    """JSON true and false are not the integers 1 and 0 of an enum or const."""
-    if isinstance(value, bool):
-        raise PydanticCustomError("literal_error", "Input should be an integer, not a boolean")
-    return value
-'''
-
-
-def _reject_bools_in_int_literals(code: str) -> str:
-    """Wrap every ``Literal`` with an integer member in ``Annotated[..., BeforeValidator]``."""
-    tree = ast.parse(code)
-    spans = [
-        (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Subscript)
-        and isinstance(node.value, ast.Name)
-        and node.value.id == "Literal"
-        and any(_is_int(member) for member in _members(node.slice))
-    ]
-    if not spans:
-        return code
-    lines = code.splitlines(keepends=True)
-    # Back to front, so that the positions of the spans not yet rewritten stay valid.
-    for line, col, end_line, end_col in sorted(spans, reverse=True):
-        assert end_line is not None and end_col is not None
-        first, last = line - 1, end_line - 1
-        text = "".join(lines[first : last + 1])
-        end = len(text) - len(lines[last]) + end_col
-        wrapped = f"Annotated[{text[col:end]}, BeforeValidator(_reject_bool)]"
-        lines[first : last + 1] = [text[:col] + wrapped + text[end:]]
-    code = "".join(lines)
-    code = _import(code, "typing", "Annotated")
-    code = _import(code, "pydantic", "BeforeValidator")
-    code = _import(code, "pydantic_core", "PydanticCustomError", after="pydantic")
-    last_import = max(
-        n.end_lineno or n.lineno
-        for n in ast.parse(code).body
-        if isinstance(n, ast.Import | ast.ImportFrom)
-    )
-    lines = code.splitlines(keepends=True)
-    lines.insert(last_import, _REJECT_BOOL)
-    return "".join(lines)
-
-
-def _members(node: ast.expr) -> list[ast.expr]:
-    return list(node.elts) if isinstance(node, ast.Tuple) else [node]
-
-
-def _is_int(node: ast.expr) -> bool:
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        node = node.operand
-    return (
-        isinstance(node, ast.Constant)
-        and isinstance(node.value, int)
-        and not isinstance(node.value, bool)
-    )
-
-
-def _import(code: str, module: str, name: str, *, after: str | None = None) -> str:
-    """``code`` with ``name`` in its ``from module import ...`` line, in isort's order.
-
-    Without such a line, one is added after the ``from <after> import`` line.
-    """
-    body = ast.parse(code).body
-    for node in body:
-        if isinstance(node, ast.ImportFrom) and node.module == module and node.level == 0:
-            names = {alias.name for alias in node.names}
-            if name in names:
-                return code
-            names.add(name)
-            # isort's order by type: CONSTANTS, then Classes and functions, each sorted.
-            ordered = sorted(names, key=lambda n: (not n.isupper(), n))
-            lines = code.splitlines(keepends=True)
-            start, end = node.lineno - 1, node.end_lineno or node.lineno
-            lines[start:end] = [f"from {module} import {', '.join(ordered)}\n"]
-            return "".join(lines)
-    for node in body:
-        if isinstance(node, ast.ImportFrom) and node.module == after and node.level == 0:
-            lines = code.splitlines(keepends=True)
-            lines.insert(node.end_lineno or node.lineno, f"from {module} import {name}\n")
-            return "".join(lines)
-    raise AssertionError(f"the models import nothing from {after or module}")  # dmcg always does
 
 
 def _failed(service: ServiceDef, reason: str) -> Diagnostic:

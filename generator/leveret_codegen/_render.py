@@ -20,8 +20,8 @@ from functools import cache
 import jinja2
 
 from leveret_codegen._diagnostics import Diagnostic, file_error
+from leveret_codegen._enforce import MODEL_ONLY_NAMES
 from leveret_codegen._ir import ErrorDef, MethodDef, ServiceDef
-from leveret_codegen._models import MODEL_ONLY_VALIDATORS
 from leveret_codegen._names import RESERVED_METHOD_NAMES
 
 __all__ = [
@@ -172,6 +172,12 @@ def _strip_model_validators(node: ast.expr, originals: Mapping[str, str]) -> tup
     class Strip(ast.NodeTransformer):
         stripped = False
 
+        def visit_Name(self, name: ast.Name) -> ast.AST:
+            if name.id == "JsonInt":  # leveret.schema's int accepting 1.0 from JSON
+                self.stripped = True
+                return ast.Name("int", ast.Load())
+            return name
+
         def visit_Subscript(self, sub: ast.Subscript) -> ast.AST:
             self.generic_visit(sub)
             if _is_annotated(sub, originals):
@@ -189,13 +195,18 @@ def _strip_model_validators(node: ast.expr, originals: Mapping[str, str]) -> tup
 
 
 def _is_model_validator(node: ast.expr, originals: Mapping[str, str]) -> bool:
-    return (
+    if isinstance(node, ast.Name):
+        return node.id in MODEL_ONLY_NAMES  # JSON_INTEGER
+    if not (
         isinstance(node, ast.Call)
         and _call_name(node, originals) in ("BeforeValidator", "AfterValidator")
         and len(node.args) == 1
-        and isinstance(node.args[0], ast.Name)
-        and node.args[0].id in MODEL_ONLY_VALIDATORS
-    )
+    ):
+        return False
+    target = node.args[0]
+    if isinstance(target, ast.Call):  # _SCHEMA.value("Name")
+        target = target.func.value if isinstance(target.func, ast.Attribute) else target.func
+    return isinstance(target, ast.Name) and target.id in MODEL_ONLY_NAMES
 
 
 class UnsupportedField(Exception):

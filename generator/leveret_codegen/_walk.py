@@ -8,7 +8,14 @@ from collections.abc import Iterator
 
 from leveret_codegen._loader import Pointer
 
-__all__ = ["iter_schema_roots", "iter_schemas", "iter_subschemas"]
+__all__ = [
+    "SCHEMA_LISTS",
+    "SCHEMA_MAPS",
+    "SCHEMA_ONE",
+    "iter_schema_roots",
+    "iter_schemas",
+    "iter_subschemas",
+]
 
 
 def _mapping(value: object) -> dict[str, object]:
@@ -50,21 +57,38 @@ def iter_subschemas(
         pending.extend(reversed(_children(at, current)))
 
 
+#: Where JSON Schema 2020-12 holds subschemas: a map of them, one, or a list of them.
+SCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas")
+SCHEMA_ONE = (
+    "items",
+    "additionalProperties",
+    "propertyNames",
+    "contains",
+    "not",
+    "if",
+    "then",
+    "else",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+)
+SCHEMA_LISTS = ("prefixItems", "allOf", "anyOf", "oneOf")
+
+
 def _children(
     pointer: Pointer, schema: dict[str, object]
 ) -> list[tuple[Pointer, dict[str, object]]]:
     found: list[tuple[Pointer, dict[str, object]]] = []
-    for name, sub in _mapping(schema.get("properties")).items():
-        if isinstance(sub, dict):
-            found.append(((*pointer, "properties", name), sub))
-    for key in ("items", "additionalProperties"):
-        sub = schema.get(key)
-        if isinstance(sub, dict):
-            found.append(((*pointer, key), sub))
-    for key in ("allOf", "anyOf", "oneOf"):
-        subs = schema.get(key)
-        if isinstance(subs, list):
-            for index, sub in enumerate(subs):
+    for key in schema:
+        value = schema[key]
+        if key in SCHEMA_MAPS:
+            for name, sub in _mapping(value).items():
+                if isinstance(sub, dict):
+                    found.append(((*pointer, key, name), sub))
+        elif key in SCHEMA_ONE:
+            if isinstance(value, dict):
+                found.append(((*pointer, key), value))
+        elif key in SCHEMA_LISTS and isinstance(value, list):
+            for index, sub in enumerate(value):
                 if isinstance(sub, dict):
                     found.append(((*pointer, key, index), sub))
     return found

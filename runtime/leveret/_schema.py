@@ -60,7 +60,15 @@ from fractions import Fraction
 from typing import Any, Final, TypeAlias
 from urllib.parse import unquote
 
-__all__ = ["Check", "Failure", "SchemaError", "UnsupportedSchema", "compile_schema"]
+__all__ = [
+    "FORMATS",
+    "Check",
+    "Failure",
+    "SchemaError",
+    "UnsupportedSchema",
+    "compile_schema",
+    "format_check",
+]
 
 PathItem: TypeAlias = "str | int"
 
@@ -510,6 +518,11 @@ _FORMATS: Final[dict[str, Callable[[str], bool]]] = {
 }
 #: the formats this module asserts
 FORMATS: Final = frozenset(_FORMATS)
+
+
+def format_check(name: str) -> Callable[[str], bool]:
+    """The assertion of format ``name`` (one of :data:`FORMATS`) over a string."""
+    return _FORMATS[name]
 
 
 # -- nodes ---------------------------------------------------------------------------------------

@@ -1,0 +1,456 @@
+"""Split each type's schema into what pydantic enforces and what a schema guard must check.
+
+Issue 11: the generated models enforce every JSON Schema 2020-12 validation keyword. pydantic
+(through datamodel-code-generator, "dmcg") enforces types, properties, ``required``,
+``additionalProperties``, ``items``, lengths, bounds, ``pattern`` and string/integer ``enum``
+exactly (``reference/dmcg.md``, ``tests/codegen/test_conformance.py``); for everything else the
+type gets a guard: a before-validator calling :class:`leveret.schema.SchemaGuard`, which runs
+the runtime's exact evaluator.
+
+:func:`split` walks a type's schema once and returns two schemas:
+
+* the **typing** schema, given to dmcg: the keywords pydantic enforces exactly, and the others
+  removed or loosened so that the model is never *stricter* than the schema (a constraint without
+  a ``type`` applies to one kind of value only, so it goes; ``prefixItems`` becomes ``items``
+  accepting any of the positions; ``patternProperties`` opens the object...). It still types
+  the value as precisely as Python can.
+* the **guard** schema (``None`` when nothing is left for it): the keywords the typing schema
+  lost, whole, with the structure that leads to them (``properties``, ``items``, ``allOf``)
+  reduced to the parts that hold such a keyword. A keyword under a disjunction or a negation
+  (``anyOf``, ``oneOf``, ``not``, ``if``) or next to ``unevaluated*`` keeps its whole subschema,
+  because there the verdict of every keyword matters. References in the conjunctive structure
+  are left out: the referenced type is a class (or alias) with its own guard.
+
+So the guard checks exactly the part of the schema pydantic would not, and the two together mean
+what the schema says; a type with nothing for the guard pays nothing at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+__all__ = ["GuardPlan", "plan_guards"]
+
+Schema = Any  # a JSON Schema: a dict or a boolean
+
+ANNOTATIONS: Final = frozenset(
+    {
+        "title",
+        "description",
+        "default",
+        "examples",
+        "deprecated",
+        "$comment",
+        "readOnly",
+        "writeOnly",
+        "contentEncoding",
+        "contentMediaType",
+        "contentSchema",
+    }
+)
+
+_KIND_KEYWORDS: Final[dict[str, frozenset[str]]] = {
+    "string": frozenset({"minLength", "maxLength", "pattern", "format"}),
+    "number": frozenset(
+        {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+    ),
+    "array": frozenset(
+        {
+            "items",
+            "prefixItems",
+            "contains",
+            "minContains",
+            "maxContains",
+            "minItems",
+            "maxItems",
+            "uniqueItems",
+            "unevaluatedItems",
+        }
+    ),
+    "object": frozenset(
+        {
+            "properties",
+            "required",
+            "additionalProperties",
+            "patternProperties",
+            "propertyNames",
+            "minProperties",
+            "maxProperties",
+            "dependentRequired",
+            "dependentSchemas",
+            "unevaluatedProperties",
+        }
+    ),
+}
+_KIND_OF: Final = {k: kind for kind, keys in _KIND_KEYWORDS.items() for k in keys}
+
+#: Keywords pydantic never enforces: always the guard's, whole.
+_GUARD_ONLY: Final = frozenset(
+    {
+        "not",
+        "if",
+        "then",
+        "else",
+        "contains",
+        "minContains",
+        "maxContains",
+        "propertyNames",
+        "minProperties",
+        "maxProperties",
+        "dependentRequired",
+        "dependentSchemas",
+    }
+)
+#: Formats the models type precisely (a datetime, a date, a UUID); the field's marker
+#: (``leveret.schema.JSON_DATE_TIME``...) checks the exact syntax before parsing.
+TYPED_FORMATS: Final = frozenset({"date-time", "date", "uuid"})
+_JSON_KINDS: Final = ("null", "boolean", "object", "array", "number", "integer", "string")
+
+
+@dataclass
+class GuardPlan:
+    """The typing schemas for dmcg, and per type the guard schema and what it enforces."""
+
+    typing: dict[str, Schema]
+    guards: dict[str, Schema] = field(default_factory=dict)
+    #: Per guarded type: the keywords its guard enforces, as "keyword at /pointer".
+    enforced: dict[str, list[str]] = field(default_factory=dict)
+
+    def referenced_defs(self, defs: Mapping[str, Schema]) -> dict[str, Schema]:
+        """The types the guards refer to, transitively, in ``defs`` order."""
+        wanted: set[str] = set()
+        pending = [ref for guard in self.guards.values() for ref in _refs(guard)]
+        while pending:
+            name = pending.pop()
+            if name in wanted or name not in defs:
+                continue
+            wanted.add(name)
+            pending.extend(_refs(defs[name]))
+        return {name: schema for name, schema in defs.items() if name in wanted}
+
+
+def plan_guards(defs: Mapping[str, Schema]) -> GuardPlan:
+    """Split every type of ``defs`` (see the module docstring)."""
+    plan = GuardPlan(typing={})
+    for name, schema in defs.items():
+        splitter = _Splitter()
+        typing, guard = splitter.split(schema, "", at_root=True)
+        plan.typing[name] = typing if isinstance(typing, dict) else {}
+        if guard is not None:
+            plan.guards[name] = guard
+            plan.enforced[name] = splitter.enforced
+    return plan
+
+
+def _refs(schema: Schema) -> Iterator[str]:
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
+                yield value.removeprefix("#/$defs/")
+            elif key not in ("enum", "const", "default", "examples"):
+                yield from _refs(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            yield from _refs(item)
+
+
+def _kinds(schema: dict[str, Any]) -> set[str] | None:
+    declared = schema.get("type")
+    names = [declared] if isinstance(declared, str) else declared
+    if not isinstance(names, list) or not all(n in _JSON_KINDS for n in names):
+        return None
+    return set(names)
+
+
+def _value_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _literal_values(values: list[object]) -> bool:
+    """Whether dmcg's ``Literal`` enforces these exactly (strings and integers; leveret's
+    ``_json_literal`` keeps ``true`` from matching ``1`` and lets ``1.0`` match it)."""
+    return all(
+        isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)) for v in values
+    )
+
+
+def _pointer(base: str, *parts: object) -> str:
+    return base + "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+class _Splitter:
+    def __init__(self) -> None:
+        self.enforced: list[str] = []
+
+    def _note(self, keyword: str, where: str) -> None:
+        self.enforced.append(f"{keyword} at {where or '/'}")
+
+    def split(self, schema: Schema, where: str, *, at_root: bool = False) -> tuple[Schema, Schema]:
+        """(typing, guard) of ``schema``; guard ``None`` when pydantic enforces all of it."""
+        if schema is True or schema == {}:
+            return {}, None
+        if schema is False:
+            self._note("false", where)
+            return {}, False
+        if not isinstance(schema, dict):
+            return {}, None
+        if "unevaluatedProperties" in schema or "unevaluatedItems" in schema:
+            # Its verdict depends on every adjacent keyword's annotations: the guard takes it all.
+            typing, _ = self._split_dict(schema, where, at_root=at_root)
+            for key in ("unevaluatedProperties", "unevaluatedItems"):
+                if key in schema:
+                    self._note(key, where)
+            return typing, schema
+        return self._split_dict(schema, where, at_root=at_root)
+
+    def _split_dict(
+        self, schema: dict[str, Any], where: str, *, at_root: bool
+    ) -> tuple[Schema, Schema]:
+        typing: dict[str, Any] = {k: v for k, v in schema.items() if k in ANNOTATIONS}
+        guard: dict[str, Any] = {}
+
+        def to_guard(key: str) -> None:
+            guard[key] = schema[key]
+            self._note(key, where)
+
+        if "$ref" in schema:
+            typing["$ref"] = schema["$ref"]
+            for key in schema:
+                if key not in ANNOTATIONS and key != "$ref" and not key.startswith("x-"):
+                    to_guard(key)
+            return typing, guard or None
+
+        kinds = _kinds(schema)
+        if "type" in schema:
+            typing["type"] = schema["type"]
+        single = kinds is not None and len(kinds - {"null"}) == 1
+        kind = next(iter(kinds - {"null"})) if single and kinds else None
+        if kind == "integer":
+            kind = "number"
+
+        for key in schema:
+            if key in _GUARD_ONLY:
+                to_guard(key)
+            elif key in _KIND_OF and _KIND_OF[key] != kind:
+                # No single type: the keyword applies to its own kind of value only, which a
+                # pydantic constraint cannot say. The guard checks it; the model types loosely.
+                to_guard(key)
+        if kind == "string":
+            self._string(schema, typing, to_guard)
+        elif kind == "number":
+            self._number(schema, typing, to_guard)
+        elif kind == "array":
+            self._array(schema, where, typing, guard, to_guard)
+        elif kind == "object":
+            self._object(schema, where, typing, guard, to_guard)
+        self._values(schema, typing, to_guard)
+        self._applicators(schema, where, typing, guard, to_guard, at_root=at_root)
+        return typing, guard or None
+
+    # -- kinds -----------------------------------------------------------------------------------
+
+    def _string(self, schema: dict[str, Any], typing: dict[str, Any], to_guard: Any) -> None:
+        for key in ("minLength", "maxLength", "pattern"):
+            if key in schema:
+                typing[key] = schema[key]
+        if "format" in schema:
+            if schema["format"] in TYPED_FORMATS:
+                typing["format"] = schema["format"]  # checked exactly by the field's marker
+            else:
+                to_guard("format")
+
+    def _number(self, schema: dict[str, Any], typing: dict[str, Any], to_guard: Any) -> None:
+        for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            if key in schema:
+                typing[key] = schema[key]
+        if "multipleOf" in schema:
+            divisor = schema["multipleOf"]
+            integral = isinstance(divisor, int) and not isinstance(divisor, bool)
+            if integral and _kinds(schema) is not None and "number" not in (_kinds(schema) or ()):
+                typing["multipleOf"] = divisor
+            else:
+                # A float remainder is inexact (0.07 % 0.01 != 0); the guard's is exact.
+                to_guard("multipleOf")
+
+    def _array(
+        self,
+        schema: dict[str, Any],
+        where: str,
+        typing: dict[str, Any],
+        guard: dict[str, Any],
+        to_guard: Any,
+    ) -> None:
+        for key in ("minItems", "maxItems"):
+            if key in schema:
+                typing[key] = schema[key]
+        if schema.get("uniqueItems") is True:
+            to_guard("uniqueItems")
+        if "prefixItems" in schema and isinstance(schema["prefixItems"], list):
+            to_guard("prefixItems")
+            if "items" in schema:
+                to_guard("items")
+            positions = list(schema["prefixItems"])
+            rest = schema.get("items", True)
+            if rest is not False:
+                positions.append(rest)
+            typed = [self._typing_only(p, _pointer(where, "prefixItems")) for p in positions]
+            typing["items"] = {} if any(t == {} for t in typed) else {"anyOf": typed}
+        elif "items" in schema:
+            items_typing, items_guard = self.split(schema["items"], _pointer(where, "items"))
+            typing["items"] = items_typing
+            if items_guard is not None:
+                guard["items"] = items_guard
+
+    def _object(
+        self,
+        schema: dict[str, Any],
+        where: str,
+        typing: dict[str, Any],
+        guard: dict[str, Any],
+        to_guard: Any,
+    ) -> None:
+        properties = schema.get("properties")
+        declared = properties if isinstance(properties, dict) else {}
+        typed_props: dict[str, Any] = {}
+        guarded_props: dict[str, Any] = {}
+        for name, sub in declared.items():
+            if sub is False:
+                guarded_props[name] = False
+                self._note("false", _pointer(where, "properties", name))
+                continue
+            sub_typing, sub_guard = self.split(sub, _pointer(where, "properties", name))
+            typed_props[name] = sub_typing
+            if sub_guard is not None:
+                guarded_props[name] = sub_guard
+        if "properties" in schema:
+            typing["properties"] = typed_props
+        required = schema.get("required")
+        if isinstance(required, list):
+            typing["required"] = [n for n in required if declared.get(n) is not False]
+            if len(typing["required"]) != len(required):
+                to_guard("required")
+        applicators = any(k in schema for k in ("allOf", "anyOf", "oneOf"))
+        extra = schema.get("additionalProperties", True)
+        if "patternProperties" in schema or (applicators and extra is not True):
+            # JSON Schema applies additionalProperties to the names neither properties nor
+            # patternProperties (nor, for applicators, the members) declare: the guard's job.
+            if "patternProperties" in schema:
+                to_guard("patternProperties")
+                typing["additionalProperties"] = True  # keep them, in the model's extras
+            if "additionalProperties" in schema:
+                to_guard("additionalProperties")
+            guard["properties"] = {name: guarded_props.get(name, True) for name in declared}
+            return
+        if isinstance(extra, bool):
+            if "additionalProperties" in schema:
+                typing["additionalProperties"] = extra
+        else:
+            extra_typing, extra_guard = self.split(extra, _pointer(where, "additionalProperties"))
+            typing["additionalProperties"] = extra_typing
+            if extra_guard is not None:
+                guard["additionalProperties"] = extra_guard
+                guarded_props = {name: guarded_props.get(name, True) for name in declared}
+        if guarded_props:
+            guard["properties"] = guarded_props
+
+    # -- any kind --------------------------------------------------------------------------------
+
+    def _values(self, schema: dict[str, Any], typing: dict[str, Any], to_guard: Any) -> None:
+        values: list[object] = []
+        if isinstance(schema.get("enum"), list):
+            values.extend(schema["enum"])
+        if "const" in schema:
+            values.append(schema["const"])
+        if not values and "enum" not in schema:
+            return
+        if _literal_values(values):
+            for key in ("enum", "const"):
+                if key in schema:
+                    typing[key] = schema[key]
+            return
+        for key in ("enum", "const"):
+            if key in schema:
+                to_guard(key)
+        if "type" not in schema:
+            kinds = sorted({_value_kind(v) for v in values})
+            if "integer" in kinds and "number" in kinds:
+                kinds.remove("integer")
+            if "number" not in kinds and "integer" in kinds:
+                kinds[kinds.index("integer")] = "number"  # 1 equals 1.0
+            typing["type"] = kinds[0] if len(kinds) == 1 else kinds
+            if "array" in kinds:
+                typing["items"] = {}
+            if "object" in kinds:
+                typing["additionalProperties"] = {}
+
+    def _applicators(
+        self,
+        schema: dict[str, Any],
+        where: str,
+        typing: dict[str, Any],
+        guard: dict[str, Any],
+        to_guard: Any,
+        *,
+        at_root: bool,
+    ) -> None:
+        members = schema.get("allOf")
+        if isinstance(members, list):
+            typed, guarded = [], []
+            for index, member in enumerate(members):
+                member_typing, member_guard = self.split(member, _pointer(where, "allOf", index))
+                if member_typing != {}:
+                    typed.append(member_typing)
+                if member_guard is not None:
+                    guarded.append(member_guard)
+            if typed:
+                typing["allOf"] = typed
+            # dmcg merges allOf members into one model only at the root of a type; below it, an
+            # inline member that is not an object keeps its type and loses its constraints.
+            lossy = not at_root and any(
+                isinstance(m, dict) and "$ref" not in m and m.get("type") != "object"
+                for m in members
+            )
+            if lossy:
+                to_guard("allOf")
+            elif guarded:
+                guard["allOf"] = guarded
+        discriminated = isinstance(schema.get("discriminator"), dict)
+        for key in ("anyOf", "oneOf"):
+            branches = schema.get(key)
+            if not isinstance(branches, list):
+                continue
+            typed = []
+            needs_guard = key == "oneOf" and not discriminated
+            for index, branch in enumerate(branches):
+                if branch is False:
+                    needs_guard = True
+                    continue
+                branch_typing, branch_guard = self.split(branch, _pointer(where, key, index))
+                typed.append(branch_typing)
+                needs_guard = needs_guard or branch_guard is not None
+            if any(t == {} for t in typed):
+                pass  # a branch accepting anything: the union is Any
+            elif typed:
+                typing["oneOf" if discriminated and key == "oneOf" else "anyOf"] = typed
+            if discriminated and key == "oneOf":
+                typing["discriminator"] = schema["discriminator"]
+            if needs_guard:
+                to_guard(key)
+
+    def _typing_only(self, schema: Schema, where: str) -> Schema:
+        enforced = list(self.enforced)
+        typing, _ = self.split(schema, where)
+        self.enforced = enforced  # the caller puts the whole keyword in the guard
+        return typing

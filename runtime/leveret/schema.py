@@ -1,0 +1,262 @@
+"""What generated models use from the runtime so that they mean exactly what their schema says.
+
+Issue 11: pydantic expresses most of JSON Schema (types, properties, lengths, bounds, patterns),
+and the generated models leave that to it. For the rest, generated code calls this module:
+
+* :data:`JsonInt` / :data:`JSON_INTEGER`: JSON Schema's ``integer`` is a mathematical integer,
+  so ``1.0`` on the wire is one; pydantic's strict ``int`` refuses it. An integer field is
+  ``JsonInt`` (or ``Annotated[int, Field(...), JSON_INTEGER]`` with constraints, which then stay
+  in pydantic's core): a JSON integer takes pydantic's own path and costs nothing more; only a
+  float input goes through Python, becoming an ``int`` when it has no fractional part. The handler
+  always gets an ``int``; ``true`` is never an integer.
+* :class:`SchemaGuard`: the keywords pydantic cannot say (``uniqueItems`` with JSON equality,
+  ``oneOf``'s "exactly one", ``not``, ``if``/``then``/``else``, ``dependentRequired``,
+  ``contains``, ``patternProperties``, ``propertyNames``, ``prefixItems``, ``unevaluated*``,
+  ``enum`` and ``const`` of any JSON value, constraints without a ``type``, formats, ...). A
+  generated type that uses one gets a before-validator that checks the raw value against the
+  part of its schema its fields do not enforce, with :mod:`leveret._schema`'s compiled
+  evaluator; a type that uses none gets nothing, so a typical request pays nothing.
+
+Never ``jsonschema`` at run time: the evaluator is leveret's own (tested against the
+JSON-Schema-Test-Suite in ``tests/runtime/test_schema_evaluator.py``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Final, TypeAlias
+
+from pydantic import BaseModel, GetCoreSchemaHandler, ValidationInfo
+from pydantic_core import PydanticCustomError, core_schema, to_jsonable_python
+
+from leveret._schema import Check, Failure, compile_schema, format_check
+
+__all__ = [
+    "JSON_DATE",
+    "JSON_DATE_TIME",
+    "JSON_INTEGER",
+    "JSON_UUID",
+    "JsonInt",
+    "SchemaGuard",
+    "json_literal",
+]
+
+#: Union branch labels of :data:`JSON_INTEGER`; they appear in pydantic's error locations, and
+#: the runtime's error rendering (:func:`clean_errors`) folds them away.
+INT_BRANCH: Final = "json-int"
+FLOAT_BRANCH: Final = "json-int-from-float"
+_NOT_A_FLOAT: Final = "json_int_not_a_float"
+
+
+def _integral(value: Any) -> int:
+    # Only floats reach here (an int took the first branch); other inputs report a placeholder
+    # error that clean_errors drops, leaving the first branch's message.
+    if type(value) is float:
+        if value.is_integer():
+            return int(value)
+        raise PydanticCustomError(
+            "int_from_float", "Input should be a valid integer, got a number with a fractional part"
+        )
+    raise PydanticCustomError(_NOT_A_FLOAT, "Input should be a valid integer")
+
+
+class _JsonInteger:
+    """``Annotated`` metadata making an ``int`` accept JSON numbers with no fractional part."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        inner = handler(source)  # int, with the constraints written before this marker
+        return core_schema.union_schema(
+            [
+                (inner, INT_BRANCH),
+                (
+                    core_schema.chain_schema(
+                        [core_schema.no_info_plain_validator_function(_integral), inner]
+                    ),
+                    FLOAT_BRANCH,
+                ),
+            ],
+            mode="left_to_right",
+        )
+
+    def __repr__(self) -> str:
+        return "JSON_INTEGER"
+
+
+#: Put last in ``Annotated[int, Field(...), JSON_INTEGER]`` so the constraints stay in pydantic.
+JSON_INTEGER: Final = _JsonInteger()
+
+#: An ``int`` that accepts ``1.0`` as JSON Schema does (``integer``), and gives an ``int``.
+JsonInt: TypeAlias = Annotated[int, JSON_INTEGER]
+
+
+class _JsonFormat:
+    """``Annotated`` metadata for a ``datetime``/``date``/``UUID`` written as a formatted string.
+
+    pydantic's own parsers accept forms the formats do not (``2020-01-01T00:00`` without seconds
+    or offset, UUIDs without dashes), so the string is checked with the format's exact assertion
+    and parsed here, on both sides: from JSON, and from Python, where a caller may pass the
+    object itself or its string (also after a schema guard, which hands pydantic Python values).
+    """
+
+    def __init__(self, name: str, kind: type, parse: Callable[[str], object]) -> None:
+        self.name, self._kind, self._parse, self._check = name, kind, parse, format_check(name)
+
+    def _from_string(self, value: Any) -> object:
+        if not isinstance(value, str):
+            raise PydanticCustomError("string_type", "Input should be a valid string")
+        if not self._check(value):
+            raise PydanticCustomError(
+                "format", "Input should be a valid {format} string", {"format": self.name}
+            )
+        try:
+            return self._parse(value)
+        except ValueError as exc:  # only a leap second (23:59:60) gets here
+            raise PydanticCustomError(
+                "format",
+                "Input is a valid {format} that Python cannot represent: {why}",
+                {"format": self.name, "why": str(exc)},
+            ) from None
+
+    def _from_python(self, value: Any) -> object:
+        return value if isinstance(value, self._kind) else self._from_string(value)
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        inner = handler(source)
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.chain_schema(
+                [core_schema.no_info_plain_validator_function(self._from_string), inner]
+            ),
+            python_schema=core_schema.chain_schema(
+                [core_schema.no_info_plain_validator_function(self._from_python), inner]
+            ),
+            serialization=inner.get("serialization"),
+        )
+
+    def __repr__(self) -> str:
+        return f"JSON_{self.name.upper().replace('-', '_')}"
+
+
+def _date_time(text: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(text.upper())  # RFC 3339 allows "t" and "z"
+
+
+#: After ``AwareDatetime``: a ``date-time`` string (RFC 3339), parsed to an aware datetime.
+JSON_DATE_TIME: Final = _JsonFormat("date-time", datetime.datetime, _date_time)
+#: After ``date``: a ``date`` string (RFC 3339 full-date).
+JSON_DATE: Final = _JsonFormat("date", datetime.date, datetime.date.fromisoformat)
+#: After ``UUID``: a ``uuid`` string (RFC 4122, with dashes).
+JSON_UUID: Final = _JsonFormat("uuid", uuid.UUID, uuid.UUID)
+
+
+def json_literal(value: object) -> object:
+    """Before a ``Literal`` with integer members: JSON ``true``/``false`` are not ``1``/``0``
+    (Python's ``True == 1`` would let them match), and ``1.0`` is ``1`` (JSON Schema's equality)."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("literal_error", "Input should be an integer, not a boolean")
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+def clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """pydantic's errors with :data:`JSON_INTEGER`'s union folded into one error per value.
+
+    For an integer input the first branch's error stands (``greater than or equal to 0``), for a
+    float the second's (``fractional part``); either way the branch label leaves the location.
+    """
+    if not any(err["loc"] and err["loc"][-1] in (INT_BRANCH, FLOAT_BRANCH) for err in errors):
+        return errors
+    from_float = {
+        tuple(err["loc"][:-1])
+        for err in errors
+        if err["loc"] and err["loc"][-1] == FLOAT_BRANCH and err["type"] != _NOT_A_FLOAT
+    }
+    cleaned = []
+    for err in errors:
+        loc = tuple(err["loc"])
+        if loc and loc[-1] == FLOAT_BRANCH:
+            if err["type"] == _NOT_A_FLOAT:
+                continue
+        elif loc and loc[-1] == INT_BRANCH:
+            if loc[:-1] in from_float:
+                continue
+        else:
+            cleaned.append(err)
+            continue
+        cleaned.append({**err, "loc": loc[:-1]})
+    return cleaned
+
+
+#: How many failures one guard error lists; the rest are counted.
+_LISTED: Final = 10
+
+
+def _describe(failures: list[Failure]) -> str:
+    parts = [
+        (".".join(str(p) for p in f.path) + ": " if f.path else "") + f"{f.message} ({f.keyword})"
+        for f in failures[:_LISTED]
+    ]
+    if len(failures) > _LISTED:
+        parts.append(f"... and {len(failures) - _LISTED} more")
+    return "; ".join(parts)
+
+
+class SchemaGuard:
+    """The exact schema checks of one generated models module.
+
+    ``checks`` holds, per type, the part of its schema the generated fields do not enforce;
+    ``defs`` the types those parts refer to (refs ``#/$defs/<Name>``). Each check is compiled on
+    first use. :meth:`model` and :meth:`value` return the
+    validators a generated class or type alias runs before pydantic's own.
+    """
+
+    def __init__(self, checks: Mapping[str, Any], defs: Mapping[str, Any]) -> None:
+        self._schemas = dict(checks)
+        self._defs = dict(defs)
+        self._checks: dict[str, Check] = {}
+        self._lock = threading.Lock()
+
+    def _check(self, name: str) -> Check:
+        check = self._checks.get(name)
+        if check is None:
+            with self._lock:
+                check = self._checks.get(name)
+                if check is None:
+                    root = {"allOf": [self._schemas[name]], "$defs": self._defs}
+                    check = compile_schema(root)
+                    self._checks[name] = check
+        return check
+
+    def failures(self, name: str, instance: Any) -> list[Failure]:
+        """The failures of a JSON ``instance`` against type ``name`` (empty when valid)."""
+        return self._check(name)(instance)
+
+    def _enforce(self, name: str, data: Any, python: bool) -> Any:
+        # Python callers may pass models, datetimes, UUIDs...: checked in their JSON form.
+        instance = to_jsonable_python(data, by_alias=True) if python else data
+        failures = self._check(name)(instance)
+        if failures:
+            raise PydanticCustomError("json_schema", "{reason}", {"reason": _describe(failures)})
+        return data
+
+    def model(self, name: str, cls: type[BaseModel], data: Any, info: ValidationInfo) -> Any:
+        """A ``model_validator(mode="before")`` body: ``data`` checked against type ``name``."""
+        if isinstance(data, cls):
+            return data  # validated when it was made
+        return self._enforce(name, data, info.mode == "python")
+
+    def value(self, name: str) -> Callable[[Any, ValidationInfo], Any]:
+        """A ``BeforeValidator`` function checking a value against type ``name``."""
+
+        def check(data: Any, info: ValidationInfo) -> Any:
+            return self._enforce(name, data, info.mode == "python")
+
+        check.__qualname__ = check.__name__ = f"schema_of_{name}"
+        return check
