@@ -4,20 +4,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Final, Literal
 from uuid import UUID
 
 from leveret.schema import JSON_DATE, JSON_DATE_TIME, JSON_INTEGER, JSON_UUID, JsonInt, SchemaGuard
-from pydantic import (
-    MISSING,
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    model_validator,
-)
+from pydantic import MISSING, AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
 #: What the types below cannot say with pydantic alone, checked by leveret's JSON Schema
@@ -114,11 +105,8 @@ class Book(BaseModel):
     Address of a cover image.
     """
 
-    @model_validator(mode="before")
-    @classmethod
-    def _leveret_schema(cls, data: Any, info: ValidationInfo) -> Any:
-        """JSON Schema keywords the fields cannot express: format at /properties/cover."""
-        return _SCHEMA.model("Book", cls, data, info)
+    # JSON Schema keywords the fields cannot express: format at /properties/cover.
+    _leveret_schema = _SCHEMA.model_validator("Book")
 
 
 class Member(BaseModel):
@@ -155,11 +143,8 @@ class Member(BaseModel):
     Reminder channels by name (e.g. "email", "sms") and whether each is on.
     """
 
-    @model_validator(mode="before")
-    @classmethod
-    def _leveret_schema(cls, data: Any, info: ValidationInfo) -> Any:
-        """JSON Schema keywords the fields cannot express: format at /properties/email."""
-        return _SCHEMA.model("Member", cls, data, info)
+    # JSON Schema keywords the fields cannot express: format at /properties/email.
+    _leveret_schema = _SCHEMA.model_validator("Member")
 
 
 class Loan(BaseModel):
@@ -285,11 +270,8 @@ class RegisterMemberRequest(BaseModel):
     Where reminders are sent.
     """
 
-    @model_validator(mode="before")
-    @classmethod
-    def _leveret_schema(cls, data: Any, info: ValidationInfo) -> Any:
-        """JSON Schema keywords the fields cannot express: format at /properties/email."""
-        return _SCHEMA.model("RegisterMemberRequest", cls, data, info)
+    # JSON Schema keywords the fields cannot express: format at /properties/email.
+    _leveret_schema = _SCHEMA.model_validator("RegisterMemberRequest")
 
 
 class BookNotFoundDetails(BaseModel):

@@ -4,10 +4,12 @@
   JSON_INTEGER]`` where it has constraints), which accepts JSON's ``1.0`` as an integer; a
   ``datetime``, ``date`` or ``UUID`` (formats ``date-time``, ``date``, ``uuid``) gets the marker
   that checks its string with the format's exact assertion before parsing it.
-* :func:`json_literals`: a ``Literal`` with an integer member goes through ``json_literal``:
-  ``true`` is not ``1`` (Python says it is), ``1.0`` is.
+* :func:`json_literals`: a ``Literal`` with an integer member gets ``JSON_LITERAL``: ``true``
+  is not ``1`` (Python says it is), ``1.0`` is.
 * :func:`insert_guards`: each type with a guard schema (:mod:`leveret_codegen._guards`) gets a
-  before-validator calling the module's :class:`leveret.schema.SchemaGuard`.
+  before-validator from the module's :class:`leveret.schema.SchemaGuard`.
+
+Names these add are imported under names no property takes (:class:`_Names`).
 
 All three edit the source text at AST positions (back to front), so dmcg's docstrings and layout
 survive; the format stage formats the result.
@@ -16,6 +18,7 @@ survive; the format stage formats the result.
 from __future__ import annotations
 
 import ast
+import textwrap
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -27,7 +30,7 @@ __all__ = ["MODEL_ONLY_NAMES", "GuardFailure", "insert_guards", "json_integers",
 #: annotations without them (a parameter is ``int``, not ``JsonInt``): the arguments go through
 #: the model, which applies them.
 MODEL_ONLY_NAMES: Final = frozenset(
-    {"json_literal", "JSON_INTEGER", "JSON_DATE_TIME", "JSON_DATE", "JSON_UUID", "_SCHEMA"}
+    {"JSON_LITERAL", "JSON_INTEGER", "JSON_DATE_TIME", "JSON_DATE", "JSON_UUID", "_SCHEMA"}
 )
 
 _Span = tuple[int, int, int, int, str]  # line, col, end line, end col (1-based lines), new text
@@ -78,38 +81,123 @@ def _is_name(node: ast.expr, name: str) -> bool:
     return isinstance(node, ast.Name) and node.id == name
 
 
-#: Types dmcg emits whose JSON reading leveret's runtime makes exact: the name, what a bare use
-#: becomes, and the marker put last in its ``Annotated[...]`` when it has constraints.
-_EXACT: Final[dict[str, tuple[str, str]]] = {
-    "int": ("JsonInt", "JSON_INTEGER"),
-    "AwareDatetime": ("Annotated[AwareDatetime, JSON_DATE_TIME]", "JSON_DATE_TIME"),
-    "date": ("Annotated[date, JSON_DATE]", "JSON_DATE"),
-    "UUID": ("Annotated[UUID, JSON_UUID]", "JSON_UUID"),
+class _Names:
+    """The local names a rewrite may use in a models module, without shadowing.
+
+    A property becomes a class attribute of its name, and inside that class body the attribute
+    hides a module-level name (dmcg renames its own imports ``Field_aliased`` for that reason). A
+    name this module adds is imported as itself unless a field or a module-level name has it,
+    then as ``<name>_leveret``; an import dmcg already made is reused under its bound name.
+    """
+
+    def __init__(self, code: str) -> None:
+        tree = ast.parse(code)
+        self._bound: dict[tuple[str, str], str] = {}
+        self._taken: set[str] = set()
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    self._bound.setdefault((node.module, alias.name), alias.asname or alias.name)
+                    self._taken.add(alias.asname or alias.name)
+            elif isinstance(node, ast.ClassDef):
+                self._taken.add(node.name)
+                self._taken.update(
+                    s.target.id
+                    for s in node.body
+                    if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+                )
+            elif isinstance(node, ast.Assign):
+                self._taken.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        self.added: dict[tuple[str, str], str] = {}
+
+    def original(self, local: str) -> tuple[str, str] | None:
+        for key, bound in self._bound.items():
+            if bound == local:
+                return key
+        return None
+
+    def use(self, module: str, name: str) -> str:
+        """The local name of ``module.name``, imported if needed."""
+        key = (module, name)
+        if key in self._bound:
+            return self._bound[key]
+        local = name if name not in self._taken else f"{name}_leveret"
+        self._bound[key] = local
+        self._taken.add(local)
+        self.added[key] = local
+        return local
+
+    def imports(self, code: str) -> str:
+        """``code`` with a line for each import :meth:`use` added, after the last import."""
+        if not self.added:
+            return code
+        lines_by_module: dict[str, list[str]] = {}
+        for (module, name), local in self.added.items():
+            spelled = name if local == name else f"{name} as {local}"
+            lines_by_module.setdefault(module, []).append(spelled)
+        new = [
+            f"from {module} import {', '.join(sorted(names, key=_isort_key))}\n"
+            for module, names in sorted(lines_by_module.items())
+        ]
+        body = ast.parse(code).body
+        at = max(
+            (n.end_lineno or n.lineno for n in body if isinstance(n, ast.Import | ast.ImportFrom)),
+            default=0,
+        )
+        lines = code.splitlines(keepends=True)
+        lines[at:at] = new
+        return "".join(lines)
+
+
+def _isort_key(spelled: str) -> tuple[bool, bool, str]:
+    # isort's order by type: CONSTANTS, then Classes, then functions, each sorted.
+    name = spelled.partition(" ")[0]
+    return (not name.isupper(), not name[:1].isupper(), name)
+
+
+_SCHEMA_MODULE: Final = "leveret.schema"
+
+#: Types dmcg emits (module, name) whose JSON reading leveret's runtime makes exact: the marker
+#: put last in their ``Annotated[...]``; a bare ``int`` becomes ``JsonInt`` instead.
+_EXACT: Final[dict[tuple[str, str], str]] = {
+    ("builtins", "int"): "JSON_INTEGER",
+    ("pydantic", "AwareDatetime"): "JSON_DATE_TIME",
+    ("datetime", "date"): "JSON_DATE",
+    ("uuid", "UUID"): "JSON_UUID",
 }
 
 
 class _Exact:
     """Spans making the types of :data:`_EXACT` exact within one type expression."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: _Names) -> None:
+        self.names = names
         self.spans: list[_Span] = []
-        self.used: set[str] = set()
+
+    def _exact(self, node: ast.expr) -> tuple[str, str] | None:
+        if not isinstance(node, ast.Name):
+            return None
+        if node.id == "int":
+            return ("builtins", "int")
+        key = self.names.original(node.id)
+        return key if key in _EXACT else None
 
     def visit(self, node: ast.expr) -> None:
         if isinstance(node, ast.Call):
             return  # Field(...) arguments are values
         if isinstance(node, ast.Subscript):
-            if _is_name(node.value, "Literal"):
+            if self.names.original(_name(node.value)) == ("typing", "Literal"):
                 return
-            if _is_name(node.value, "Annotated") and isinstance(node.slice, ast.Tuple):
+            annotated = self.names.original(_name(node.value)) == ("typing", "Annotated")
+            if annotated and isinstance(node.slice, ast.Tuple):
                 first, *metadata = node.slice.elts
-                if isinstance(first, ast.Name) and first.id in _EXACT and metadata:
-                    marker = _EXACT[first.id][1]
+                key = self._exact(first)
+                if key is not None and metadata:
+                    marker = self.names.use(_SCHEMA_MODULE, _EXACT[key])
                     last = metadata[-1]
                     assert last.end_lineno is not None and last.end_col_offset is not None
                     at = (last.end_lineno, last.end_col_offset)
                     self.spans.append((*at, *at, f", {marker}"))
-                    self.used.add(marker)
                     return
             self.visit(node.value)
             self.visit(node.slice)
@@ -120,54 +208,53 @@ class _Exact:
         elif isinstance(node, ast.BinOp):
             self.visit(node.left)
             self.visit(node.right)
-        elif isinstance(node, ast.Name) and node.id in _EXACT:
-            bare, marker = _EXACT[node.id]
-            self.spans.append(_span(node, bare))
-            self.used.add(bare if bare == "JsonInt" else marker)
-            if bare != "JsonInt":
-                self.used.add("Annotated")
+        elif (key := self._exact(node)) is not None:
+            if key == ("builtins", "int"):
+                self.spans.append(_span(node, self.names.use(_SCHEMA_MODULE, "JsonInt")))
+            else:
+                wrapper = self.names.use("typing", "Annotated")
+                marker = self.names.use(_SCHEMA_MODULE, _EXACT[key])
+                assert isinstance(node, ast.Name)
+                self.spans.append(_span(node, f"{wrapper}[{node.id}, {marker}]"))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             # A quoted (recursive) alias value: rewrite inside the string.
-            inner = _Exact()
+            inner = _Exact(self.names)
             inner.visit(ast.parse(node.value, mode="eval").body)
             if inner.spans:
                 text = _apply(node.value, inner.spans)
                 self.spans.append(_span(node, ast.unparse(ast.Constant(text))))
-                self.used |= inner.used
+
+
+def _name(node: ast.expr) -> str:
+    return node.id if isinstance(node, ast.Name) else ""
 
 
 def json_integers(code: str) -> str:
     """``code`` with integers accepting ``1.0`` and formatted strings checked exactly (see the
     module docstring)."""
-    visitor = _Exact()
+    names = _Names(code)
+    visitor = _Exact(names)
     for node in _type_positions(ast.parse(code)):
         visitor.visit(node)
-    if not visitor.spans:
-        return code
-    code = _apply(code, visitor.spans)
-    if "Annotated" in visitor.used:
-        code = _import_after(code, "typing", {"Annotated"})
-    return _import_after(code, "leveret.schema", visitor.used - {"Annotated"})
+    return names.imports(_apply(code, visitor.spans))
 
 
 def json_literals(code: str) -> str:
-    """Wrap every ``Literal`` with an integer member in ``Annotated[..., BeforeValidator]``."""
+    """Mark every ``Literal`` with an integer member: ``Annotated[Literal[...], JSON_LITERAL]``."""
+    names = _Names(code)
     tree = ast.parse(code)
     spans = []
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Subscript)
-            and _is_name(node.value, "Literal")
+            and names.original(_name(node.value)) == ("typing", "Literal")
             and any(_is_int(member) for member in _members(node.slice))
         ):
             text = ast.get_source_segment(code, node) or ast.unparse(node)
-            spans.append(_span(node, f"Annotated[{text}, BeforeValidator(json_literal)]"))
-    if not spans:
-        return code
-    code = _apply(code, spans)
-    code = _import_after(code, "typing", {"Annotated"})
-    code = _import_after(code, "pydantic", {"BeforeValidator"})
-    return _import_after(code, "leveret.schema", {"json_literal"})
+            annotated = names.use("typing", "Annotated")
+            marker = names.use(_SCHEMA_MODULE, "JSON_LITERAL")
+            spans.append(_span(node, f"{annotated}[{text}, {marker}]"))
+    return names.imports(_apply(code, spans))
 
 
 def _members(node: ast.expr) -> list[ast.expr]:
@@ -191,43 +278,40 @@ _GUARD_HEADER: Final = """
 #: What the types below cannot say with pydantic alone, checked by leveret's JSON Schema
 #: evaluator before pydantic's own validation: per type, the part of its schema its fields do
 #: not enforce (``checks``), and the types those parts refer to (``defs``).
-_SCHEMA: Final = SchemaGuard(
+_SCHEMA: Final = {guard}(
     checks={checks},
     defs={defs},
 )
 """
 
-_METHOD: Final = '''
 
-    @model_validator(mode="before")
-    @classmethod
-    def _leveret_schema(cls, data: Any, info: ValidationInfo) -> Any:
-        """{doc}"""
-        return _SCHEMA.model({name!r}, cls, data, info)
-'''
-
-
-def _doc(enforced: list[str]) -> str:
+def _doc(enforced: list[str], indent: str) -> str:
+    """What a guard checks, as comment lines (``indent`` starts each line)."""
     listed = ", ".join(enforced[:8]) + (
         f" and {len(enforced) - 8} more" if len(enforced) > 8 else ""
     )
-    return f"JSON Schema keywords the fields cannot express: {listed}.".replace('"', "'")
+    text = f"JSON Schema keywords the fields cannot express: {listed}."
+    width = 96 - len(indent)
+    return "".join(
+        indent + line + "\n" for line in textwrap.wrap(text, width, break_on_hyphens=False)
+    )
 
 
 class GuardFailure(Exception):
     """A guarded type was not found in dmcg's output (the models would not enforce it)."""
 
 
-def guard_failure(name: str) -> GuardFailure:
-    return GuardFailure(
-        f"type {name!r} needs a schema guard but did not generate as a class or alias"
-    )
-
-
 def insert_guards(code: str, plan: GuardPlan, defs: Mapping[str, Any]) -> str:
-    """``code`` with a guard on every type of ``plan.guards``; raises :class:`GuardFailure`."""
+    """``code`` with a guard on every type of ``plan.guards``; raises :class:`GuardFailure`.
+
+    A class gets ``_leveret_schema = _SCHEMA.model_validator("Name")`` (a before model
+    validator); an alias ``Name = TypeAliasType("Name", T)`` becomes
+    ``TypeAliasType("Name", Annotated[T, _SCHEMA.before("Name")])``. Both carry a comment saying
+    which keywords the guard enforces. Private names only, so no property can shadow them.
+    """
     if not plan.guards:
         return code
+    names = _Names(code)
     tree = ast.parse(code)
     spans: list[_Span] = []
     done: set[str] = set()
@@ -235,33 +319,40 @@ def insert_guards(code: str, plan: GuardPlan, defs: Mapping[str, Any]) -> str:
         if isinstance(node, ast.ClassDef) and node.name in plan.guards:
             last = node.body[-1]
             assert last.end_lineno is not None
-            text = _METHOD.format(doc=_doc(plan.enforced[node.name]), name=node.name)
-            line_end = len(code.splitlines(keepends=True)[last.end_lineno - 1].rstrip("\n"))
-            spans.append((last.end_lineno, line_end, last.end_lineno, line_end, text.rstrip("\n")))
+            at = last.end_lineno + 1  # a new line after the class body
+            text = (
+                "\n"
+                + _doc(plan.enforced[node.name], "    # ")
+                + f"    _leveret_schema = _SCHEMA.model_validator({node.name!r})\n"
+            )
+            spans.append((at, 0, at, 0, text))
             done.add(node.name)
         elif (value := _alias_value(node)) is not None:
             assert isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
             name = node.targets[0].id
             if name not in plan.guards:
                 continue
-            validator = f"BeforeValidator(_SCHEMA.value({name!r}))"
+            annotated = names.use("typing", "Annotated")
+            validator = f"_SCHEMA.before({name!r})"
             if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                wrapped = ast.unparse(ast.Constant(f"Annotated[{value.value}, {validator}]"))
+                wrapped = ast.unparse(ast.Constant(f"{annotated}[{value.value}, {validator}]"))
             else:
                 segment = ast.get_source_segment(code, value) or ast.unparse(value)
-                wrapped = f"Annotated[{segment}, {validator}]"
+                wrapped = f"{annotated}[{segment}, {validator}]"
             spans.append(_span(value, wrapped))
-            comment = f"# {_doc(plan.enforced[name])}\n"
-            spans.append((node.lineno, 0, node.lineno, 0, comment))
+            spans.append((node.lineno, 0, node.lineno, 0, _doc(plan.enforced[name], "# ")))
             done.add(name)
     missing = sorted(set(plan.guards) - done)
     if missing:
-        raise guard_failure(missing[0])
-    code = _apply(code, spans)
-    code = _import_after(code, "typing", {"Annotated", "Any", "Final"})
-    code = _import_after(code, "pydantic", {"BeforeValidator", "ValidationInfo", "model_validator"})
-    code = _import_after(code, "leveret.schema", {"SchemaGuard"})
-    header = _GUARD_HEADER.format(checks=repr(plan.guards), defs=repr(plan.referenced_defs(defs)))
+        raise GuardFailure(
+            f"type {missing[0]!r} needs a schema guard but did not generate as a class or alias"
+        )
+    final = names.use("typing", "Final")
+    guard = names.use(_SCHEMA_MODULE, "SchemaGuard")
+    code = names.imports(_apply(_pad(code), spans))
+    header = _GUARD_HEADER.format(
+        guard=guard, checks=repr(plan.guards), defs=repr(plan.referenced_defs(defs))
+    ).replace("_SCHEMA: Final", f"_SCHEMA: {final}")
     last_import = max(
         n.end_lineno or n.lineno
         for n in ast.parse(code).body
@@ -272,23 +363,6 @@ def insert_guards(code: str, plan: GuardPlan, defs: Mapping[str, Any]) -> str:
     return "".join(lines)
 
 
-def _import_after(code: str, module: str, names: set[str]) -> str:
-    """``code`` importing ``names`` from ``module``: added to its ``from module import`` line,
-    or a new line after the last ``from ... import`` of the imports."""
-    body = ast.parse(code).body
-    imports = [n for n in body if isinstance(n, ast.ImportFrom) and n.level == 0]
-    lines = code.splitlines(keepends=True)
-    for node in imports:
-        if node.module == module:
-            have = {alias.name for alias in node.names}
-            if names <= have:
-                return code
-            # isort's order by type: CONSTANTS, then Classes, then functions, each sorted.
-            ordered = sorted(have | names, key=lambda n: (not n.isupper(), not n[:1].isupper(), n))
-            start, end = node.lineno - 1, node.end_lineno or node.lineno
-            lines[start:end] = [f"from {module} import {', '.join(ordered)}\n"]
-            return "".join(lines)
-    ordered = sorted(names, key=lambda n: (not n.isupper(), not n[:1].isupper(), n))
-    at = max(n.end_lineno or n.lineno for n in imports) if imports else 0
-    lines.insert(at, f"from {module} import {', '.join(ordered)}\n")
-    return "".join(lines)
+def _pad(code: str) -> str:
+    # A span may insert at the line after the last one.
+    return code if code.endswith("\n") else code + "\n"

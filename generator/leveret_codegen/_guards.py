@@ -338,7 +338,8 @@ class _Splitter:
             typing["properties"] = typed_props
         required = schema.get("required")
         if isinstance(required, list):
-            typing["required"] = [n for n in required if declared.get(n) is not False]
+            # A required name without a (satisfiable) property has no field to require.
+            typing["required"] = [n for n in required if declared.get(n, False) is not False]
             if len(typing["required"]) != len(required):
                 to_guard("required")
         applicators = any(k in schema for k in ("allOf", "anyOf", "oneOf"))
@@ -375,7 +376,7 @@ class _Splitter:
             values.append(schema["const"])
         if not values and "enum" not in schema:
             return
-        if _literal_values(values):
+        if values and _literal_values(values):
             for key in ("enum", "const"):
                 if key in schema:
                     typing[key] = schema[key]

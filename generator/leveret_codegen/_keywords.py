@@ -4,7 +4,7 @@ The generated models enforce every JSON Schema 2020-12 validation keyword (pydan
 a schema guard for the rest: ``_guards``). What a definition cannot use is an error (LV401:
 identifiers and anchors, which ``types:`` and ``$ref`` replace; LV403: unknown keywords, never
 silently dropped); annotation-only keywords that change nothing are warnings (LV402); a
-constraint or enum value the declared ``type`` excludes is a mistake (LV405, LV406). The same
+constraint or enum value the declared ``type`` excludes is a mistake (LV405, LV411). The same
 walk checks ``required`` and property names, which need nothing but the schema itself.
 """
 
@@ -150,7 +150,38 @@ def check_schemas(doc: LoadedDocument) -> list[Diagnostic]:
         found.extend(_composition(doc, pointer, schema))
         found.extend(_object(doc, pointer, schema))
         found.extend(_default(doc, pointer, schema))
+        found.extend(_regexes(doc, pointer, schema))
     return found
+
+
+def _regexes(
+    doc: LoadedDocument, pointer: Pointer, schema: dict[str, object]
+) -> Iterator[Diagnostic]:
+    """Each ``pattern`` and ``patternProperties`` key must compile in the runtime's evaluator,
+    which runs ECMA-262 expressions with Python's ``re`` (LV412 otherwise)."""
+    from leveret._schema import SchemaError, compile_schema
+
+    found: list[tuple[Pointer, object, bool]] = []
+    if "pattern" in schema:
+        found.append(((*pointer, "pattern"), schema["pattern"], False))
+    if isinstance(schema.get("patternProperties"), dict):
+        names = schema["patternProperties"]
+        assert isinstance(names, dict)
+        found.extend(((*pointer, "patternProperties", p), p, True) for p in names)
+    for at, pattern, at_key in found:
+        if not isinstance(pattern, str):
+            continue  # the meta-schema reports it
+        try:
+            compile_schema({"pattern": pattern})
+        except SchemaError as exc:
+            yield doc.diagnostic(
+                at,
+                "LV412",
+                f"the regular expression /{pattern}/ cannot be enforced exactly: "
+                + str(exc).partition(": ")[2],
+                "use Unicode general categories (\\p{L}) or explicit character ranges",
+                at_key=at_key,
+            )
 
 
 _JSON_TYPES: Final = frozenset(
@@ -249,7 +280,7 @@ def _kind(value: object) -> set[str]:
 def _values(
     doc: LoadedDocument, pointer: Pointer, schema: dict[str, object]
 ) -> Iterator[Diagnostic]:
-    """An enum/const value the schema's own ``type`` excludes can never be sent (LV406)."""
+    """An enum/const value the schema's own ``type`` excludes can never be sent (LV411)."""
     types = _types_of(schema)
     if types is None:
         return
@@ -264,7 +295,7 @@ def _values(
         if not types & _kind(value):
             yield doc.diagnostic(
                 at,
-                "LV406",
+                "LV411",
                 f"enum/const value {json.dumps(value, ensure_ascii=False)} is not of the "
                 "schema's type " + " or ".join(sorted(types)),
                 "make the values match the type",
@@ -303,9 +334,13 @@ def _object(
     properties = schema.get("properties")
     declared = properties if isinstance(properties, dict) else {}
     required = schema.get("required")
-    # With allOf etc. the properties may come from elsewhere: only check self-contained objects.
-    if isinstance(required, list) and not any(
-        k in schema for k in ("allOf", "anyOf", "oneOf", "$ref")
+    # With allOf etc. the properties may come from elsewhere, and a bare {required: [...]} (in
+    # if/then, dependentSchemas, a oneOf branch) constrains properties declared elsewhere: only
+    # check self-contained objects, which declare their properties.
+    if (
+        isinstance(required, list)
+        and "properties" in schema
+        and not any(k in schema for k in ("allOf", "anyOf", "oneOf", "$ref"))
     ):
         for index, name in enumerate(required):
             if isinstance(name, str) and name not in declared:
@@ -313,9 +348,11 @@ def _object(
                 yield doc.diagnostic(
                     (*pointer, "required", index),
                     "LV309",
-                    f"required property {name!r} is not declared in properties",
+                    f"required property {name!r} is not declared in properties: it must be "
+                    "present, with any value, and the model has no field for it",
                     (f"did you mean {close[0]!r}? " if close else "")
                     + "declare it under properties, or remove it from required",
+                    severity=Severity.WARNING,
                 )
     seen: dict[str, str] = {}
     for name in declared:

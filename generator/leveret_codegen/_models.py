@@ -18,7 +18,7 @@ import warnings
 
 from leveret_codegen._diagnostics import Diagnostic, file_error
 from leveret_codegen._enforce import GuardFailure, insert_guards, json_integers, json_literals
-from leveret_codegen._guards import plan_guards
+from leveret_codegen._guards import GuardPlan, plan_guards
 from leveret_codegen._ir import ServiceDef
 
 __all__ = ["generate_models"]
@@ -39,6 +39,9 @@ def generate_models(service: ServiceDef, header: str) -> tuple[str | None, tuple
     schema = json.loads(service.models_schema)
     defs = schema["$defs"]
     plan = plan_guards(defs)
+    unusable = _uncompilable_guard(plan, defs)
+    if unusable:
+        return None, (_failed(service, unusable),)
     schema["$defs"] = dict(plan.typing)
     helpers = _break_array_self_references(schema["$defs"])
     try:
@@ -98,6 +101,23 @@ def generate_models(service: ServiceDef, header: str) -> tuple[str | None, tuple
     except GuardFailure as exc:
         return None, (_failed(service, str(exc)),)
     return code, ()
+
+
+def _uncompilable_guard(plan: GuardPlan, defs: dict[str, object]) -> str | None:
+    """Why a guard would fail at run time (the runtime's evaluator refuses its schema), if so.
+
+    The front end reports what a user can fix (LV412 for a regex); this is the last line of
+    defence, so that a generated module never raises on its first validation."""
+    from leveret._schema import SchemaError
+    from leveret.schema import SchemaGuard
+
+    guard = SchemaGuard(plan.guards, plan.referenced_defs(defs))
+    for name in plan.guards:
+        try:
+            guard.failures(name, None)
+        except SchemaError as exc:
+            return f"the schema of type {name!r} cannot be checked: {exc}"
+    return None
 
 
 # --- recursive arrays (issue 15, F8) -------------------------------------------------------------

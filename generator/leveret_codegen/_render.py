@@ -173,7 +173,7 @@ def _strip_model_validators(node: ast.expr, originals: Mapping[str, str]) -> tup
         stripped = False
 
         def visit_Name(self, name: ast.Name) -> ast.AST:
-            if name.id == "JsonInt":  # leveret.schema's int accepting 1.0 from JSON
+            if originals.get(name.id, name.id) == "JsonInt":  # leveret.schema's JSON integer
                 self.stripped = True
                 return ast.Name("int", ast.Load())
             return name
@@ -195,18 +195,16 @@ def _strip_model_validators(node: ast.expr, originals: Mapping[str, str]) -> tup
 
 
 def _is_model_validator(node: ast.expr, originals: Mapping[str, str]) -> bool:
+    """Metadata that only narrows what the models accept: ``JSON_INTEGER`` and the other markers
+    of ``leveret.schema``, ``_SCHEMA.before("Name")``."""
     if isinstance(node, ast.Name):
-        return node.id in MODEL_ONLY_NAMES  # JSON_INTEGER
-    if not (
+        return originals.get(node.id, node.id) in MODEL_ONLY_NAMES
+    return (
         isinstance(node, ast.Call)
-        and _call_name(node, originals) in ("BeforeValidator", "AfterValidator")
-        and len(node.args) == 1
-    ):
-        return False
-    target = node.args[0]
-    if isinstance(target, ast.Call):  # _SCHEMA.value("Name")
-        target = target.func.value if isinstance(target.func, ast.Attribute) else target.func
-    return isinstance(target, ast.Name) and target.id in MODEL_ONLY_NAMES
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in MODEL_ONLY_NAMES
+    )
 
 
 class UnsupportedField(Exception):

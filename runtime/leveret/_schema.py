@@ -23,11 +23,13 @@ Semantics (``tests/runtime/test_schema_evaluator.py`` runs the JSON-Schema-Test-
 * ``pattern``/``patternProperties`` are ECMA-262 regular expressions run with Python's ``re``
   after a small translation (:func:`_ecma_to_python`): ``$`` matches only at the very end (not
   before a final newline), ``\\d``/``\\w`` (and ``\\D``/``\\W`` outside classes) are ASCII as in
-  ECMA, ``(?<name>...)`` and ``\\k<name>`` are named groups. Caveats left: ``\\s`` and ``\\b``
-  follow Python's Unicode rules (ECMA's whitespace set differs in a few code points), ``\\p{...}``
-  and ``\\u{...}`` are refused at compile time (Python ``re`` has neither), and ``re``'s syntax
-  extensions (``(?P...)``, ``\\A``, ``\\Z``, possessive quantifiers) are accepted though ECMA has
-  none of them.
+  ECMA, ``(?<name>...)`` and ``\\k<name>`` are named groups, ``\\p{L}``/``\\p{Letter}`` (Unicode
+  general categories, also inside a class) become the category's code points (from
+  :mod:`unicodedata`). Caveats left: ``\\s`` and ``\\b`` follow Python's Unicode rules (ECMA's
+  whitespace set differs in a few code points), script and binary properties
+  (``\\p{Script=Greek}``), ``\\P{...}`` inside a class and ``\\u{...}`` are refused at compile
+  time, and ``re``'s syntax extensions (``(?P...)``, ``\\A``, ``\\Z``, possessive quantifiers) are
+  accepted though ECMA has none of them.
 * ``format`` is an assertion (the format-assertion vocabulary) for date-time, date, time,
   duration, email, hostname, ipv4, ipv6, uri, uri-reference and uuid; any other format is a
   compile error (an unknown format must not pass silently).
@@ -230,6 +232,88 @@ _ECMA_ESCAPES_OUTSIDE: Final = {
 _ECMA_ESCAPES_INSIDE: Final = {"d": "0-9", "w": "A-Za-z0-9_"}
 
 
+#: Unicode general categories by their long names (ECMA-262 accepts both forms).
+_CATEGORY_NAMES: Final = {
+    "Letter": "L",
+    "Cased_Letter": "LC",
+    "Uppercase_Letter": "Lu",
+    "Lowercase_Letter": "Ll",
+    "Titlecase_Letter": "Lt",
+    "Modifier_Letter": "Lm",
+    "Other_Letter": "Lo",
+    "Mark": "M",
+    "Nonspacing_Mark": "Mn",
+    "Spacing_Mark": "Mc",
+    "Enclosing_Mark": "Me",
+    "Number": "N",
+    "Decimal_Number": "Nd",
+    "digit": "Nd",
+    "Letter_Number": "Nl",
+    "Other_Number": "No",
+    "Punctuation": "P",
+    "punct": "P",
+    "Connector_Punctuation": "Pc",
+    "Dash_Punctuation": "Pd",
+    "Open_Punctuation": "Ps",
+    "Close_Punctuation": "Pe",
+    "Initial_Punctuation": "Pi",
+    "Final_Punctuation": "Pf",
+    "Other_Punctuation": "Po",
+    "Symbol": "S",
+    "Math_Symbol": "Sm",
+    "Currency_Symbol": "Sc",
+    "Modifier_Symbol": "Sk",
+    "Other_Symbol": "So",
+    "Separator": "Z",
+    "Space_Separator": "Zs",
+    "Line_Separator": "Zl",
+    "Paragraph_Separator": "Zp",
+    "Other": "C",
+    "Control": "Cc",
+    "cntrl": "Cc",
+    "Format": "Cf",
+    "Surrogate": "Cs",
+    "Private_Use": "Co",
+    "Unassigned": "Cn",
+}
+_CATEGORY_CACHE: dict[str, str] = {}
+
+
+def _category_ranges(name: str, pattern: str) -> str:
+    """The ``re`` class body (ranges, no brackets) of Unicode general category ``name``.
+
+    ECMA's ``\\p{L}``/``\\p{Letter}``/``\\p{General_Category=Letter}``; built from
+    :mod:`unicodedata` once per category. Scripts and binary properties are refused."""
+    short = name.split("=", 1)[1] if name.startswith(("General_Category=", "gc=")) else name
+    short = _CATEGORY_NAMES.get(short, short)
+    if short not in _CATEGORY_CACHE:
+        valid = {v for v in _CATEGORY_NAMES.values()}
+        if short not in valid and short not in {v[0] for v in valid}:
+            raise UnsupportedSchema(
+                f"pattern {pattern!r}: \\p{{{name}}} is not a Unicode general category"
+                " (scripts and binary properties are not supported)"
+            )
+        wanted = ("Lu", "Ll", "Lt") if short == "LC" else (short,)
+        parts: list[str] = []
+        start = last = -2
+        for code in range(0x110000):
+            category = unicodedata.category(chr(code))
+            if category in wanted or category[0] in wanted:
+                if code != last + 1:
+                    if start >= 0:
+                        parts.append(_range(start, last))
+                    start = code
+                last = code
+        if start >= 0:
+            parts.append(_range(start, last))
+        _CATEGORY_CACHE[short] = "".join(parts)
+    return _CATEGORY_CACHE[short]
+
+
+def _range(first: int, last: int) -> str:
+    return f"\\U{first:08x}" if first == last else f"\\U{first:08x}-\\U{last:08x}"
+
+
 def _ecma_to_python(pattern: str) -> str:
     """Translate the ECMA-262 regex features whose meaning differs in Python ``re``.
 
@@ -241,6 +325,16 @@ def _ecma_to_python(pattern: str) -> str:
         c = pattern[i]
         if c == "\\" and i + 1 < n:
             e = pattern[i + 1]
+            if e in "pP" and pattern[i + 2 : i + 3] == "{":
+                end = pattern.find("}", i + 3)
+                ranges = _category_ranges(pattern[i + 3 : end] if end > 0 else "", pattern)
+                if in_class and e == "P":
+                    raise UnsupportedSchema(
+                        f"pattern {pattern!r}: \\P{{...}} inside a character class is not supported"
+                    )
+                out.append(ranges if in_class else f"[{'^' if e == 'P' else ''}{ranges}]")
+                i = end + 1
+                continue
             if e in "pP" or (e == "u" and pattern[i + 2 : i + 3] == "{"):
                 raise UnsupportedSchema(
                     f"pattern {pattern!r}: \\{e}{{...}} is not supported by Python's re"
@@ -841,7 +935,8 @@ class _Compiler:
                 lambda v: _fail("maxLength", f"longer than {m} characters") if len(v) > m else _OK
             )
         if has("pattern"):
-            string.append(_check_pattern(_compile_pattern(schema["pattern"], f"{where}/pattern")))
+            regex = _compile_pattern(schema["pattern"], f"{where}/pattern")
+            string.append(_check_pattern(regex, schema["pattern"]))
         if has("format"):
             string.append(_check_format(schema["format"], where))
         # -- arrays
@@ -1186,12 +1281,13 @@ def _check_multiple_of(divisor: Any, where: str) -> _KwCheck:
     return check
 
 
-def _check_pattern(regex: re.Pattern[str]) -> _KwCheck:
+def _check_pattern(regex: re.Pattern[str], written: str) -> _KwCheck:
     search = regex.search
+    shown = _show(written)  # as the schema writes it, not as translated for re
 
     def check(v: str) -> _Failures:
         if search(v) is None:
-            return _fail("pattern", f"{_show(v)} does not match {regex.pattern!r}")
+            return _fail("pattern", f"{_show(v)} does not match {shown}")
         return _OK
 
     return check

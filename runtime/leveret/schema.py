@@ -29,7 +29,13 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Final, TypeAlias
 
-from pydantic import BaseModel, GetCoreSchemaHandler, ValidationInfo
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    GetCoreSchemaHandler,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError, core_schema, to_jsonable_python
 
 from leveret._schema import Check, Failure, compile_schema, format_check
@@ -38,6 +44,7 @@ __all__ = [
     "JSON_DATE",
     "JSON_DATE_TIME",
     "JSON_INTEGER",
+    "JSON_LITERAL",
     "JSON_UUID",
     "JsonInt",
     "SchemaGuard",
@@ -165,6 +172,10 @@ def json_literal(value: object) -> object:
     return value
 
 
+#: After a ``Literal`` with integer members: :func:`json_literal` first.
+JSON_LITERAL: Final = BeforeValidator(json_literal)
+
+
 def clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """pydantic's errors with :data:`JSON_INTEGER`'s union folded into one error per value.
 
@@ -213,8 +224,8 @@ class SchemaGuard:
 
     ``checks`` holds, per type, the part of its schema the generated fields do not enforce;
     ``defs`` the types those parts refer to (refs ``#/$defs/<Name>``). Each check is compiled on
-    first use. :meth:`model` and :meth:`value` return the
-    validators a generated class or type alias runs before pydantic's own.
+    first use. :meth:`model_validator` and :meth:`before` give what a generated class or type
+    alias runs before pydantic's own validation.
     """
 
     def __init__(self, checks: Mapping[str, Any], defs: Mapping[str, Any]) -> None:
@@ -246,17 +257,24 @@ class SchemaGuard:
             raise PydanticCustomError("json_schema", "{reason}", {"reason": _describe(failures)})
         return data
 
-    def model(self, name: str, cls: type[BaseModel], data: Any, info: ValidationInfo) -> Any:
-        """A ``model_validator(mode="before")`` body: ``data`` checked against type ``name``."""
-        if isinstance(data, cls):
-            return data  # validated when it was made
-        return self._enforce(name, data, info.mode == "python")
+    def model_validator(self, name: str) -> Any:
+        """A before model validator checking a class's input against type ``name``.
 
-    def value(self, name: str) -> Callable[[Any, ValidationInfo], Any]:
-        """A ``BeforeValidator`` function checking a value against type ``name``."""
+        Generated as ``_leveret_schema = _SCHEMA.model_validator("Name")`` in the class body."""
+
+        def check(cls: type[BaseModel], data: Any, info: ValidationInfo) -> Any:
+            if isinstance(data, cls):
+                return data  # validated when it was made
+            return self._enforce(name, data, info.mode == "python")
+
+        check.__qualname__ = check.__name__ = f"schema_of_{name}"
+        return model_validator(mode="before")(classmethod(check))  # type: ignore[arg-type]
+
+    def before(self, name: str) -> BeforeValidator:
+        """``Annotated`` metadata checking a type alias's value against type ``name``."""
 
         def check(data: Any, info: ValidationInfo) -> Any:
             return self._enforce(name, data, info.mode == "python")
 
         check.__qualname__ = check.__name__ = f"schema_of_{name}"
-        return check
+        return BeforeValidator(check)

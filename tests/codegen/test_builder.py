@@ -286,9 +286,13 @@ def test_a_missing_path_is_reported(in_tmp: Path) -> None:
 
 
 def test_a_file_named_twice_is_loaded_once(in_tmp: Path) -> None:
-    _write(in_tmp, "defs/a.yaml", "leveret: 1\npackage: a\nservice: A\ntypes: {T: {minimum: 1}}\n")
+    _write(
+        in_tmp,
+        "defs/a.yaml",
+        "leveret: 1\npackage: a\nservice: A\ntypes: {T: {type: string, minimum: 1}}\n",
+    )
     _, diagnostics = load_services(["defs", "defs/a.yaml"])
-    assert [d.code for d in diagnostics] == ["LV404"]
+    assert [d.code for d in diagnostics] == ["LV405"]
     _write(in_tmp, "defs/a.yaml", "leveret: 1\npackage: a\nservice: A\n")
     services, diagnostics = load_services(["defs", "./defs/a.yaml"])
     assert diagnostics == ()

@@ -195,7 +195,7 @@ def test_recursive_array_is_a_real_recursive_alias(package: ModuleType) -> None:
     from leveret_codegen._models import _untyped_containers
 
     source = Path(package.__file__).with_name("models.py").read_text(encoding="utf-8")
-    assert 'Nested = TypeAliasType("Nested", "list[int | Nested]")' in source
+    assert 'Nested = TypeAliasType("Nested", "list[JsonInt | Nested]")' in source
     assert "LeveretSelf" not in source  # the helper aliases are gone
     assert _untyped_containers(source) == []
 
@@ -242,5 +242,5 @@ def test_helper_name_never_collides(tmp_path: Path) -> None:
     result = generate_files([str(path)])
     assert result.ok, [d.render() for d in result.diagnostics]
     models = next(t for p, t in result.files.items() if p.endswith("/models.py"))
-    assert 'Nested = TypeAliasType("Nested", "list[int | Nested]")' in models
+    assert 'Nested = TypeAliasType("Nested", "list[JsonInt | Nested]")' in models
     assert 'NestedLeveretSelf = TypeAliasType("NestedLeveretSelf", list[str])' in models

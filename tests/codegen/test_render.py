@@ -354,9 +354,19 @@ def test_two_definitions_one_package() -> None:
     assert "schemas/a.yaml" in diagnostic.message
 
 
-def test_one_broken_service_means_no_files_at_all() -> None:
+def test_one_broken_service_means_no_files_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datamodel_code_generator
+
+    real = datamodel_code_generator.generate
+
+    def crash_on_thing(text: str, **kwargs: object) -> object:
+        if "Thing" in text:
+            raise KeyError("boolean schema")  # dmcg raises many exception types
+        return real(text, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(datamodel_code_generator, "generate", crash_on_thing)
     good = ir_fixtures.service(package="good")
-    broken = ir_fixtures.service(package="bad", defs={"Thing": {"allOf": [False]}})
+    broken = ir_fixtures.service(package="bad", defs={"Thing": {"type": "string"}})
     result = generate_services([good, broken])
     assert [d.code for d in result.diagnostics] == ["LV501"]
     assert result.files == {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import leveret
-from pydantic import MISSING, AwareDatetime, EmailStr
+from pydantic import MISSING, AwareDatetime
 
 from . import _spec
 from .models import Color, Drawing, PingResponse, Shape
@@ -44,7 +44,7 @@ class EdgeClient(leveret.Client):
         color: Color = "green",
         note: str | None = None,
         at: AwareDatetime | MISSING = MISSING,
-        owner: EmailStr | MISSING = MISSING,
+        owner: str | MISSING = MISSING,
         timeout: leveret.Timeout = leveret.DEFAULT,
     ) -> Drawing:
         """Draw a shape and return what was drawn.
@@ -101,7 +101,7 @@ class AsyncEdgeClient(leveret.AsyncClient):
         color: Color = "green",
         note: str | None = None,
         at: AwareDatetime | MISSING = MISSING,
-        owner: EmailStr | MISSING = MISSING,
+        owner: str | MISSING = MISSING,
         timeout: leveret.Timeout = leveret.DEFAULT,
     ) -> Drawing:
         """Draw a shape and return what was drawn.

@@ -3,11 +3,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 from uuid import UUID
 
-from pydantic import MISSING, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from leveret.schema import JSON_DATE_TIME, JSON_UUID, SchemaGuard
+from pydantic import MISSING, AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
+
+#: What the types below cannot say with pydantic alone, checked by leveret's JSON Schema
+#: evaluator before pydantic's own validation: per type, the part of its schema its fields do
+#: not enforce (``checks``), and the types those parts refer to (``defs``).
+_SCHEMA: Final = SchemaGuard(
+    checks={"DrawRequest": {"properties": {"owner": {"format": "email"}}}},
+    defs={},
+)
+
 
 Color = TypeAliasType("Color", Literal["red", "green", "blue"])
 """
@@ -53,15 +63,18 @@ class DrawRequest(BaseModel):
     scale: Annotated[float, Field(ge=0.1)] = 1.5
     color: Color = "green"
     note: str | None = None
-    at: AwareDatetime | MISSING = MISSING
-    owner: EmailStr | MISSING = MISSING
+    at: Annotated[AwareDatetime, JSON_DATE_TIME] | MISSING = MISSING
+    owner: str | MISSING = MISSING
+
+    # JSON Schema keywords the fields cannot express: format at /properties/owner.
+    _leveret_schema = _SCHEMA.model_validator("DrawRequest")
 
 
 class Drawing(BaseModel):
     model_config = ConfigDict(
         use_attribute_docstrings=True,
     )
-    id: UUID
+    id: Annotated[UUID, JSON_UUID]
     area: float
     warnings: list[str] | MISSING = MISSING
 

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated, Union
 
+from leveret.schema import JsonInt
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
 Bounded1 = TypeAliasType("Bounded1", Annotated[str, Field(max_length=2)])
 
 
-IntMap = TypeAliasType("IntMap", "dict[str, int | IntMap]")
+IntMap = TypeAliasType("IntMap", "dict[str, JsonInt | IntMap]")
 
 
-Json = TypeAliasType("Json", Union[int, "list[Json]", "dict[str, Json]"])
+Json = TypeAliasType("Json", Union[JsonInt, "list[Json]", "dict[str, Json]"])
 
 
-Nested = TypeAliasType("Nested", "list[int | Nested]")
+Nested = TypeAliasType("Nested", "list[JsonInt | Nested]")
 
 
 Bounded = TypeAliasType("Bounded", "Annotated[list[Bounded1 | Bounded], Field(min_length=1)]")

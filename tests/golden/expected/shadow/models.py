@@ -4,19 +4,33 @@
 from __future__ import annotations
 
 from typing import Annotated as Annotated_aliased
+from typing import Final as Final_leveret
 
+from leveret.schema import JSON_DATE_TIME as JSON_DATE_TIME_leveret
+from leveret.schema import JsonInt as JsonInt_leveret
+from leveret.schema import SchemaGuard as SchemaGuard_leveret
 from pydantic import MISSING as MISSING_aliased_1
 from pydantic import AwareDatetime as AwareDatetime_aliased_aliased
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as Field_aliased
+
+#: What the types below cannot say with pydantic alone, checked by leveret's JSON Schema
+#: evaluator before pydantic's own validation: per type, the part of its schema its fields do
+#: not enforce (``checks``), and the types those parts refer to (``defs``).
+_SCHEMA: Final_leveret = SchemaGuard_leveret(
+    checks={"PutRequest": {"properties": {"tags": {"uniqueItems": True}}}},
+    defs={},
+)
 
 
 class Money(BaseModel):
     model_config = ConfigDict(
         use_attribute_docstrings=True,
     )
-    amount: int
-    at: AwareDatetime_aliased_aliased | MISSING_aliased_1 = MISSING_aliased_1
+    amount: JsonInt_leveret
+    at: (
+        Annotated_aliased[AwareDatetime_aliased_aliased, JSON_DATE_TIME_leveret] | MISSING_aliased_1
+    ) = MISSING_aliased_1
 
 
 class PutRequest(BaseModel):
@@ -33,7 +47,9 @@ class PutRequest(BaseModel):
     ClassVar: str | MISSING_aliased_1 = MISSING_aliased_1
     BaseModel: str | MISSING_aliased_1 = MISSING_aliased_1
     MISSING: str | MISSING_aliased_1 = MISSING_aliased_1
-    AwareDatetime: AwareDatetime_aliased_aliased | MISSING_aliased_1 = MISSING_aliased_1
+    AwareDatetime: (
+        Annotated_aliased[AwareDatetime_aliased_aliased, JSON_DATE_TIME_leveret] | MISSING_aliased_1
+    ) = MISSING_aliased_1
     AwareDatetime_aliased: str | MISSING_aliased_1 = MISSING_aliased_1
     MISSING_aliased: str | MISSING_aliased_1 = MISSING_aliased_1
     Annotated: str | MISSING_aliased_1 = MISSING_aliased_1
@@ -42,6 +58,18 @@ class PutRequest(BaseModel):
     Money_1: Annotated_aliased[Money | MISSING_aliased_1, Field_aliased(alias="Money")] = (
         MISSING_aliased_1
     )
+    JsonInt: str | MISSING_aliased_1 = MISSING_aliased_1
+    JSON_INTEGER: str | MISSING_aliased_1 = MISSING_aliased_1
+    JSON_DATE_TIME: str | MISSING_aliased_1 = MISSING_aliased_1
+    SchemaGuard: str | MISSING_aliased_1 = MISSING_aliased_1
+    Final: str | MISSING_aliased_1 = MISSING_aliased_1
+    BeforeValidator: str | MISSING_aliased_1 = MISSING_aliased_1
+    ValidationInfo: str | MISSING_aliased_1 = MISSING_aliased_1
+    model_validator: str | MISSING_aliased_1 = MISSING_aliased_1
+    count: Annotated_aliased[JsonInt_leveret | MISSING_aliased_1, Field_aliased(ge=1)] = (
+        MISSING_aliased_1
+    )
+    tags: list[str] | MISSING_aliased_1 = MISSING_aliased_1
     PutRequest: str | MISSING_aliased_1 = MISSING_aliased_1
     GetRequest: str | MISSING_aliased_1 = MISSING_aliased_1
     GetResponse: str | MISSING_aliased_1 = MISSING_aliased_1
@@ -55,20 +83,23 @@ class PutRequest(BaseModel):
     put: str | MISSING_aliased_1 = MISSING_aliased_1
     get: str | MISSING_aliased_1 = MISSING_aliased_1
 
+    # JSON Schema keywords the fields cannot express: uniqueItems at /properties/tags.
+    _leveret_schema = _SCHEMA.model_validator("PutRequest")
+
 
 class GetRequest(BaseModel):
     model_config = ConfigDict(
         use_attribute_docstrings=True,
     )
-    GET: int | MISSING_aliased_1 = MISSING_aliased_1
-    PUT: int | MISSING_aliased_1 = MISSING_aliased_1
+    GET: JsonInt_leveret | MISSING_aliased_1 = MISSING_aliased_1
+    PUT: JsonInt_leveret | MISSING_aliased_1 = MISSING_aliased_1
 
 
 class GetResponse(BaseModel):
     model_config = ConfigDict(
         use_attribute_docstrings=True,
     )
-    GET: int
+    GET: JsonInt_leveret
 
 
 class NopeDetails(BaseModel):
