@@ -256,7 +256,10 @@ class _Splitter:
         elif kind == "object":
             self._object(schema, where, typing, guard, to_guard)
         self._values(schema, typing, to_guard)
-        self._applicators(schema, where, typing, guard, to_guard, at_root=at_root)
+        single_type = schema["type"] if single and "null" not in (kinds or ()) else None
+        self._applicators(
+            schema, where, typing, guard, to_guard, at_root=at_root, single_type=single_type
+        )
         return typing, guard or None
 
     # -- kinds -----------------------------------------------------------------------------------
@@ -405,11 +408,17 @@ class _Splitter:
         to_guard: Any,
         *,
         at_root: bool,
+        single_type: object,
     ) -> None:
         members = schema.get("allOf")
         if isinstance(members, list):
             typed, guarded = [], []
             for index, member in enumerate(members):
+                untyped = isinstance(member, dict) and not {"type", "$ref"} & member.keys()
+                if untyped and single_type is not None:
+                    # The member applies to the same value, whose type the parent fixes: its
+                    # keywords are typed (and pydantic's) as if it said so itself.
+                    member = {"type": single_type, **member}
                 member_typing, member_guard = self.split(member, _pointer(where, "allOf", index))
                 if member_typing != {}:
                     typed.append(member_typing)

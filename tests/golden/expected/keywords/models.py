@@ -249,10 +249,10 @@ class Sealed(BaseModel):
     model_config = ConfigDict(
         use_attribute_docstrings=True,
     )
+    b: str | MISSING = MISSING
     a: str | MISSING = MISSING
 
-    # JSON Schema keywords the fields cannot express: properties at /allOf/0,
-    # unevaluatedProperties at /.
+    # JSON Schema keywords the fields cannot express: unevaluatedProperties at /.
     _leveret_schema = _SCHEMA.model_validator("Sealed")
 
 
