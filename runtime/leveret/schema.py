@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Final, TypeAlias
 
 from pydantic import (
+    MISSING,
     BaseModel,
     BeforeValidator,
     GetCoreSchemaHandler,
@@ -205,6 +206,18 @@ def clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return cleaned
 
 
+def _as_json(value: Any) -> Any:
+    """A Python caller's value as the JSON it will be sent as: models dumped by alias, datetimes
+    and UUIDs as strings, and ``MISSING`` (an argument not given) left out."""
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items() if v is not MISSING}
+    if isinstance(value, list | tuple):
+        return [_as_json(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return to_jsonable_python(value, by_alias=True)
+
+
 #: How many failures one guard error lists; the rest are counted.
 _LISTED: Final = 10
 
@@ -251,7 +264,7 @@ class SchemaGuard:
 
     def _enforce(self, name: str, data: Any, python: bool) -> Any:
         # Python callers may pass models, datetimes, UUIDs...: checked in their JSON form.
-        instance = to_jsonable_python(data, by_alias=True) if python else data
+        instance = _as_json(data) if python else data
         failures = self._check(name)(instance)
         if failures:
             raise PydanticCustomError("json_schema", "{reason}", {"reason": _describe(failures)})

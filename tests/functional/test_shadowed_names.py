@@ -38,6 +38,9 @@ PUT_ARGUMENTS: dict[str, Any] = {
 PUT_ARGUMENTS["AwareDatetime"] = "2024-01-02T03:04:05Z"
 # dmcg names the attribute ``Money_1`` (a class is called Money); the wire name stays "Money".
 PUT_ARGUMENTS["Money_1"] = {"amount": 7}
+# An integer (JsonInt) and a guarded array (uniqueItems): the names they import are taken.
+PUT_ARGUMENTS["count"] = 3.0
+PUT_ARGUMENTS["tags"] = ["a", "b"]
 assert len(PUT_ARGUMENTS) == len(_DOC["methods"]["put"]["request"]["properties"])
 DETAILS: dict[str, str] = {
     name: f"detail {name}"
