@@ -18,6 +18,7 @@ from leveret._errors import Internal, InvalidArgument, RpcError, error_class_for
 from leveret._spec import MethodSpec
 from leveret._status import StatusCode
 from leveret._wire import STATUS_OK, ErrorPayload, Reply, decode_error, encode_error
+from leveret.schema import clean_errors
 
 __all__ = [
     "decode_reply",
@@ -84,7 +85,7 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
             "msg": _clip(err["msg"], _MAX_MSG),
             "type": err["type"],
         }
-        for err in _first_errors(exc)
+        for err in clean_errors(_first_errors(exc))
     ]
     more = _more(exc)
     if more:
