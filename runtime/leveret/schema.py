@@ -49,6 +49,7 @@ __all__ = [
     "JSON_UUID",
     "JsonInt",
     "SchemaGuard",
+    "clean_errors",
     "json_literal",
 ]
 
