@@ -97,7 +97,11 @@ _ITEM_PROPS = ("types", "Item", "properties")
 CASES: dict[str, tuple[Mutation, set[str]]] = {
     "invalid definition": (_set(("queue",), 42), {"DEFINITION_VALID"}),
     "keyword not enforced": (
-        _set((*_ITEM_PROPS, "note"), {"type": "string", "not": {"const": "x"}}),
+        _set((*_ITEM_PROPS, "note"), {"type": "string", "$anchor": "note"}),
+        {"KEYWORD_NOT_ENFORCED"},
+    ),
+    "regular expression not enforced exactly": (
+        _set((*_ITEM_PROPS, "note"), {"type": "string", "pattern": "^\\p{Script=Greek}+$"}),
         {"KEYWORD_NOT_ENFORCED"},
     ),
     "annotation keyword": (

@@ -130,7 +130,7 @@ def test_lint_reports_a_default_beside_a_malformed_subschema(
     )
     assert status == 1
     assert out.count("[DEFINITION_VALID]") == 4
-    assert "types.Paging.properties.limit must be a mapping, not a string" in out
+    assert "types.Paging.properties.limit must be a boolean or a mapping, not a string" in out
 
 
 # -- D8, D9: closedness advice that does not backfire, and that says what following it costs -----

@@ -49,7 +49,7 @@ _LABELS: Final = {
 }
 _SEVERITY: Final = {Level.ERROR: 0, Level.WARNING: 1, Level.INFO: 2}
 _JSON_TYPES: Final = ("string", "integer", "number", "boolean", "object", "array", "null")
-_SHAPING: Final = ("type", "enum", "const", "$ref", "allOf", "anyOf", "oneOf")
+_SHAPING: Final = ("type", "enum", "const", "$ref", "allOf", "anyOf", "oneOf", "not")
 
 Identity = tuple[str, tuple[str | int, ...]]
 
@@ -199,7 +199,26 @@ def _values(data: Mapping[str, object]) -> list[object] | None:
 
 
 def _key(value: object) -> str:
-    return json.dumps(value, sort_keys=True)
+    """A value as JSON compares it: ``1`` equals ``1.0``, ``true`` never equals ``1``."""
+    return json.dumps(_json_equal(value), sort_keys=True)
+
+
+def _json_equal(value: object) -> object:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_json_equal(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_equal(v) for k, v in value.items()}
+    return value
+
+
+def as_schema(value: object) -> dict[str, object]:
+    """A subschema as a mapping: the boolean schema ``true`` is ``{}`` (anything), ``false``
+    is ``{"not": {}}`` (nothing), so both compare like any other schema."""
+    if isinstance(value, dict):
+        return value
+    return {"not": {}} if value is False else {}
 
 
 def _required(data: Mapping[str, object]) -> set[str]:
@@ -218,6 +237,118 @@ def _additional(data: Mapping[str, object]) -> object:
 
 def _mapping(value: object) -> dict[str, object]:
     return value if isinstance(value, dict) else {}
+
+
+def _closed(data: Mapping[str, object]) -> bool:
+    """No property beyond the declared (and pattern-matched) ones is accepted."""
+    return data.get("additionalProperties") is False or data.get("unevaluatedProperties") is False
+
+
+def _trivial(value: object) -> bool:
+    """A subschema that accepts every value (``true``, ``{}``, or annotations only)."""
+    return value is True or (isinstance(value, dict) and all(_annotation(k) for k in value))
+
+
+#: Format changes whose direction is known: every ``uri`` is a ``uri-reference``.
+_FORMAT_WIDER: Final = {
+    ("uri", "uri-reference"): Change.LOOSER,
+    ("uri-reference", "uri"): Change.TIGHTER,
+}
+
+#: Keywords the comparison understands; a change to any other (validation) keyword is
+#: reported with an unknown direction rather than passed over.
+_COMPARED: Final = frozenset(
+    {
+        "type",
+        "enum",
+        "const",
+        "$ref",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "discriminator",
+        "properties",
+        "required",
+        "additionalProperties",
+        "patternProperties",
+        "propertyNames",
+        "minProperties",
+        "maxProperties",
+        "dependentRequired",
+        "dependentSchemas",
+        "unevaluatedProperties",
+        "items",
+        "prefixItems",
+        "contains",
+        "minContains",
+        "maxContains",
+        "unevaluatedItems",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "format",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "not",
+        "if",
+        "then",
+        "else",
+        "default",
+    }
+)
+#: Findings about something other than which values are valid (a probe ignores them).
+_NOT_VALIDATION: Final = frozenset(
+    {
+        "DESCRIPTION_CHANGED",
+        "REF_TARGET_CHANGED",
+        "DEFAULT_CHANGED",
+        "DEFAULT_REMOVED",
+        "DEFAULT_ADDED",
+    }
+)
+
+
+def _exclusive(side: Side, parts: list[Schema]) -> bool:
+    """Whether no value can match two of ``parts``: their JSON types differ (an integer is a
+    number), or a property both require has one value in each, not the same one."""
+    shapes: list[tuple[set[str] | None, dict[str, str]]] = []
+    for part in parts:
+        followed = side.follow(part)
+        data = followed.data
+        types = _type_set(data)
+        if types is not None and types & {"integer", "number"}:
+            types |= {"integer", "number"}
+        tags: dict[str, str] = {}
+        for name in _required(data):
+            prop = as_schema(_mapping(data.get("properties")).get(name, True))
+            values = _values(side.follow(Schema(followed.document, (), prop)).data)
+            if values is not None and len(values) == 1:
+                tags[name] = _key(values[0])
+        shapes.append((types, tags))
+    for index, (types, tags) in enumerate(shapes):
+        for other_types, other_tags in shapes[index + 1 :]:
+            if types is not None and other_types is not None and not types & other_types:
+                continue
+            if any(other_tags.get(k, v) != v for k, v in tags.items()):
+                continue
+            return False
+    return True
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+#: Annotations that change no instance's validity and generate nothing (front end: LV402).
+_NO_EFFECT: Final = frozenset(
+    {"contentEncoding", "contentMediaType", "contentSchema", "readOnly", "writeOnly"}
+)
 
 
 @dataclass(slots=True)
@@ -356,9 +487,9 @@ def _intersection(declarations: list[Schema]) -> Schema | None:
 def _parts(schema: Schema, keyword: str) -> list[Schema]:
     raw = schema.data.get(keyword)
     return [
-        Schema(schema.document, (*schema.pointer, keyword, i), b)
+        Schema(schema.document, (*schema.pointer, keyword, i), as_schema(b))
         for i, b in enumerate(raw if isinstance(raw, list) else [])
-        if isinstance(b, dict)
+        if isinstance(b, (dict, bool))
     ]
 
 
@@ -462,6 +593,10 @@ class SchemaComparer:
         old_merged, new_merged = self._merge(self.old, o), self._merge(self.new, n)
         self._object(o, n, old_merged, new_merged, role, where)
         self._items(o, n, role, where)
+        self._arrays(o, n, role, where)
+        self._objects(o, n, role, where)
+        self._logic(o, n, role, where)
+        self._unknown(o, n, role, where)
         self._variants(o, n, old_merged.rest, new_merged.rest, role, where, single)
 
     @staticmethod
@@ -643,13 +778,15 @@ class SchemaComparer:
             ("maxLength", None),
             ("minItems", None),
             ("maxItems", None),
+            ("minProperties", None),
+            ("maxProperties", None),
         )
         for inclusive, exclusive in bounds:
             before = _bound(o.data, inclusive, exclusive)
             after = _bound(n.data, inclusive, exclusive)
             zero = (
                 _Bound(Fraction(0), False, inclusive)
-                if inclusive in ("minLength", "minItems")
+                if inclusive in ("minLength", "minItems", "minProperties")
                 else None
             )
             change = _bound_change(before or zero, after or zero, lower=inclusive.startswith("min"))
@@ -666,7 +803,7 @@ class SchemaComparer:
                 if before_text is None
                 else Change.LOOSER
                 if after_text is None
-                else Change.INCOMPATIBLE
+                else _FORMAT_WIDER.get((str(before_text), str(after_text)), Change.INCOMPATIBLE)
             )
             shown = f"{_show(before_text) if before_text is not None else 'none'} -> " + (
                 _show(after_text) if after_text is not None else "none"
@@ -731,14 +868,14 @@ class SchemaComparer:
         def add(s: Schema) -> None:
             seen.add(s.identity)
             for name, sub in _mapping(s.data.get("properties")).items():
-                declared = Schema(s.document, (*s.pointer, "properties", name), _mapping(sub))
+                declared = Schema(s.document, (*s.pointer, "properties", name), as_schema(sub))
                 merged.properties.setdefault(name, []).append(declared)
             merged.required.update(_required(s.data))
             members = s.data.get("allOf")
             for index, member in enumerate(members if isinstance(members, list) else []):
-                if not isinstance(member, dict):
+                if not isinstance(member, (dict, bool)):
                     continue
-                part = Schema(s.document, (*s.pointer, "allOf", index), member)
+                part = Schema(s.document, (*s.pointer, "allOf", index), as_schema(member))
                 followed = side.follow(part)
                 if followed.identity in seen:  # allOf leading back to itself
                     continue
@@ -763,8 +900,7 @@ class SchemaComparer:
                 self._pairs.add((partner.identity, member.identity))
         old_props, new_props = old.properties, new.properties
         old_req, new_req = old.required, new.required
-        old_closed = o.data.get("additionalProperties") is False
-        new_closed = n.data.get("additionalProperties") is False
+        old_closed, new_closed = _closed(o.data), _closed(n.data)
         for name, declarations in new_props.items():
             at_new = declarations[0]
             own = at_new.document is n.document and at_new.pointer[:-2] == n.pointer
@@ -831,6 +967,21 @@ class SchemaComparer:
                 label = f"{where}.{name} (now an entry of {where}{{}})"
                 for declared in declarations:
                     self.compare(declared, at_values, role, label, check_ref=False)
+        # Names required without a declaration here (``then: {required: [c]}``, a
+        # dependentSchemas entry, an allOf part): a name that must now be present is tighter.
+        undeclared = (old_req ^ new_req) - set(old_props) - set(new_props)
+        for name in sorted(undeclared):
+            now = name in new_req
+            rules = {
+                Role.REQUEST: "REQUEST_PROPERTY_REQUIRED" if now else "REQUEST_PROPERTY_OPTIONAL",
+                Role.RESPONSE: "RESPONSE_PROPERTY_REQUIRED"
+                if now
+                else "RESPONSE_PROPERTY_OPTIONAL",
+            }
+            text = f"{where}: property {name!r} " + (
+                "became required" if now else "no longer required"
+            )
+            self._emit_for(role, rules, n, self._at(n, "required"), text)
 
     def _declaration_pairs(
         self, old: list[Schema], new: list[Schema]
@@ -862,18 +1013,281 @@ class SchemaComparer:
         return pairs
 
     def _items(self, o: Schema, n: Schema, role: Role, where: str) -> None:
-        before, after = o.data.get("items"), n.data.get("items")
-        if isinstance(before, dict) and isinstance(after, dict):
-            self.compare(
-                Schema(o.document, (*o.pointer, "items"), before),
-                Schema(n.document, (*n.pointer, "items"), after),
-                role,
-                f"{where}[]",
-            )
-        elif isinstance(before, dict) != isinstance(after, dict):
-            change = Change.TIGHTER if isinstance(after, dict) else Change.LOOSER
-            shown = "any items -> typed items" if isinstance(after, dict) else "typed -> any items"
+        old_prefix, new_prefix = _parts(o, "prefixItems"), _parts(n, "prefixItems")
+        if old_prefix or new_prefix:
+            # Position by position, each side's schema for it: its prefixItems entry, else its
+            # items schema (or anything). Then the positions after every prefix.
+            for index in range(max(len(old_prefix), len(new_prefix))):
+                at_old = old_prefix[index] if index < len(old_prefix) else self._rest(o)
+                at_new = new_prefix[index] if index < len(new_prefix) else self._rest(n)
+                self._sub(at_old, at_new, role, n, f"{where}[{index}]", "prefixItems")
+        before, after = self._tail(o), self._tail(n)
+        if before is not None and after is not None:
+            self.compare(before, after, role, f"{where}[]")
+        elif before is not None or after is not None:
+            change = Change.TIGHTER if after is not None else Change.LOOSER
+            typed = after or before
+            kind = "no items" if typed is not None and typed.data == {"not": {}} else "typed items"
+            shown = f"any items -> {kind}" if after is not None else f"{kind} -> any items"
             self._constraint(change, role, n, self._at(n, "items"), f"{where}: {shown}")
+
+    @staticmethod
+    def _tail(schema: Schema) -> Schema | None:
+        """The schema of the items after any prefixItems; None when any item will do."""
+        value = schema.data.get("items")
+        if value is None or value is True or _trivial(value):
+            return None
+        return Schema(schema.document, (*schema.pointer, "items"), as_schema(value))
+
+    @staticmethod
+    def _rest(schema: Schema) -> Schema:
+        value = schema.data.get("items", True)
+        return Schema(schema.document, (*schema.pointer, "items"), as_schema(value))
+
+    # -- the other 2020-12 keywords ----------------------------------------------------------
+
+    def _sub(
+        self,
+        before: Schema | None,
+        after: Schema | None,
+        role: Role,
+        n: Schema,
+        where: str,
+        keyword: str,
+    ) -> None:
+        """A subschema whose changes go the same way as its parent's (looser subschema, looser
+        parent): compared when on both sides; added it constrains (tighter), removed it frees."""
+        old_any = before is None or _trivial(before.data)
+        new_any = after is None or _trivial(after.data)
+        if old_any and new_any:
+            return
+        if not old_any and not new_any:
+            assert before is not None and after is not None
+            self.compare(before, after, role, where)
+            return
+        change = Change.TIGHTER if old_any else Change.LOOSER
+        shown = (
+            "schema became false (accepts nothing)"
+            if after is not None and after.data == {"not": {}}
+            else f"{keyword} added"
+            if old_any
+            else f"{keyword} removed"
+        )
+        self._constraint(change, role, n, self._at(n, keyword), f"{where}: {shown}")
+
+    @staticmethod
+    def _child(schema: Schema, *path: str) -> Schema | None:
+        """The subschema at ``path`` below ``schema`` (booleans as mappings), if there is one."""
+        value: object = schema.data
+        for key in path:
+            if not isinstance(value, dict) or key not in value:
+                return None
+            value = value[key]
+        if not isinstance(value, (dict, bool)):
+            return None
+        return Schema(schema.document, (*schema.pointer, *path), as_schema(value))
+
+    def _direction(self, old: Schema, new: Schema) -> Change | None:
+        """Which way a subschema changed, found by comparing it as a request (an error: it got
+        tighter) and as a response (an error: it got looser); None when neither role objects."""
+        if self.same_structure(old, new):
+            return None
+        levels: list[set[Level]] = []
+        for role in (Role.REQUEST, Role.RESPONSE):
+            probe = SchemaComparer(self.old, self.new)
+            probe.compare(old, new, role, "", check_ref=False)
+            levels.append({f.severity for f in probe.findings if f.rule not in _NOT_VALIDATION})
+        tighter, looser = (Level.ERROR in found for found in levels)
+        if tighter and looser:
+            return Change.INCOMPATIBLE
+        if tighter or looser:
+            return Change.TIGHTER if tighter else Change.LOOSER
+        # no error either way, but a warning (a property removed...): say so, direction unknown
+        return Change.INCOMPATIBLE if Level.WARNING in levels[0] | levels[1] else None
+
+    def _arrays(self, o: Schema, n: Schema, role: Role, where: str) -> None:
+        before, after = o.data.get("uniqueItems") is True, n.data.get("uniqueItems") is True
+        if before != after:
+            shown = "uniqueItems added" if after else "uniqueItems removed"
+            change = Change.TIGHTER if after else Change.LOOSER
+            self._constraint(change, role, n, self._at(n, "uniqueItems"), f"{where}: {shown}")
+        self._sub(
+            self._child(o, "unevaluatedItems"),
+            self._child(n, "unevaluatedItems"),
+            role,
+            n,
+            f"{where}[] (unevaluated)",
+            "unevaluatedItems",
+        )
+        old_contains, new_contains = self._child(o, "contains"), self._child(n, "contains")
+        if old_contains is None and new_contains is None:
+            return  # minContains and maxContains mean nothing without contains
+        at = self._at(n, "contains", "minContains", "maxContains")
+        if old_contains is None or new_contains is None:
+            change = Change.TIGHTER if old_contains is None else Change.LOOSER
+            verb = "added" if old_contains is None else "removed"
+            self._constraint(change, role, n, at, f"{where}: contains {verb}")
+            return
+        counted = "maxContains" in o.data or "maxContains" in n.data
+        if counted and not self.same_structure(old_contains, new_contains):
+            # More items matching can now exceed maxContains: no direction.
+            text = f"{where}: contains changed beside maxContains (direction unknown)"
+            self._constraint(Change.INCOMPATIBLE, role, n, at, text)
+        elif not counted:
+            self.compare(old_contains, new_contains, role, f"{where} (contains)")
+        for keyword, default in (("minContains", 1), ("maxContains", None)):
+            old_bound = _bound({keyword: o.data.get(keyword, default)}, keyword, None)
+            new_bound = _bound({keyword: n.data.get(keyword, default)}, keyword, None)
+            moved = _bound_change(old_bound, new_bound, lower=keyword == "minContains")
+            if moved is not None:
+                shown = f"{_show_bound(old_bound, keyword)} -> {_show_bound(new_bound, keyword)}"
+                self._constraint(moved, role, n, self._at(n, keyword), f"{where}: {shown}")
+
+    def _objects(self, o: Schema, n: Schema, role: Role, where: str) -> None:
+        self._sub(
+            self._child(o, "propertyNames"),
+            self._child(n, "propertyNames"),
+            role,
+            n,
+            f"{where} (property names)",
+            "propertyNames",
+        )
+        self._sub(
+            self._child(o, "unevaluatedProperties"),
+            self._child(n, "unevaluatedProperties"),
+            role,
+            n,
+            f"{where}{{}} (unevaluated)",
+            "unevaluatedProperties",
+        )
+        self._patterns(o, n, role, where)
+        old_dep, new_dep = (
+            _mapping(o.data.get("dependentRequired")),
+            _mapping(n.data.get("dependentRequired")),
+        )
+        for name in sorted(set(old_dep) | set(new_dep)):
+            before = {v for v in _list(old_dep.get(name)) if isinstance(v, str)}
+            after = {v for v in _list(new_dep.get(name)) if isinstance(v, str)}
+            if before == after:
+                continue
+            change = (
+                Change.TIGHTER
+                if before < after
+                else Change.LOOSER
+                if after < before
+                else Change.INCOMPATIBLE
+            )
+            shown = f"{sorted(before)} -> {sorted(after)}"
+            text = f"{where}: dependentRequired when {name!r} is present: {shown}"
+            self._constraint(change, role, n, self._at(n, "dependentRequired"), text)
+        old_schemas = _mapping(o.data.get("dependentSchemas"))
+        new_schemas = _mapping(n.data.get("dependentSchemas"))
+        for name in sorted(set(old_schemas) | set(new_schemas)):
+            self._sub(
+                self._child(o, "dependentSchemas", name),
+                self._child(n, "dependentSchemas", name),
+                role,
+                n,
+                f"{where} (when {name!r} is present)",
+                "dependentSchemas",
+            )
+
+    def _patterns(self, o: Schema, n: Schema, role: Role, where: str) -> None:
+        old_map = _mapping(o.data.get("patternProperties"))
+        new_map = _mapping(n.data.get("patternProperties"))
+        for regex in old_map.keys() & new_map.keys():
+            self._sub(
+                self._child(o, "patternProperties", regex),
+                self._child(n, "patternProperties", regex),
+                role,
+                n,
+                f"{where}{{/{regex}/}}",
+                "patternProperties",
+            )
+        added = [r for r in new_map if r not in old_map and not _trivial(new_map[r])]
+        removed = [r for r in old_map if r not in new_map and not _trivial(old_map[r])]
+        # A name matching no pattern falls to additionalProperties: when that is not open, a
+        # pattern added or removed moves names between two constraints (no direction).
+        falls_open = _additional(o.data) is True and _additional(n.data) is True
+        falls_open = falls_open and "unevaluatedProperties" not in o.data
+        falls_open = falls_open and "unevaluatedProperties" not in n.data
+        added_open = [r for r in new_map if r not in old_map and r not in added]
+        if not added and not removed and (falls_open or not added_open):
+            return
+        at = self._at(n, "patternProperties")
+        listed = ", ".join(f"/{r}/" for r in removed) + (" -> " if removed else "")
+        listed += ", ".join(f"/{r}/" for r in [*added, *added_open]) or "none"
+        if not falls_open or (added and removed):
+            text = f"{where}: patternProperties {listed} (direction unknown)"
+            self._constraint(Change.INCOMPATIBLE, role, n, at, text)
+        else:
+            change = Change.TIGHTER if added else Change.LOOSER
+            verb = "added" if added else "removed"
+            shown = ", ".join(f"/{r}/" for r in (added or removed))
+            self._constraint(change, role, n, at, f"{where}: patternProperties {shown} {verb}")
+
+    def _logic(self, o: Schema, n: Schema, role: Role, where: str) -> None:
+        old_not, new_not = self._child(o, "not"), self._child(n, "not")
+        at = self._at(n, "not")
+        if old_not is not None and new_not is not None:
+            inner = self._direction(old_not, new_not)
+            if inner is not None:
+                # the values `not` refuses: more of them (a looser subschema) is tighter
+                flipped = {
+                    Change.TIGHTER: Change.LOOSER,
+                    Change.LOOSER: Change.TIGHTER,
+                    Change.INCOMPATIBLE: Change.INCOMPATIBLE,
+                }[inner]
+                text = f"{where}: not changed ({inner.value} subschema: refuses " + (
+                    "more)"
+                    if flipped is Change.TIGHTER
+                    else "less)"
+                    if flipped is Change.LOOSER
+                    else "other values)"
+                )
+                self._constraint(flipped, role, n, at, text)
+        elif old_not is not None or new_not is not None:
+            change = Change.TIGHTER if new_not is not None else Change.LOOSER
+            if new_not is not None and _trivial(new_not.data):
+                text = f"{where}: schema became false (accepts nothing)"
+            elif old_not is not None and _trivial(old_not.data):
+                text = f"{where}: schema was false (accepted nothing)"
+            else:
+                text = f"{where}: not {'added' if new_not is not None else 'removed'}"
+            self._constraint(change, role, n, at, text)
+        old_if, new_if = self._child(o, "if"), self._child(n, "if")
+        old_branches = [self._child(o, k) for k in ("then", "else")]
+        new_branches = [self._child(n, k) for k in ("then", "else")]
+        old_has = old_if is not None and any(b is not None for b in old_branches)
+        new_has = new_if is not None and any(b is not None for b in new_branches)
+        at = self._at(n, "if", "then", "else")
+        if not old_has and not new_has:
+            return
+        if old_has != new_has:
+            change = Change.TIGHTER if new_has else Change.LOOSER
+            verb = "added" if new_has else "removed"
+            self._constraint(change, role, n, at, f"{where}: if/then/else {verb}")
+            return
+        assert old_if is not None and new_if is not None
+        if not self.same_structure(old_if, new_if):
+            # Values move between then and else: which way cannot be told in general.
+            text = f"{where}: if condition changed (direction unknown)"
+            self._constraint(Change.INCOMPATIBLE, role, n, at, text)
+            return
+        for keyword, before, after in zip(
+            ("then", "else"), old_branches, new_branches, strict=True
+        ):
+            self._sub(before, after, role, n, f"{where} ({keyword})", keyword)
+
+    def _unknown(self, o: Schema, n: Schema, role: Role, where: str) -> None:
+        """A keyword the comparison does not know that changed: reported, direction unknown."""
+        for key in sorted(set(o.data) | set(n.data)):
+            if key in _COMPARED or key in _NO_EFFECT or _annotation(key):
+                continue
+            if _key(o.data.get(key)) == _key(n.data.get(key)):
+                continue
+            text = f"{where}: {key} changed (not compared: direction unknown)"
+            self._constraint(Change.INCOMPATIBLE, role, n, self._at(n, key), text)
 
     # -- unions ------------------------------------------------------------------------------
 
@@ -913,6 +1327,34 @@ class SchemaComparer:
                 self._branches(o, n, parts, keyword, role, where, tag)
         if old_rest or new_rest:  # the allOf members not merged into the object
             self._branches(o, n, (old_rest, new_rest), "allOf", role, where, None)
+
+    def _exactly_one(
+        self,
+        old_parts: list[Schema],
+        new_parts: list[Schema],
+        changes: tuple[list[Schema], list[Schema], list[tuple[Schema, Schema]]],
+        n: Schema,
+        at: Position,
+        role: Role,
+        where: str,
+    ) -> None:
+        """``oneOf`` without a discriminator: a value must match exactly one branch. Unless
+        the branches cannot overlap (different JSON types, or different values of one required
+        property), a branch added refuses values that now match two (tighter), one removed
+        accepts values that matched two (looser), one changed may do either."""
+        if _exclusive(self.old, old_parts) and _exclusive(self.new, new_parts):
+            return
+        gone, came, pairs = changes
+        note = "oneOf without a discriminator, branches that may overlap"
+        if came:
+            text = f"{where}: {len(came)} oneOf branch(es) added ({note}: a value matching two "
+            self._constraint(Change.TIGHTER, role, n, at, text + "is refused)")
+        if gone:
+            text = f"{where}: {len(gone)} oneOf branch(es) removed ({note}: a value that "
+            self._constraint(Change.LOOSER, role, n, at, text + "matched two is accepted)")
+        if pairs:
+            text = f"{where}: {len(pairs)} oneOf branch(es) changed ({note}: direction unknown)"
+            self._constraint(Change.INCOMPATIBLE, role, n, at, text)
 
     def _branch_key(self, side: Side, branch: Schema, owner: Schema, tag: str | None) -> object:
         """What identifies a union branch across versions, or None: the discriminator value it
@@ -988,6 +1430,8 @@ class SchemaComparer:
                     label = where
             self.compare(*pair, role, label)
         at = self._at(n, keyword)
+        if keyword == "oneOf" and tag is None and (gone or came or pairs):
+            self._exactly_one(old_parts, new_parts, (gone, came, pairs), n, at, role, where)
         # allOf parts constrain (more parts: tighter); anyOf/oneOf branches allow (more: looser)
         for change, branches in ((Change.TIGHTER, gone), (Change.LOOSER, came)):
             if not branches:

@@ -12,6 +12,7 @@ import json
 from typing import Final
 
 from leveret_codegen._review.sources import Schema, Side
+from leveret_codegen._walk import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_ONE
 
 __all__ = ["ANNOTATIONS", "fingerprint"]
 
@@ -37,17 +38,19 @@ def _canonical(side: Side, schema: Schema, stack: tuple[tuple[str, object], ...]
         if key in ANNOTATIONS or key.startswith("x-"):
             continue
         at = (*followed.pointer, key)
-        if key == "properties" and isinstance(value, dict):
+        if key in SCHEMA_MAPS and isinstance(value, dict):
             result[key] = {
                 name: _sub(side, followed, (*at, name), sub, inner) for name, sub in value.items()
             }
-        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+        elif key in SCHEMA_ONE:
             result[key] = _sub(side, followed, at, value, inner)
-        elif key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
+        elif key in SCHEMA_LISTS and isinstance(value, list):
             parts = [_sub(side, followed, (*at, i), sub, inner) for i, sub in enumerate(value)]
             result[key] = _sorted(parts) if key in _UNORDERED else parts
         elif key in _UNORDERED and isinstance(value, list):
-            result[key] = _sorted(value)
+            result[key] = _sorted([_json_equal(v) for v in value])
+        elif key == "const":
+            result[key] = _json_equal(value)
         else:
             result[key] = value
     return result
@@ -60,9 +63,22 @@ def _sub(
     value: object,
     stack: tuple[tuple[str, object], ...],
 ) -> object:
+    if isinstance(value, bool):  # the boolean schemas, as the mappings they mean
+        value = {} if value else {"not": {}}
     if not isinstance(value, dict):
         return value
     return _canonical(side, Schema(parent.document, pointer, value), stack)
+
+
+def _json_equal(value: object) -> object:
+    """A value as JSON compares it: ``1.0`` is ``1`` (``true`` stays a boolean)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_json_equal(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_equal(v) for k, v in value.items()}
+    return value
 
 
 def _sorted(values: list[object]) -> list[object]:
