@@ -27,10 +27,15 @@ from collections.abc import (
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from leveret._breaker import CircuitBreaker, announce
-from leveret._codec import _invalid, decode_reply, encode_arguments, error_from_payload
+from leveret._codec import (
+    decode_reply,
+    encode_arguments,
+    error_from_payload,
+    validate_arguments,
+)
 from leveret._errors import (
     ORIGIN_LOCAL,
     Cancelled,
@@ -162,11 +167,7 @@ def _build_model_request(
 ) -> tuple[BaseModel, Request]:
     """:func:`build_request`, keeping the validated model for the middleware to see."""
     deadline = _deadline(method.timeout, timeout, method.name)
-    try:
-        model: BaseModel = method.request.model_validate(arguments)
-    except ValidationError as exc:
-        raise _invalid(f"{method.name}: request failed validation", exc) from None
-    body = model.model_dump_json(by_alias=True).encode()
+    model, body = validate_arguments(method, arguments)
     request = Request(
         queue, method.name, uuid.uuid4().hex, body, deadline, wait_for_ready, current_metadata()
     )

@@ -1,13 +1,17 @@
 """Turning models into bodies and back, with validation on both sides of the wire.
 
 Wire input is validated in pydantic's strict JSON mode so that a body means what the JSON Schema
-says (``"2"`` is not an integer); arguments from Python callers are validated in lax mode.
+says (``"2"`` is not an integer); arguments from Python callers in its strict Python mode, so that
+the client refuses what the server would (no ``"2"`` for a number, no ``True`` for an integer).
+JSON has no NaN or infinity: neither side sends one, nor accepts one (docs/wire-protocol.md).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
+import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -26,6 +30,8 @@ __all__ = [
     "encode_arguments",
     "encode_exception",
     "encode_result",
+    "find_non_finite",
+    "validate_arguments",
     "validation_details",
 ]
 
@@ -95,14 +101,39 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     return details
 
 
-def encode_arguments(method: MethodSpec[Any, Any], arguments: Mapping[str, object]) -> bytes:
-    """Validate a caller's arguments and encode the request; nothing is sent when this raises."""
+def validate_arguments(
+    method: MethodSpec[Any, Any], arguments: Mapping[str, object]
+) -> tuple[BaseModel, bytes]:
+    """A caller's arguments as the request model and its body; ``InvalidArgument`` (nothing is
+    sent) when they are not what the server would accept.
+
+    Strict, as the server's check of the wire: each value must already be of its field's type
+    (``int`` or ``float`` for a number, never ``"2"``; no ``True`` for an integer), nested
+    objects as dicts or model instances, formats as their objects or their strings. A value
+    JSON cannot carry (NaN, an infinity, a string with a lone surrogate) is refused too."""
     try:
-        model = method.request.model_validate(arguments)
+        model = method.request.model_validate(arguments, strict=True)
     except ValidationError as exc:
         raise _invalid(f"{method.name}: request failed validation", exc) from None
-    body: bytes = model.model_dump_json(by_alias=True).encode()
-    return body
+    path = find_non_finite(model)
+    if path is not None:
+        details = [{"loc": list(path), "msg": NOT_FINITE_ARGUMENT, "type": "finite_number"}]
+        raise InvalidArgument(
+            f"{method.name}: request failed validation: {_summary(details)}", details
+        )
+    try:
+        body: bytes = model.model_dump_json(by_alias=True).encode()
+    except (ValueError, UnicodeError) as exc:  # a lone surrogate: not UTF-8, not JSON text
+        raise InvalidArgument(
+            f"{method.name}: request failed validation: (body): cannot be sent as JSON: {exc}",
+            [{"loc": [], "msg": f"cannot be sent as JSON: {exc}", "type": "json_invalid"}],
+        ) from None
+    return model, body
+
+
+def encode_arguments(method: MethodSpec[Any, Any], arguments: Mapping[str, object]) -> bytes:
+    """Validate a caller's arguments and encode the request; nothing is sent when this raises."""
+    return validate_arguments(method, arguments)[1]
 
 
 #: What a body that uses NaN, Infinity or -Infinity is told: JSON has no such numbers, though
@@ -126,17 +157,74 @@ def non_finite(body: bytes) -> str | None:
     return None  # the letters were inside strings
 
 
+#: A number too large for a double (``1e400``, 400 digits) reads as infinity. It has an
+#: exponent of three digits or more, or an integer part of at least 210 digits (309 digits in
+#: all, less at most 99 from a two-digit exponent). Only a body this matches (rarely, and never
+#: one of ordinary numbers) has its validated model searched for an infinity.
+_MAYBE_HUGE = re.compile(rb"[eE][+-]?[0-9]{3}|[0-9]{210}")
+
+#: What a number too large for a double is told.
+TOO_LARGE = "a number too large for a double (it would read as infinity)"
+#: What a caller passing NaN or an infinity is told.
+NOT_FINITE_ARGUMENT = "NaN and infinities cannot be sent: JSON has no such numbers"
+#: What a handler returning NaN or an infinity is told (in the server's log; the caller gets
+#: INTERNAL).
+NOT_FINITE_RESULT = "NaN or an infinity, which JSON cannot carry"
+
+
+def find_non_finite(value: object, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """The location (by alias) of the first NaN or infinity in a validated model, ``()`` for
+    the whole, or None. Walks models (their extra properties too), dicts, lists and tuples."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, BaseModel):
+        fields = type(value).model_fields
+        for name, item in value.__dict__.items():
+            field = fields.get(name)
+            key = field.alias if field is not None and field.alias else name
+            found = find_non_finite(item, (*path, key))
+            if found is not None:
+                return found
+        for name, item in (value.__pydantic_extra__ or {}).items():
+            found = find_non_finite(item, (*path, name))
+            if found is not None:
+                return found
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = find_non_finite(item, (*path, str(key)))
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = find_non_finite(item, (*path, str(index)))
+            if found is not None:
+                return found
+    return None
+
+
+def _received_non_finite(body: bytes, model: BaseModel) -> list[dict[str, Any]] | None:
+    """The errors of a received body, valid by its schema, that has a NaN or Infinity token
+    or a number that read as infinity; None for (almost) every body."""
+    where = non_finite(body)
+    if where is not None:
+        return [{"loc": [], "msg": where, "type": "json_invalid"}]
+    if _MAYBE_HUGE.search(body) is not None:
+        path = find_non_finite(model)
+        if path is not None:
+            return [{"loc": list(path), "msg": TOO_LARGE, "type": "finite_number"}]
+    return None
+
+
 def decode_request(method: MethodSpec[Any, Any], body: bytes) -> BaseModel:
     """The request model of a body; raises :class:`InvalidArgument` with the validation errors."""
     try:
         request: BaseModel = method.request.model_validate_json(body, strict=True)
     except ValidationError as exc:
         raise _invalid(f"{method.name}: request failed validation", exc) from None
-    where = non_finite(body)
-    if where is not None:
+    details = _received_non_finite(body, request)
+    if details is not None:
         raise InvalidArgument(
-            f"{method.name}: request failed validation: (body): {where}",
-            [{"loc": [], "msg": where, "type": "json_invalid"}],
+            f"{method.name}: request failed validation: {_summary(details)}", details
         )
     return request
 
@@ -151,12 +239,25 @@ def encode_result(method: MethodSpec[Any, Any], result: object) -> bytes:
             )
         result = method.response.model_validate(result)
     assert isinstance(result, BaseModel)
-    return result.model_dump_json(by_alias=True).encode()
+    body = result.model_dump_json(by_alias=True).encode()
+    # pydantic writes NaN and infinities as null: where the body has a null, look for them.
+    if b"null" in body:
+        _refuse_non_finite(f"handler of {method.name!r} returned", result)
+    return body
+
+
+def _refuse_non_finite(what: str, model: BaseModel) -> None:
+    path = find_non_finite(model)
+    if path is not None:
+        where = ".".join(path) or "(body)"
+        raise ValueError(f"{what} {where} = {NOT_FINITE_RESULT}")
 
 
 def encode_exception(exc: RpcError) -> bytes:
+    """The body of an error reply; ``ValueError`` for details JSON cannot carry (NaN...)."""
     details = exc.details
     if isinstance(details, BaseModel):
+        _refuse_non_finite(f"the details of {type(exc).__name__}:", details)
         details = details.model_dump(mode="json", by_alias=True)
     return encode_error(ErrorPayload(exc.status, exc.message, exc.error_name, details))
 
@@ -176,11 +277,10 @@ def decode_reply(method: MethodSpec[Any, ResponseT], reply: Reply) -> ResponseT:
             raise Internal(
                 f"{method.name}: response failed validation: {_summary(details)}", details
             ) from None
-        where = non_finite(reply.body)
-        if where is not None:
+        refused = _received_non_finite(reply.body, response)
+        if refused is not None:
             raise Internal(
-                f"{method.name}: response failed validation: (body): {where}",
-                [{"loc": [], "msg": where, "type": "json_invalid"}],
+                f"{method.name}: response failed validation: {_summary(refused)}", refused
             )
         return response
     raise error_from_payload(method, decode_error(reply.status, reply.body))

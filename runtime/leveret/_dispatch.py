@@ -43,6 +43,7 @@ from leveret._spec import MethodSpec, ServiceSpec
 from leveret._status import StatusCode
 from leveret._wire import (
     CONTENT_TYPE,
+    HEADER_ATTEMPT,
     MAX_MESSAGE_SIZE,
     STATUS_OK,
     Delivery,
@@ -228,8 +229,9 @@ class Dispatcher:
             return Outcome(None, ack=True)
         headers = delivery.headers
         metadata: Mapping[str, str] = EMPTY_METADATA
-        attempt = 0
-        if len(headers) > (deadline is not None):  # more than rpc-deadline: look closer
+        attempt = read_attempt(headers)
+        known = (deadline is not None) + (HEADER_ATTEMPT in headers)
+        if len(headers) > known:  # more than rpc-deadline and rpc-attempt: look closer
             entries = read_metadata(headers)
             if entries is None:
                 problem = metadata_error(headers)
@@ -237,7 +239,6 @@ class Dispatcher:
                 return _refuse(reply_to, cid, InvalidArgument(problem))
             if entries:
                 metadata = MappingProxyType(entries)
-            attempt = read_attempt(headers)
         context = CallContext(
             method=method.name,
             correlation_id=cid if isinstance(cid, str) else cid.decode("utf-8", "backslashreplace"),

@@ -56,7 +56,8 @@ CONTENT_TYPE = "application/json"
 # caller's metadata; the W3C trace context names are kept for OpenTelemetry.
 HEADER_DEADLINE = "rpc-deadline"
 HEADER_STATUS = "rpc-status"
-#: The attempt number of a retried request (1 for the first retry); absent on a first attempt.
+#: The attempt number of a request, on every one: 1 for the first attempt, 2 for the first
+#: retry... (``Request.attempt`` and ``CallContext.attempt`` count retries: one less).
 HEADER_ATTEMPT = "rpc-attempt"
 #: ``leveret-md-<key>``: one per-call metadata entry. Not ``x-``: RabbitMQ and its plugins
 #: claim ``x-`` headers (``x-death``, ``x-delay`` ...), and not ``rpc-``, so that a metadata key
@@ -112,16 +113,11 @@ class Request:
             return None
         return str(max(1, math.ceil((self.deadline - now) * 1000)))
 
-    def headers(self) -> dict[str, Any] | None:
-        metadata, attempt, trace = self.metadata, self.attempt, self.trace
-        if self.deadline is None:
-            if not metadata and not attempt and not trace:
-                return None
-            headers: dict[str, Any] = {}
-        else:
-            headers = {HEADER_DEADLINE: int(self.deadline * 1000)}
-        if attempt:
-            headers[HEADER_ATTEMPT] = attempt
+    def headers(self) -> dict[str, Any]:
+        metadata, trace = self.metadata, self.trace
+        headers: dict[str, Any] = {HEADER_ATTEMPT: self.attempt + 1}
+        if self.deadline is not None:
+            headers[HEADER_DEADLINE] = int(self.deadline * 1000)
         if metadata:
             for key, value in metadata.items():
                 headers[METADATA_PREFIX + key] = value
@@ -173,19 +169,28 @@ class Delivery:
 
 
 def read_deadline(headers: Mapping[str, Any]) -> float | None:
-    """The ``rpc-deadline`` header in Unix seconds; ``None`` when absent or not a number."""
+    """The ``rpc-deadline`` header in Unix seconds; ``None`` when absent or not a number.
+
+    A number is an AMQP integer of any width or a float (``f``, ``d``: pika reads those as
+    integers, the fraction dropped); anything else (a string, even ``"1795712345678"``, a
+    bool, a decimal, a timestamp) is no deadline (docs/wire-protocol.md, "Headers")."""
     raw = headers.get(HEADER_DEADLINE)
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         return None
-    return float(raw) / 1000.0
+    try:
+        deadline = float(raw) / 1000.0
+    except OverflowError:  # an int no double holds (not from AMQP, whose widest is 64 bits)
+        return None
+    return deadline if math.isfinite(deadline) else None
 
 
 def read_attempt(headers: Mapping[str, Any]) -> int:
-    """The ``rpc-attempt`` header; 0 when absent or not a small non-negative int."""
+    """The retries before a request, from its ``rpc-attempt`` header (1 for a first attempt):
+    0 when absent, or not an integer from 1 to 2**31 - 1."""
     raw = headers.get(HEADER_ATTEMPT)
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 2**31 - 1:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 2**31 - 1:
         return 0
-    return raw
+    return raw - 1
 
 
 #: Bounds on per-call metadata. The AMQP content header (properties, headers table included)
@@ -350,6 +355,7 @@ def encode_error(payload: ErrorPayload) -> bytes:
             "details": payload.details,
         },
         separators=(",", ":"),
+        allow_nan=False,  # JSON has no NaN or infinity: ValueError (the server's bug)
     ).encode()
 
 

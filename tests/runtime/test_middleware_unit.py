@@ -200,11 +200,11 @@ def test_metadata_blocks_nest_and_end() -> None:
 
 def test_a_request_carries_metadata_and_attempt_as_headers() -> None:
     plain = Request("q", "m", "c", b"{}", None)
-    assert plain.headers() is None  # the hot path's request: no headers table at all
+    assert plain.headers() == {HEADER_ATTEMPT: 1}  # issue 16: on every request, from 1
     request = Request("q", "m", "c", b"{}", 10.0, metadata={"tenant": "a"}, attempt=2)
     assert request.headers() == {
         HEADER_DEADLINE: 10_000,
-        HEADER_ATTEMPT: 2,
+        HEADER_ATTEMPT: 3,
         f"{METADATA_PREFIX}tenant": "a",
     }
 
@@ -228,8 +228,9 @@ def test_metadata_from_the_wire_is_held_to_the_callers_rules() -> None:
 
 def test_attempt_is_read_leniently() -> None:
     assert read_attempt({}) == 0
-    assert read_attempt({HEADER_ATTEMPT: 3}) == 3
-    for bad in (-1, True, "2", 2**40, 1.5):
+    assert read_attempt({HEADER_ATTEMPT: 1}) == 0  # a first attempt
+    assert read_attempt({HEADER_ATTEMPT: 3}) == 2  # the second retry
+    for bad in (0, -1, True, "2", 2**40, 1.5):
         assert read_attempt({HEADER_ATTEMPT: bad}) == 0
 
 
@@ -256,11 +257,11 @@ def test_the_dispatcher_refuses_hostile_metadata_before_the_handler() -> None:
 
 def test_the_dispatcher_hands_metadata_and_attempt_to_the_context_read_only() -> None:
     call = Dispatcher(SERVICE, Echo()).accept(
-        _delivery({f"{METADATA_PREFIX}tenant": "acme", HEADER_ATTEMPT: 1, "other": "x"})
+        _delivery({f"{METADATA_PREFIX}tenant": "acme", HEADER_ATTEMPT: 2, "other": "x"})
     )
     assert isinstance(call, Call)
     assert dict(call.context.metadata) == {"tenant": "acme"}
-    assert call.context.attempt == 1
+    assert call.context.attempt == 1  # rpc-attempt 2: the first retry
     with pytest.raises(TypeError):
         call.context.metadata["tenant"] = "evil"  # type: ignore[index]
 

@@ -17,13 +17,13 @@ def test_request_expiration_is_the_remaining_time_rounded_up() -> None:
     assert request.expiration_ms(now=99.0) == "1000"
     assert request.expiration_ms(now=99.9995) == "1"
     assert request.expiration_ms(now=101.0) == "1"  # already late: the broker drops it at once
-    assert request.headers() == {"rpc-deadline": 100000}
+    assert request.headers() == {"rpc-deadline": 100000, "rpc-attempt": 1}
 
 
 def test_request_without_deadline_has_no_expiration_and_no_header() -> None:
     request = Request("q", "m", "cid", b"{}", deadline=None)
     assert request.expiration_ms(now=0) is None
-    assert request.headers() is None
+    assert request.headers() == {"rpc-attempt": 1}
 
 
 @pytest.mark.parametrize(
@@ -33,6 +33,10 @@ def test_request_without_deadline_has_no_expiration_and_no_header() -> None:
         ({}, None),
         ({"rpc-deadline": "soon"}, None),
         ({"rpc-deadline": True}, None),
+        ({"rpc-deadline": "1500"}, None),  # a numeric string is not a number (issue 16)
+        ({"rpc-deadline": float("nan")}, None),
+        ({"rpc-deadline": float("inf")}, None),
+        ({"rpc-deadline": 10**400}, None),
     ],
 )
 def test_read_deadline(headers: dict[str, object], expected: float | None) -> None:

@@ -1,0 +1,297 @@
+"""Issue 16 items 1 and 3: JSON has no NaN or infinity, on either side of the wire, and the
+Python client checks arguments as strictly as the server checks a body (real broker; raw pika
+peers for what leveret's own client would never send)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import math
+import sys
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+import leveret
+from leveret._amqp import AsyncioTransport, BlockingTransport
+from leveret._codec import validate_arguments
+from leveret._retry import RetryPolicy
+from leveret._spec import MethodSpec
+from tests.conftest import ROOT
+from tests.support.numbers import (
+    ADD,
+    SHAPE,
+    AsyncNumbersClient,
+    Numbers,
+    NumbersClient,
+    RawServer,
+    new_queue,
+    ok,
+)
+from tests.support.raw import RawPeer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def numbers() -> Numbers:
+    return Numbers()
+
+
+@pytest.fixture
+def worker(amqp_url: str, queue: str, numbers: Numbers) -> Iterator[leveret.Worker]:
+    with leveret.Worker(numbers, url=amqp_url, queue=queue, concurrency=1) as w:
+        yield w
+
+
+@pytest.fixture
+def peer(amqp_url: str) -> Iterator[RawPeer]:
+    p = RawPeer(amqp_url)
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def client(amqp_url: str, queue: str) -> Iterator[NumbersClient]:
+    c = NumbersClient(BlockingTransport(amqp_url), queue=queue, retry=RetryPolicy(max_attempts=1))
+    yield c
+    c.close()
+
+
+def _ask(peer: RawPeer, queue: str, body: bytes, method: str = "add") -> tuple[str, dict]:
+    cid = peer.publish(queue, body, method=method)
+    reply = peer.wait(cid, 10)
+    assert reply is not None, f"no reply to {body[:60]!r}"
+    assert reply.status is not None
+    return reply.status, reply.json()
+
+
+# -- item 1: requests ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "kind"),
+    [
+        (b'{"a": NaN, "b": 1}', [], "json_invalid"),
+        (b'{"a": Infinity, "b": 1}', [], "json_invalid"),
+        (b'{"a": -Infinity, "b": 1}', [], "json_invalid"),
+        (b'{"a": 1e400, "b": 1}', ["a"], "finite_number"),
+        (b'{"a": 1, "b": -1E+400}', ["b"], "finite_number"),
+        (b'{"a": 1, "b": ' + b"9" * 400 + b"}", ["b"], "finite_number"),
+        (b'{"a": 1, "b": 0.5e309}', ["b"], "finite_number"),
+    ],
+)
+def test_a_request_with_a_non_finite_number_is_invalid_argument(
+    worker: leveret.Worker, peer: RawPeer, queue: str, numbers: Numbers, body: bytes, loc, kind
+) -> None:
+    status, error = _ask(peer, queue, body)
+    assert status == "INVALID_ARGUMENT", error
+    assert error["details"][0]["loc"] == loc
+    assert error["details"][0]["type"] == kind
+    assert error["message"].startswith("add: request failed validation: ")
+    assert numbers.requests == []  # the handler never saw it
+
+
+@pytest.mark.parametrize(
+    ("body", "value"),
+    [
+        (b'{"a": 1e-400, "b": 2}', 2.0),  # underflows to 0: a finite number
+        (b'{"a": 1e308, "b": 1e-5}', 1e308),  # large, but a double holds it
+        (b'{"a": 1.5E+2, "b": 0}', 150.0),
+    ],
+)
+def test_large_and_tiny_finite_numbers_are_fine(
+    worker: leveret.Worker, peer: RawPeer, queue: str, body: bytes, value: float
+) -> None:
+    status, reply = _ask(peer, queue, body)
+    assert (status, reply) == ("OK", {"value": value})
+
+
+def test_the_letters_of_a_huge_number_inside_a_string_are_fine(
+    worker: leveret.Worker, peer: RawPeer, queue: str
+) -> None:
+    body = json.dumps({"points": [{"x": 1, "y": 2}], "label": "1e400 NaN " + "9" * 300}).encode()
+    status, reply = _ask(peer, queue, body, method="shape")
+    assert (status, reply) == ("OK", {"value": 3.0})
+
+
+# -- item 1: responses -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [
+        ("add", b'{"a": 1e308, "b": 1e308}'),  # legal JSON; the sum overflows
+        ("shape", b'{"points": [{"x": 1e308, "y": 1e308}]}'),
+    ],
+)
+def test_a_response_that_would_carry_a_non_finite_number_is_internal_never_null(
+    worker: leveret.Worker, peer: RawPeer, queue: str, method: str, body: bytes
+) -> None:
+    status, error = _ask(peer, queue, body, method=method)
+    assert status == "INTERNAL"
+    assert error["message"].startswith(f"internal error in {method} (correlation id ")
+    assert error["details"] is None
+
+
+def test_the_python_client_gets_internal_for_an_overflowing_sum(
+    worker: leveret.Worker, client: NumbersClient
+) -> None:
+    with pytest.raises(leveret.Internal, match="internal error in add"):
+        client.add(a=1e308, b=1e308)
+    assert client.add(a=1e308, b=0).value == 1e308
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"value": NaN}', b'{"value": Infinity}', b'{"value": 1e400}', b'{"value": -2E999}'],
+)
+def test_the_client_refuses_an_ok_reply_with_a_non_finite_number(
+    amqp_url: str, body: bytes
+) -> None:
+    queue = new_queue()
+    server = RawServer(amqp_url, queue, lambda _p, _b: ("OK", body, "application/json", 0.0))
+    try:
+        with (
+            NumbersClient(BlockingTransport(amqp_url), queue=queue) as client,
+            pytest.raises(leveret.Internal, match="add: response failed validation"),
+        ):
+            client.add(a=1, b=2)
+    finally:
+        server.close()
+
+
+# -- item 1: the client refuses before sending ----------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_the_sync_client_refuses_non_finite_arguments_before_sending(
+    worker: leveret.Worker, client: NumbersClient, numbers: Numbers, bad: float
+) -> None:
+    with pytest.raises(leveret.InvalidArgument) as caught:
+        client.add(a=bad, b=1)
+    assert caught.value.details == [
+        {
+            "loc": ["a"],
+            "msg": "NaN and infinities cannot be sent: JSON has no such numbers",
+            "type": "finite_number",
+        }
+    ]
+    with pytest.raises(leveret.InvalidArgument, match=r"points\.0\.y: NaN"):
+        client.shape(points=[{"x": 1, "y": bad}])
+    assert client.add(a=1, b=1).value == 2  # one worker, one at a time: nothing came before
+    assert [(r.a, r.b) for r in numbers.requests] == [(1, 1)]
+
+
+def test_the_asyncio_client_refuses_non_finite_arguments_before_sending(
+    amqp_url: str, queue: str, worker: leveret.Worker, numbers: Numbers
+) -> None:
+    async def scenario() -> None:
+        transport = await AsyncioTransport.open(amqp_url)
+        client = AsyncNumbersClient(transport, queue=queue)
+        try:
+            for bad in (math.nan, math.inf, -math.inf):
+                with pytest.raises(leveret.InvalidArgument, match="a: NaN and infinities"):
+                    await client.add(a=bad, b=1)
+            assert (await client.add(a=2, b=2)).value == 4
+        finally:
+            await transport.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert [(r.a, r.b) for r in numbers.requests] == [(2, 2)]
+
+
+# -- item 3: the client's check is as strict as the wire ------------------------------------
+
+
+def test_a_string_for_a_number_is_refused_by_the_client_as_by_the_server(
+    worker: leveret.Worker, client: NumbersClient, numbers: Numbers, peer: RawPeer, queue: str
+) -> None:
+    with pytest.raises(leveret.InvalidArgument, match="a: Input should be a valid number"):
+        client.add(a="2", b=1)
+    with pytest.raises(leveret.InvalidArgument, match="a: Input should be a valid number"):
+        client.add(a=True, b=1)
+    status, error = _ask(peer, queue, b'{"a": "2", "b": 1}')
+    assert status == "INVALID_ARGUMENT"
+    assert error["message"] == "add: request failed validation: a: Input should be a valid number"
+    # What the wire allows stays fine: an int for a number, dicts for nested objects.
+    assert client.add(a=2, b=1).value == 3
+    assert client.shape(points=[{"x": 1, "y": 2}, {"x": 3, "y": 4}]).value == 10
+    assert [(r.a, r.b) for r in numbers.requests] == [(2, 1)]
+
+
+def test_the_strict_rule_for_python_values() -> None:
+    """What strict Python mode takes, on the generated library models: the wire's types, nested
+    objects as dicts or model instances, formats as objects or their strings; no coercion."""
+    sys.path.insert(0, str(ROOT / "generated"))
+    try:
+        from library import _spec, models  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(ROOT / "generated"))
+    borrow: MethodSpec = _spec.BORROW_BOOK
+    search: MethodSpec = _spec.SEARCH_BOOKS
+    book_id, member_id = uuid.uuid4(), uuid.uuid4()
+    # Objects or their strings for formats; an int field takes 14 and 14.0 (JSON's 14.0 too).
+    for days in (14, 14.0):
+        _model, body = validate_arguments(
+            borrow, {"book_id": book_id, "member_id": str(member_id), "days": days}
+        )
+        assert json.loads(body) == {
+            "book_id": str(book_id),
+            "member_id": str(member_id),
+            "days": 14,
+        }
+    refused = [
+        (borrow, {"book_id": book_id, "member_id": member_id, "days": "14"}),  # str for int
+        (borrow, {"book_id": book_id, "member_id": member_id, "days": True}),  # bool for int
+        (borrow, {"book_id": book_id, "member_id": member_id, "days": 14.5}),
+        (borrow, {"book_id": book_id.hex, "member_id": member_id}),  # not the uuid format
+        (search, {"query": "q", "limit": "5"}),
+        (search, {"query": 5}),  # int for str
+    ]
+    for method, arguments in refused:
+        with pytest.raises(leveret.InvalidArgument):
+            validate_arguments(method, arguments)
+    # A nested object: a dict or an instance of its model; a date as an object or its string.
+    book = {
+        "id": str(book_id),
+        "isbn": "9780000000002",
+        "title": "Notes",
+        "authors": [{"name": "Ada", "born": datetime.date(1815, 12, 10)}],
+        "genre": "non_fiction",
+        "copies": 1,
+    }
+    for authors in (
+        [{"name": "Ada", "born": "1815-12-10"}],
+        [models.Author(name="Ada", born=datetime.date(1815, 12, 10))],
+    ):
+        assert models.Book.model_validate({**book, "authors": authors}, strict=True).authors
+    assert models.Book.model_validate(book, strict=True).authors[0].born.year == 1815
+    with pytest.raises(ValueError):
+        models.Book.model_validate({**book, "copies": "1"}, strict=True)
+    # A tuple is not a list, a str not a number.
+    with pytest.raises(leveret.InvalidArgument):
+        validate_arguments(ADD, {"a": (1,), "b": 1})
+    with pytest.raises(leveret.InvalidArgument, match="b: Input should be a valid number"):
+        validate_arguments(ADD, {"a": 1, "b": "1"})
+
+
+def test_the_client_refuses_a_string_that_is_not_unicode_text(
+    worker: leveret.Worker, client: NumbersClient, numbers: Numbers
+) -> None:
+    with pytest.raises(leveret.InvalidArgument, match="cannot be sent as JSON"):
+        validate_arguments(SHAPE, {"points": [], "label": "\ud800"})
+    assert numbers.requests == []
+
+
+def test_the_raw_server_fixture_answers(amqp_url: str) -> None:
+    """The raw server used above answers a leveret client (the fixture itself works)."""
+    queue = new_queue()
+    server = RawServer(amqp_url, queue, lambda _p, _b: ok({"value": 1.5}))
+    try:
+        with NumbersClient(BlockingTransport(amqp_url), queue=queue) as c:
+            assert c.add(a=1, b=2).value == 1.5
+    finally:
+        server.close()
