@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -339,6 +340,22 @@ def _exclusive(side: Side, parts: list[Schema]) -> bool:
                 continue
             return False
     return True
+
+
+def _falls_to(data: Mapping[str, object]) -> str:
+    """What a name no pattern matches meets: ``open`` (anything), ``closed``, or ``other``."""
+    if not _trivial(data.get("unevaluatedProperties", True)):
+        return "other"
+    extra = _additional(data)
+    return "open" if extra is True else "closed" if extra is False else "other"
+
+
+def _matches(regex: str, name: str) -> bool:
+    """Whether pattern ``regex`` matches property ``name`` (True when in doubt)."""
+    try:
+        return re.search(regex, name) is not None
+    except re.error:
+        return True
 
 
 def _list(value: object) -> list[object]:
@@ -1204,27 +1221,37 @@ class SchemaComparer:
                 f"{where}{{/{regex}/}}",
                 "patternProperties",
             )
-        added = [r for r in new_map if r not in old_map and not _trivial(new_map[r])]
-        removed = [r for r in old_map if r not in new_map and not _trivial(old_map[r])]
-        # A name matching no pattern falls to additionalProperties: when that is not open, a
-        # pattern added or removed moves names between two constraints (no direction).
-        falls_open = _additional(o.data) is True and _additional(n.data) is True
-        falls_open = falls_open and "unevaluatedProperties" not in o.data
-        falls_open = falls_open and "unevaluatedProperties" not in n.data
-        added_open = [r for r in new_map if r not in old_map and r not in added]
-        if not added and not removed and (falls_open or not added_open):
+        added = [r for r in new_map if r not in old_map]
+        removed = [r for r in old_map if r not in new_map]
+        # A name matching no pattern falls to additionalProperties (or unevaluatedProperties).
+        falls_to = {_falls_to(o.data), _falls_to(n.data)}
+        if falls_to == {"open"}:  # open: a pattern only constrains the names it matches
+            added = [r for r in added if not _trivial(new_map[r])]
+            removed = [r for r in removed if not _trivial(old_map[r])]
+        if not added and not removed:
             return
         at = self._at(n, "patternProperties")
-        listed = ", ".join(f"/{r}/" for r in removed) + (" -> " if removed else "")
-        listed += ", ".join(f"/{r}/" for r in [*added, *added_open]) or "none"
-        if not falls_open or (added and removed):
-            text = f"{where}: patternProperties {listed} (direction unknown)"
-            self._constraint(Change.INCOMPATIBLE, role, n, at, text)
-        else:
+        shown = ", ".join(f"/{r}/" for r in removed) + (" -> " if removed and added else "")
+        shown += ", ".join(f"/{r}/" for r in added)
+        text = f"{where}: patternProperties {shown}"
+        declared = set(_mapping(o.data.get("properties"))) | set(_mapping(n.data.get("properties")))
+        if falls_to == {"open"} and not (added and removed):
             change = Change.TIGHTER if added else Change.LOOSER
-            verb = "added" if added else "removed"
-            shown = ", ".join(f"/{r}/" for r in (added or removed))
-            self._constraint(change, role, n, at, f"{where}: patternProperties {shown} {verb}")
+            self._constraint(change, role, n, at, f"{text} {'added' if added else 'removed'}")
+        elif (
+            falls_to == {"closed"}
+            and not (added and removed)
+            and not any(_matches(r, name) for r in (added or removed) for name in declared)
+        ):
+            # closed: the names a pattern matches are let in (added) or refused (removed)
+            change = Change.LOOSER if added else Change.TIGHTER
+            verb = (
+                "added (names it matches let in)" if added else "removed (names it matched refused)"
+            )
+            self._constraint(change, role, n, at, f"{text} {verb}")
+        else:
+            # names move between two schemas (or a declared property gains or loses one)
+            self._constraint(Change.INCOMPATIBLE, role, n, at, f"{text} (direction unknown)")
 
     def _logic(self, o: Schema, n: Schema, role: Role, where: str) -> None:
         old_not, new_not = self._child(o, "not"), self._child(n, "not")
@@ -1337,22 +1364,32 @@ class SchemaComparer:
         at: Position,
         role: Role,
         where: str,
+        plain: str | None,
     ) -> None:
         """``oneOf`` without a discriminator: a value must match exactly one branch. Unless
         the branches cannot overlap (different JSON types, or different values of one required
         property), a branch added refuses values that now match two (tighter), one removed
-        accepts values that matched two (looser), one changed may do either."""
+        accepts values that matched two (looser), one changed may do either. ``plain``: the
+        side (``old``/``new``) that is a plain schema, compared as a union of one branch: the
+        exactly-one rule appears (tighter) or goes (looser) with the union."""
         if _exclusive(self.old, old_parts) and _exclusive(self.new, new_parts):
             return
         gone, came, pairs = changes
         note = "oneOf without a discriminator, branches that may overlap"
+        if plain == "new":
+            came = []  # the plain schema: no exactly-one rule any more
+        if plain == "old":
+            gone = []  # the plain schema: there was no exactly-one rule
         if came:
             text = f"{where}: {len(came)} oneOf branch(es) added ({note}: a value matching two "
             self._constraint(Change.TIGHTER, role, n, at, text + "is refused)")
         if gone:
             text = f"{where}: {len(gone)} oneOf branch(es) removed ({note}: a value that "
             self._constraint(Change.LOOSER, role, n, at, text + "matched two is accepted)")
-        if pairs:
+        if pairs and plain == "old":
+            text = f"{where}: a oneOf replaces a schema ({note}: a value matching two is refused)"
+            self._constraint(Change.TIGHTER, role, n, at, text)
+        elif pairs and plain is None:
             text = f"{where}: {len(pairs)} oneOf branch(es) changed ({note}: direction unknown)"
             self._constraint(Change.INCOMPATIBLE, role, n, at, text)
 
@@ -1431,7 +1468,8 @@ class SchemaComparer:
             self.compare(*pair, role, label)
         at = self._at(n, keyword)
         if keyword == "oneOf" and tag is None and (gone or came or pairs):
-            self._exactly_one(old_parts, new_parts, (gone, came, pairs), n, at, role, where)
+            plain = single.side if single is not None else None
+            self._exactly_one(old_parts, new_parts, (gone, came, pairs), n, at, role, where, plain)
         # allOf parts constrain (more parts: tighter); anyOf/oneOf branches allow (more: looser)
         for change, branches in ((Change.TIGHTER, gone), (Change.LOOSER, came)):
             if not branches:

@@ -161,8 +161,18 @@ class _Linter:
         for schema, role in mine:
             if not _is_object(schema.data):
                 continue
-            closed = schema.data.get("additionalProperties") is False
-            stated = "additionalProperties" in schema.data
+            # unevaluatedProperties: false closes an object as well (beside allOf members too)
+            closed = any(
+                schema.data.get(k) is False
+                for k in ("additionalProperties", "unevaluatedProperties")
+            )
+            stated = "additionalProperties" in schema.data or "unevaluatedProperties" in schema.data
+            closer = (
+                "unevaluatedProperties"
+                if schema.data.get("additionalProperties") is not False
+                and schema.data.get("unevaluatedProperties") is False
+                else "additionalProperties"
+            )
             free_form = not any(k in schema.data for k in ("properties", "patternProperties"))
             where = label(schema.pointer)
             # An allOf member may not be closed (nor constrain the others' properties with an
@@ -187,7 +197,7 @@ class _Linter:
             elif role is Role.BOTH and closed:
                 yield self.finding(
                     "RESPONSE_TOLERANT",
-                    (*schema.pointer, "additionalProperties"),
+                    (*schema.pointer, closer),
                     f"{where}: an object used in both requests and responses is closed with "
                     "`additionalProperties: false`, so adding a property to it later breaks "
                     "callers reading responses (RESPONSE_CLOSED_PROPERTY_ADDED); use a closed "
@@ -213,7 +223,7 @@ class _Linter:
             elif role is Role.RESPONSE and closed:
                 yield self.finding(
                     "RESPONSE_TOLERANT",
-                    (*schema.pointer, "additionalProperties"),
+                    (*schema.pointer, closer),
                     f"{where}: a response object with `additionalProperties: false`" + _ON_EXISTING,
                 )
 

@@ -8,10 +8,12 @@ used, in no particular role), and follows references across files.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 from leveret_codegen._loader import Pointer
 from leveret_codegen._review.compare_schema import Role
 from leveret_codegen._review.sources import Schema, Side
+from leveret_codegen._walk import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_ONE
 
 __all__ = ["Usage", "find_usage", "label"]
 
@@ -33,23 +35,34 @@ def _mapping(value: object) -> dict[str, object]:
     return value if isinstance(value, dict) else {}
 
 
+#: Subschemas that constrain the instance itself, not a value inside it (``not``, a condition, a
+#: branch applied when a condition holds): used, but in no role of their own, so that no object
+#: advice (close it, keep it open) is given about what is only a partial view of its parent.
+_IN_PLACE: Final = frozenset({"not", "if", "then", "else", "dependentSchemas"})
+
+
 def children(schema: Schema) -> list[Schema]:
-    """The direct subschemas of ``schema``."""
+    """The direct subschemas of ``schema`` (boolean schemas have nothing to visit)."""
     found: list[Schema] = []
     data, at = schema.data, schema.pointer
-    for name, sub in _mapping(data.get("properties")).items():
-        if isinstance(sub, dict):
-            found.append(Schema(schema.document, (*at, "properties", name), sub))
-    for key in ("items", "additionalProperties"):
-        sub = data.get(key)
-        if isinstance(sub, dict):
-            found.append(Schema(schema.document, (*at, key), sub))
-    for key in ("allOf", "anyOf", "oneOf"):
-        subs = data.get(key)
-        for index, sub in enumerate(subs if isinstance(subs, list) else []):
-            if isinstance(sub, dict):
-                found.append(Schema(schema.document, (*at, key, index), sub))
+    for key in data:
+        value = data[key]
+        if key in SCHEMA_MAPS:
+            for name, sub in _mapping(value).items():
+                if isinstance(sub, dict):
+                    found.append(Schema(schema.document, (*at, key, name), sub))
+        elif key in SCHEMA_ONE:
+            if isinstance(value, dict):
+                found.append(Schema(schema.document, (*at, key), value))
+        elif key in SCHEMA_LISTS and isinstance(value, list):
+            for index, sub in enumerate(value):
+                if isinstance(sub, dict):
+                    found.append(Schema(schema.document, (*at, key, index), sub))
     return found
+
+
+def _in_place(parent: Schema, child: Schema) -> bool:
+    return child.pointer[len(parent.pointer)] in _IN_PLACE
 
 
 def find_usage(side: Side) -> Usage:
@@ -85,7 +98,7 @@ def find_usage(side: Side) -> Usage:
         for child in reversed(children(schema)):
             if child.pointer[-2:-1] == ("allOf",):
                 usage.members.add(side.follow(child).identity)
-            pending.append((child, role))
+            pending.append((child, None if _in_place(schema, child) else role))
 
     for document in side.documents:
         data = _mapping(document.data)
