@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -159,9 +158,20 @@ def non_finite(body: bytes) -> str | None:
 
 #: A number too large for a double (``1e400``, 400 digits) reads as infinity. It has an
 #: exponent of three digits or more, or an integer part of at least 210 digits (309 digits in
-#: all, less at most 99 from a two-digit exponent). Only a body this matches (rarely, and never
-#: one of ordinary numbers) has its validated model searched for an infinity.
-_MAYBE_HUGE = re.compile(rb"[eE][+-]?[0-9]{3}|[0-9]{210}")
+#: all, less at most 99 from a two-digit exponent). Only a body that has either (rarely, and
+#: never one of ordinary numbers) has its validated model searched for an infinity. Found in a
+#: copy of the body with every digit made ``0``, ``E`` made ``e`` and signs left out (so
+#: ``1E+400`` is ``0e000``; a negative exponent is harmless, searched for nothing): a few C
+#: passes over the body, where a regular expression would take ten times as long.
+_DIGITS = bytes.maketrans(b"0123456789E", b"0000000000e")
+_LONG_RUN = b"0" * 210
+
+
+def _maybe_huge(body: bytes) -> bool:
+    plain = body.translate(_DIGITS, b"+-")
+    # rfind: its search compares the needle's first byte first, and "e" is rare.
+    return plain.rfind(b"e000") >= 0 or _LONG_RUN in plain
+
 
 #: What a number too large for a double is told.
 TOO_LARGE = "a number too large for a double (it would read as infinity)"
@@ -208,7 +218,7 @@ def _received_non_finite(body: bytes, model: BaseModel) -> list[dict[str, Any]] 
     where = non_finite(body)
     if where is not None:
         return [{"loc": [], "msg": where, "type": "json_invalid"}]
-    if _MAYBE_HUGE.search(body) is not None:
+    if _maybe_huge(body):
         path = find_non_finite(model)
         if path is not None:
             return [{"loc": list(path), "msg": TOO_LARGE, "type": "finite_number"}]
