@@ -245,6 +245,8 @@ class _Page:
         return ref.rpartition("/")[2] if isinstance(ref, str) else None
 
     def type_text(self, schema: JSON) -> str:
+        if schema is False:
+            return "nothing (always refused)"
         if not isinstance(schema, Mapping):
             return "any"
         target = self.target(schema)
@@ -253,13 +255,14 @@ class _Page:
         for keyword, word in (("oneOf", "one of"), ("anyOf", "any of"), ("allOf", "all of")):
             branches = schema.get(keyword)
             if isinstance(branches, list):
-                return f"{word} " + ", ".join(self.type_text(b) for b in branches)
+                return f"{word} " + ", ".join(self._branch_text(b) for b in branches)
         declared = schema.get("type")
         types = declared if isinstance(declared, list) else [declared] if declared else []
         if not types:
             if "const" in schema or "enum" in schema:
                 values = schema.get("enum", [schema.get("const")])
-                types = sorted({_json_type(v) for v in values})
+                kinds = {_json_type(v) for v in values} if isinstance(values, list) else set()
+                return " | ".join(sorted(kinds)) or "any"
             elif "properties" in schema:
                 types = ["object"]
             else:
@@ -267,6 +270,14 @@ class _Page:
         return " | ".join(self._one_type(str(t), schema) for t in types)
 
     def _one_type(self, kind: str, schema: Mapping[str, JSON]) -> str:
+        prefix = schema.get("prefixItems")
+        if kind == "array" and isinstance(prefix, list):
+            # a tuple: its items by position, then what may follow
+            rest = schema.get("items", True)
+            listed = [self.type_text(p) for p in prefix]
+            if rest is not False:
+                listed.append("..." + ("" if rest is True else self.type_text(rest)))
+            return "array [" + ", ".join(listed) + "]"
         if kind == "array":
             return "array of " + self.type_text(schema.get("items", {}))
         if kind == "object" and "properties" not in schema:
@@ -278,7 +289,7 @@ class _Page:
     def constraints(self, schema: JSON) -> str:
         if not isinstance(schema, Mapping):
             return ""
-        parts = list(_constraint_parts(schema))
+        parts = [*_constraint_parts(schema), *self.rules(schema)]
         items = schema.get("items")
         if isinstance(items, Mapping) and self.target(items) is None and "properties" not in items:
             inner = list(_constraint_parts(items))
@@ -290,6 +301,75 @@ class _Page:
             if inner:
                 parts.append("each value: " + ", ".join(inner))
         return ", ".join(parts)
+
+    def summary(self, schema: JSON) -> str:
+        """A subschema in a few words: its type, constraints, properties and required names."""
+        if schema is False:
+            return "nothing"
+        if not isinstance(schema, Mapping):
+            return "anything"
+        parts = [] if self.type_text(schema) == "any" else [self.type_text(schema)]
+        parts += [self.constraints(schema)] if self.constraints(schema) else []
+        properties = schema.get("properties")
+        for name, sub in properties.items() if isinstance(properties, Mapping) else []:
+            parts.append(f"{code(name)}: {self.summary(sub)}")
+        required = schema.get("required")
+        if isinstance(required, list) and required:
+            parts.append("requires " + ", ".join(code(str(r)) for r in required))
+        return ", ".join(parts) or "anything"
+
+    def _group(self, schema: JSON) -> str:
+        text = self.summary(schema)
+        return f"({text})" if "," in text else text
+
+    def _branch_text(self, schema: JSON) -> str:
+        """A union's branch: its type, or what it says when it names none (``minimum: 3``)."""
+        text = self.type_text(schema)
+        return self._group(schema) if text == "any" else text
+
+    def rules(self, schema: Mapping[str, JSON]) -> Iterator[str]:
+        """The keywords beyond types and bounds, readably (``uniqueItems`` ... ``if``)."""
+        if schema.get("uniqueItems") is True:
+            yield "unique items"
+        if "contains" in schema:
+            low, high = schema.get("minContains", 1), schema.get("maxContains")
+            count = _range(low, high, "") or ""
+            yield f"contains{count} item(s) matching {self._group(schema['contains'])}"
+        sized = _range(schema.get("minProperties"), schema.get("maxProperties"), "properties:")
+        if sized:
+            yield sized
+        if "propertyNames" in schema:
+            yield f"property names: {self._group(schema['propertyNames'])}"
+        patterns = schema.get("patternProperties")
+        for regex, sub in patterns.items() if isinstance(patterns, Mapping) else []:
+            yield f"names matching {code(regex)}: {self._group(sub)}"
+        dependent = schema.get("dependentRequired")
+        for name, names in dependent.items() if isinstance(dependent, Mapping) else []:
+            listed = ", ".join(code(str(n)) for n in names) if isinstance(names, list) else ""
+            yield f"with {code(name)}: {listed} required"
+        schemas = schema.get("dependentSchemas")
+        for name, sub in schemas.items() if isinstance(schemas, Mapping) else []:
+            yield f"with {code(name)}: {self._group(sub)}"
+        if "not" in schema:
+            yield f"not {self._group(schema['not'])}"
+        if "if" in schema and ("then" in schema or "else" in schema):
+            text = f"if {self._group(schema['if'])}"
+            if "then" in schema:
+                text += f" then {self._group(schema['then'])}"
+            if "else" in schema:
+                text += f" else {self._group(schema['else'])}"
+            yield text
+        for keyword, what in (
+            ("unevaluatedProperties", "properties"),
+            ("unevaluatedItems", "items"),
+        ):
+            if keyword in schema:
+                rest = schema[keyword]
+                yield (
+                    f"no other {what} ({code(keyword + ': false')})"
+                    if rest is False
+                    else f"other {what}: {self._group(rest)}"
+                )
 
     def description(self, schema: JSON) -> str:
         if not isinstance(schema, Mapping):
@@ -361,6 +441,11 @@ class _Page:
             ]
             lines += _table(["Property", "Type", "Required", "Constraints", "Description"], rows)
             lines.append("")
+        target = self.target(schema) if isinstance(schema, Mapping) else None
+        whole = self.defs.get(target, {}) if target is not None else schema
+        rules = list(self.rules(whole)) if isinstance(whole, Mapping) else []
+        if rules:
+            lines += ["Rules: " + "; ".join(_cell(r) for r in rules) + ".", ""]
         if extra is False:
             lines.append("Other properties are rejected (`additionalProperties: false`).")
         elif isinstance(extra, Mapping) and not properties:
@@ -562,6 +647,8 @@ def _json_type(value: JSON) -> str:
         return "number"
     if value is None:
         return "null"
+    if isinstance(value, list):
+        return "array"
     return "string" if isinstance(value, str) else "object"
 
 

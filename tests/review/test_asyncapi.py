@@ -313,3 +313,22 @@ def test_edge_definition_passes_too() -> None:
         document = _loaded(services[0], view)
         assert _schema_errors(document) == []
         assert check_references(document) == []
+
+
+def test_every_validation_keyword_is_carried_as_written() -> None:
+    """The payload schemas are the definition's schemas, keyword for keyword (issue 11's
+    vocabulary: tuples, contains, property names and patterns, dependencies, not, if/then/else,
+    boolean schemas, unevaluated*, enum of any value): only the ``$ref``s are rewritten."""
+    source = yaml.safe_load((HERE / "keywords.yaml").read_text(encoding="utf-8"))
+    services, diagnostics = load_services([HERE / "keywords.yaml"])
+    assert services, diagnostics
+    for view in VIEWS:
+        document = _loaded(services[0], view)
+        assert _schema_errors(document) == []
+        assert check_references(document) == []
+        schemas = document["components"]["schemas"]
+        request = copy.deepcopy(source["methods"]["put"]["request"])
+        request["properties"]["l"] = {"$ref": "#/components/schemas/Tag"}
+        assert schemas["PutRequest"] == request
+        assert schemas["PutResponse"] == source["methods"]["put"]["response"]
+        assert schemas["Tag"] == source["types"]["Tag"]

@@ -335,3 +335,30 @@ def test_edge_definition_examples_validate() -> None:
     assert problems == () and text is not None
     assert "| `first-name` | string | no |  | A hyphenated property name. |" in text
     assert "No properties; other properties are ignored." in text
+
+
+def test_every_validation_keyword_is_shown_readably() -> None:
+    """The keywords enforced since issue 11 appear in the page: per property (tuples, unique
+    items, contains, not, boolean schemas, enum of any JSON value), and the object's own rules
+    (property counts and names, patterns, dependencies, if/then/else) under the table."""
+    services, diagnostics = load_services(["tests/review/keywords.yaml"])
+    assert services, diagnostics
+    text, problems = render_docs(services[0])
+    assert problems == () and text is not None
+    rows = {line.split(" | ")[0].strip("| `"): line for line in text.splitlines()}
+    assert 'one of `1`, `null`, `true`, `s`, `[1]`, `{"k": 1}`' in rows["a"]
+    assert "| array \\| boolean \\| integer \\| null \\| object \\| string |" in rows["a"]
+    assert "| string \\| integer | no | length ≥ 2 |" in rows["b"]
+    assert "| array [string, integer] | no | unique items |" in rows["d"]
+    assert "contains 2\N{EN DASH}3 item(s) matching string" in rows["e"]
+    assert "| any | no | not string |" in rows["f"]
+    assert "| one of integer, ≥ 3 |" in rows["g"]
+    assert "| nothing (always refused) |" in rows["i"]
+    assert "no other properties (`unevaluatedProperties: false`)" in rows["m"]
+    assert (
+        "Rules: properties: 1\N{EN DASH}12; property names: length ≤ 10; "
+        "names matching `^x_`: integer; with `a`: `b` required; with `b`: requires `c`; "
+        "if (object, `a`: integer, always `1`, requires `a`) then requires `c` "
+        "else not requires `c`."
+    ) in text
+    assert "| array [any, ...] | no | no other items (`unevaluatedItems: false`) |" in text
