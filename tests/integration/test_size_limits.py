@@ -366,7 +366,7 @@ def _worst_case_request() -> Request:
         time.time() + MAX_TIMEOUT,
         False,
         metadata,
-        2**31 - 1,
+        2**31 - 2,  # rpc-attempt 2**31 - 1: the largest a server reads
         trace,
     )
 
