@@ -376,6 +376,21 @@ def test_the_clients_no_route_text_is_the_documented_one(amqp_url: str) -> None:
     assert f"`{documented}`" in DOC
 
 
+def test_the_clients_nack_text_is_the_documented_one(amqp_url: str, refusing_queue: str) -> None:
+    with (
+        NumbersClient(
+            BlockingTransport(amqp_url),
+            queue=refusing_queue,
+            wait_for_ready=True,
+            retry=RetryPolicy(max_attempts=1),
+        ) as client,
+        pytest.raises(leveret.Unavailable) as caught,
+    ):
+        client.add(a=1, b=2)
+    assert caught.value.message == "the broker refused the request (publisher nack)"
+    assert f"`{caught.value.message}`" in DOC
+
+
 # -- item 8: duplicate keys, the BOM ----------------------------------------------------------
 
 
