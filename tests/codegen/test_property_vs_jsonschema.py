@@ -642,7 +642,7 @@ def test_generated_model_agrees_with_jsonschema(case: Case, models: dict[str, Mo
     strict=True,
     raises=IndexError,
     reason="a class with a schema guard last in models.py crashes _enforce._apply "
-    "(/work/notes/proptest/FINDINGS.md, 1); realistic.yaml keeps its last model unguarded",
+    "(IndexError); realistic.yaml keeps its last model unguarded",
 )
 def test_a_guarded_class_may_come_last(tmp_path: Path) -> None:
     definition = tmp_path / "last.yaml"
@@ -659,7 +659,7 @@ def test_a_guarded_class_may_come_last(tmp_path: Path) -> None:
     strict=True,
     reason="format hostname accepts an A-label whose U-label is not IDNA2008 (xn--abc decodes to "
     "C1 controls U+0082 U+0081 U+0080): leveret._schema checks only the contextual rules "
-    "and exceptions of RFC 5892, not PVALID (/work/notes/proptest/FINDINGS.md, 2)",
+    "and exceptions of RFC 5892, not PVALID",
 )
 def test_hostname_a_labels_are_idna2008(models: dict[str, ModuleType]) -> None:
     case = next(c for c in CASES if (c.package, c.name) == ("keywords", "Formats"))
@@ -668,3 +668,17 @@ def test_hostname_a_labels_are_idna2008(models: dict[str, ModuleType]) -> None:
     assert not case.validator().is_valid(value)
     with pytest.raises(ValidationError):
         validate(json.dumps(value))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a JSON string with a lone surrogate escape (\\ud800) is valid JSON text and a valid "
+    "string to jsonschema; pydantic's JSON parser refuses the whole body (json_invalid), for "
+    "every string field. The drawn strings exclude "
+    "surrogates (Hypothesis' default), so the property does not meet it",
+)
+def test_lone_surrogate_escapes_are_strings(models: dict[str, ModuleType]) -> None:
+    case = next(c for c in CASES if (c.package, c.name) == ("keywords", "Name"))
+    value = "\ud800"
+    assert case.validator().is_valid(value)
+    _validate_json(models["keywords"].Name)(json.dumps(value))
