@@ -250,8 +250,9 @@ def encode_result(method: MethodSpec[Any, Any], result: object) -> bytes:
         result = method.response.model_validate(result)
     assert isinstance(result, BaseModel)
     body = result.model_dump_json(by_alias=True).encode()
-    # pydantic writes NaN and infinities as null: where the body has a null, look for them.
-    if b"null" in body:
+    # pydantic writes NaN and infinities as null (or, by a model's ser_json_inf_nan, as
+    # NaN/Infinity, bare or quoted): where the body has one of those, look for them.
+    if b"null" in body or b"NaN" in body or b"Infinity" in body:
         _refuse_non_finite(f"handler of {method.name!r} returned", result)
     return body
 

@@ -295,3 +295,24 @@ def test_the_raw_server_fixture_answers(amqp_url: str) -> None:
             assert c.add(a=1, b=2).value == 1.5
     finally:
         server.close()
+
+
+def test_a_model_that_writes_infinity_as_a_token_is_refused_too() -> None:
+    """A response model configured to write NaN/Infinity tokens (ser_json_inf_nan) instead of
+    null is caught as well: the worker never sends one."""
+    from pydantic import BaseModel, ConfigDict
+
+    from leveret._codec import encode_result
+    from tests.support.numbers import AddRequest
+
+    class Loud(BaseModel):
+        model_config = ConfigDict(ser_json_inf_nan="constants")
+        value: float
+
+    method = MethodSpec("m", "m", AddRequest, Loud)
+    for mode in ("constants", "strings", "null"):
+        Loud.model_config["ser_json_inf_nan"] = mode  # type: ignore[typeddict-item]
+        Loud.model_rebuild(force=True)
+        with pytest.raises(ValueError, match="value = NaN or an infinity"):
+            encode_result(method, Loud(value=math.inf))
+    assert encode_result(method, Loud(value=1.5)) == b'{"value":1.5}'
