@@ -303,6 +303,19 @@ _COMPARED: Final = frozenset(
         "default",
     }
 )
+#: Keywords whose passing subschemas evaluate properties or items (for unevaluated*); their
+#: list or map values are compared whole.
+_EVALUATING: Final = (
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "if",
+    "then",
+    "else",
+    "dependentSchemas",
+    "contains",
+)
+
 #: Findings about something other than which values are valid (a probe ignores them).
 _NOT_VALIDATION: Final = frozenset(
     {
@@ -348,6 +361,23 @@ def _falls_to(data: Mapping[str, object]) -> str:
         return "other"
     extra = _additional(data)
     return "open" if extra is True else "closed" if extra is False else "other"
+
+
+def _ref_beside(side: Side, schema: Schema) -> Schema:
+    """A ``$ref`` with validation keywords beside it is both (2020-12): ``allOf`` of the
+    reference and of the keywords, so that following the reference does not drop them. The
+    type's title and description stay (unless the place gives its own)."""
+    data = schema.data
+    if not isinstance(data.get("$ref"), str):
+        return schema
+    beside = {k: v for k, v in data.items() if k != "$ref" and not _annotation(k)}
+    if not beside:
+        return schema
+    target = side.follow(Schema(schema.document, schema.pointer, {"$ref": data["$ref"]})).data
+    kept: dict[str, object] = {k: target[k] for k in ("title", "description") if k in target}
+    kept.update({k: v for k, v in data.items() if _annotation(k)})
+    kept["allOf"] = [{"$ref": data["$ref"]}, beside]
+    return Schema(schema.document, schema.pointer, kept, schema.name)
 
 
 def _matches(regex: str, name: str) -> bool:
@@ -565,6 +595,12 @@ class SchemaComparer:
             )
         if has_ref:  # annotations next to the $ref, at the place of use
             self._annotations(old, new, where)
+        # keywords beside a $ref apply too: the pair compared is then allOf [the type, them]
+        old, new = _ref_beside(self.old, old), _ref_beside(self.new, new)
+        if old.data is not o.data and "$ref" not in old.data:
+            o = old
+        if new.data is not n.data and "$ref" not in new.data:
+            n = new
         site = where
         if n.name is not None:
             where = n.name
@@ -613,6 +649,7 @@ class SchemaComparer:
         self._arrays(o, n, role, where)
         self._objects(o, n, role, where)
         self._logic(o, n, role, where)
+        self._evaluation(o, n, role, where)
         self._unknown(o, n, role, where)
         self._variants(o, n, old_merged.rest, new_merged.rest, role, where, single)
 
@@ -1050,15 +1087,17 @@ class SchemaComparer:
 
     @staticmethod
     def _tail(schema: Schema) -> Schema | None:
-        """The schema of the items after any prefixItems; None when any item will do."""
-        value = schema.data.get("items")
+        """The schema of the items after any prefixItems; None when any item will do.
+        Without ``items``, ``unevaluatedItems`` holds them (when nothing else evaluates them:
+        see ``_evaluation``)."""
+        value = schema.data.get("items", schema.data.get("unevaluatedItems"))
         if value is None or value is True or _trivial(value):
             return None
         return Schema(schema.document, (*schema.pointer, "items"), as_schema(value))
 
     @staticmethod
     def _rest(schema: Schema) -> Schema:
-        value = schema.data.get("items", True)
+        value = schema.data.get("items", schema.data.get("unevaluatedItems", True))
         return Schema(schema.document, (*schema.pointer, "items"), as_schema(value))
 
     # -- the other 2020-12 keywords ----------------------------------------------------------
@@ -1305,6 +1344,31 @@ class SchemaComparer:
             ("then", "else"), old_branches, new_branches, strict=True
         ):
             self._sub(before, after, role, n, f"{where} ({keyword})", keyword)
+
+    def _evaluation(self, o: Schema, n: Schema, role: Role, where: str) -> None:
+        """``unevaluatedProperties``/``unevaluatedItems`` apply to what no other keyword
+        evaluated, and subschemas that pass (allOf, anyOf, oneOf, if/then/else, contains,
+        dependentSchemas, a $ref) evaluate too: when one of them changed beside it, which
+        properties or items it applies to may change either way."""
+        unevaluated = [
+            k
+            for k in ("unevaluatedProperties", "unevaluatedItems")
+            if not _trivial(o.data.get(k, True)) or not _trivial(n.data.get(k, True))
+        ]
+        if not unevaluated:
+            return
+
+        def part(side: Side, schema: Schema, key: str) -> str:
+            data = {key: schema.data[key]} if key in schema.data else {}
+            return fingerprint(side, Schema(schema.document, schema.pointer, data))
+
+        changed = [k for k in _EVALUATING if part(self.old, o, k) != part(self.new, n, k)]
+        if changed:
+            text = (
+                f"{where}: {', '.join(changed)} changed beside {' and '.join(unevaluated)}: what "
+                "counts as evaluated may change (direction unknown)"
+            )
+            self._constraint(Change.INCOMPATIBLE, role, n, self._at(n, *unevaluated), text)
 
     def _unknown(self, o: Schema, n: Schema, role: Role, where: str) -> None:
         """A keyword the comparison does not know that changed: reported, direction unknown."""

@@ -26,6 +26,16 @@ def fingerprint(side: Side, schema: Schema) -> str:
 
 
 def _canonical(side: Side, schema: Schema, stack: tuple[tuple[str, object], ...]) -> object:
+    data = schema.data
+    beside = {
+        k: v
+        for k, v in data.items()
+        if k not in ("$ref", "default") and k not in ANNOTATIONS and not k.startswith("x-")
+    }
+    if isinstance(data.get("$ref"), str) and beside:
+        # a $ref with keywords beside it is both (2020-12): following it must not drop them
+        both: dict[str, object] = {"allOf": [{"$ref": data["$ref"]}, beside]}
+        return _canonical(side, Schema(schema.document, schema.pointer, both), stack)
     followed = side.follow(schema)
     if isinstance(followed.data.get("$ref"), str):
         return {"$ref": followed.data["$ref"]}  # unresolvable: compare the text
