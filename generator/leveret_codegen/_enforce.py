@@ -38,6 +38,8 @@ _Span = tuple[int, int, int, int, str]  # line, col, end line, end col (1-based 
 
 def _apply(code: str, spans: list[_Span]) -> str:
     lines = code.splitlines(keepends=True)
+    # A span may insert at the line after the last one (a guard after the last class).
+    lines += [""] * (max((s[2] for s in spans), default=0) - len(lines))
     # Back to front, so that the positions of the spans not yet rewritten stay valid.
     for line, col, end_line, end_col, text in sorted(spans, reverse=True):
         first, last = line - 1, end_line - 1

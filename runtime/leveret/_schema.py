@@ -62,6 +62,8 @@ from fractions import Fraction
 from typing import Any, Final, TypeAlias
 from urllib.parse import unquote
 
+from ._joining import joining_type
+
 __all__ = [
     "FORMATS",
     "Check",
@@ -469,17 +471,61 @@ def _is_ipv6(text: str) -> bool:
 # RFC 5892 (IDNA2008) exceptions and contextual rules, for A-labels ("xn--...") decoded.
 _IDNA_DISALLOWED: Final = frozenset("\u0640\u07fa\u302e\u302f\u3031\u3032\u3033\u3034\u3035\u303b")
 _IDNA_PVALID: Final = frozenset("\u00df\u03c2\u06fd\u06fe\u0f0b\u3007")
+#: CONTEXTJ and CONTEXTO code points (their rules are in _idna_context_ok)
+_IDNA_CONTEXT: Final = frozenset(
+    "\u00b7\u0375\u05f3\u05f4\u30fb\u200c\u200d"
+    + "".join(map(chr, range(0x660, 0x66A)))
+    + "".join(map(chr, range(0x6F0, 0x6FA)))
+)
+#: RFC 5892 2.1 LetterDigits
+_IDNA_LETTER_DIGITS: Final = frozenset({"Ll", "Lu", "Lo", "Nd", "Lm", "Mn", "Mc"})
+#: RFC 5892 2.3 IgnorableProperties (the Default_Ignorable_Code_Points among LetterDigits),
+#: 2.4 IgnorableBlocks and 2.9 OldHangulJamo, as code point ranges (inclusive)
+_IDNA_EXCLUDED: Final = (
+    (0x034F, 0x034F),
+    (0x1100, 0x11FF),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x20D0, 0x20FF),
+    (0x3164, 0x3164),
+    (0xA960, 0xA97F),
+    (0xD7B0, 0xD7FF),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0x1D100, 0x1D24F),
+    (0xE0100, 0xE01EF),
+)
+
+
+def _idna_allowed(ch: str) -> bool:
+    """Whether ``ch`` is PVALID or CONTEXTJ/CONTEXTO in IDNA2008 (RFC 5892 section 3), by the
+    derivation over this Python's Unicode data."""
+    if ch in _IDNA_PVALID or ch in _IDNA_CONTEXT or ch == "-":  # "-": 2.6 LDH
+        return True
+    code = ord(ch)
+    if ch in _IDNA_DISALLOWED or any(low <= code <= high for low, high in _IDNA_EXCLUDED):
+        return False
+    if unicodedata.category(ch) not in _IDNA_LETTER_DIGITS:  # unassigned (Cn) too
+        return False
+    # 2.2 Unstable: toNFKC(toCaseFold(toNFKC(cp))) != cp
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", ch).casefold()) == ch
 
 
 def _idna_context_ok(label: str) -> bool:
-    """The IDNA2008 CONTEXTJ/CONTEXTO rules (RFC 5892 appendix A) and exceptions.
+    """A decoded A-label is IDNA2008: NFC, every code point allowed (RFC 5892 section 2), and
+    the CONTEXTJ/CONTEXTO rules (appendix A).
 
-    With RFC 5891 section 4.2.3: no "--" in the 3rd and 4th positions, no leading mark.
+    With RFC 5891 section 4.2.3: no "--" in the 3rd and 4th positions, no hyphen first or
+    last, no leading mark; and the Bidi rule of RFC 5893.
     """
     if not label or label[2:4] == "--" or unicodedata.category(label[0]) in ("Mn", "Mc", "Me"):
         return False
+    if label[0] == "-" or label[-1] == "-":  # RFC 5891 4.2.3.1
+        return False
+    if unicodedata.normalize("NFC", label) != label:
+        return False
     for i, ch in enumerate(label):
-        if ch in _IDNA_DISALLOWED:
+        if not _idna_allowed(ch):
             return False
         if ch == "\u00b7":  # MIDDLE DOT: between two "l"
             if not (0 < i < len(label) - 1 and label[i - 1] == "l" and label[i + 1] == "l"):
@@ -500,13 +546,42 @@ def _idna_context_ok(label: str) -> bool:
         elif ch in "\u200c\u200d":  # ZERO WIDTH (NON-)JOINER: after a virama
             if i > 0 and unicodedata.combining(label[i - 1]) == 9:
                 continue
-            if ch == "\u200d":
+            if ch == "\u200d" or not _between_joining_letters(label, i):
                 return False
-            # ZWNJ may also stand between joining letters (a regexp over joining types that the
-            # stdlib cannot see); accept it there rather than refuse valid names.
     arabic = any("\u0660" <= c <= "\u0669" for c in label)
     extended = any("\u06f0" <= c <= "\u06f9" for c in label)
-    return not (arabic and extended)
+    return not (arabic and extended) and _bidi_ok(label)
+
+
+def _between_joining_letters(label: str, at: int) -> bool:
+    """RFC 5892 A.1: (Joining_Type:{L,D})(Joining_Type:T)* ZWNJ (Joining_Type:T)*
+    (Joining_Type:{R,D})."""
+    before = next((t for t in map(joining_type, reversed(label[:at])) if t != "T"), "U")
+    after = next((t for t in map(joining_type, label[at + 1 :]) if t != "T"), "U")
+    return before in ("L", "D") and after in ("R", "D")
+
+
+_RTL_ALLOWED: Final = frozenset({"R", "AL", "AN", "EN", "ES", "CS", "ET", "ON", "BN", "NSM"})
+_LTR_ALLOWED: Final = frozenset({"L", "EN", "ES", "CS", "ET", "ON", "BN", "NSM"})
+
+
+def _bidi_ok(label: str) -> bool:
+    """The Bidi rule (RFC 5893 section 2) for a label with right-to-left characters."""
+    directions = [unicodedata.bidirectional(ch) for ch in label]
+    if not any(d in ("R", "AL", "AN") for d in directions):
+        return True
+    rtl = directions[0] in ("R", "AL")
+    if not rtl and directions[0] != "L":  # rule 1
+        return False
+    allowed, endings = (
+        (_RTL_ALLOWED, ("R", "AL", "EN", "AN")) if rtl else (_LTR_ALLOWED, ("L", "EN"))
+    )
+    if any(d not in allowed for d in directions):  # rules 2 and 5
+        return False
+    if rtl and {"AN", "EN"} <= set(directions):  # rule 4
+        return False
+    last = next((d for d in reversed(directions) if d != "NSM"), None)
+    return last in endings  # rules 3 and 6
 
 
 def _is_hostname(text: str) -> bool:
@@ -519,7 +594,7 @@ def _is_hostname(text: str) -> bool:
             if label[:2].lower() != "xn":
                 return False
             try:
-                decoded = label[4:].encode("ascii").decode("punycode")
+                decoded = label[4:].lower().encode("ascii").decode("punycode")  # DNS: no case
             except UnicodeError:
                 return False
             if not _idna_context_ok(decoded):
