@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Final, Literal
 from uuid import UUID
 
-from leveret.schema import JSON_DATE, JSON_DATE_TIME, JSON_INTEGER, JSON_UUID, JsonInt, SchemaGuard
+from leveret.schema import JSON_DATE, JSON_DATE_TIME, JSON_INTEGER, JSON_UUID, SchemaGuard
 from pydantic import MISSING, AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
@@ -88,7 +88,7 @@ class Book(BaseModel):
     The authors, in the order the cover lists them.
     """
     genre: Genre
-    published: Annotated[JsonInt | MISSING, Field(ge=1450, le=2100)] = MISSING
+    published: Annotated[int, Field(ge=1450, le=2100), JSON_INTEGER] | MISSING = MISSING
     """
     Year of first publication.
     """

@@ -184,6 +184,31 @@ class _Exact:
         key = self.names.original(node.id)
         return key if key in _EXACT else None
 
+    def _bounds_inside(self, node: ast.expr, first: ast.expr, metadata: list[ast.expr]) -> bool:
+        """``Annotated[int | MISSING, Field(ge=..)]`` (an optional bounded integer) as
+        ``Annotated[int, Field(ge=..), JSON_INTEGER] | MISSING``: bounds outside a union are a
+        Python validator after it; on the integer they stay in pydantic's core."""
+        members = _union_members(first)
+        ints = [m for m in members if self._exact(m) == ("builtins", "int")]
+        rest = [m for m in members if m not in ints]
+        if (
+            len(ints) != 1
+            or not rest
+            or not all(_is_name(m, "MISSING") or _is_none(m) for m in rest)
+            or len(metadata) != 1
+            or not isinstance(call := metadata[0], ast.Call)
+            or self.names.original(_name(call.func)) != ("pydantic", "Field")
+            or call.args
+            or not all(k.arg in INT_BOUNDS for k in call.keywords)
+        ):
+            return False
+        annotated = self.names.use("typing", "Annotated")
+        marker = self.names.use(_SCHEMA_MODULE, "JSON_INTEGER")
+        text = f"{annotated}[{ast.unparse(ints[0])}, {ast.unparse(call)}, {marker}]"
+        text += "".join(f" | {ast.unparse(m)}" for m in rest)
+        self.spans.append(_span(node, text))
+        return True
+
     def visit(self, node: ast.expr) -> None:
         if isinstance(node, ast.Call):
             return  # Field(...) arguments are values
@@ -193,6 +218,8 @@ class _Exact:
             annotated = self.names.original(_name(node.value)) == ("typing", "Annotated")
             if annotated and isinstance(node.slice, ast.Tuple):
                 first, *metadata = node.slice.elts
+                if self._bounds_inside(node, first, metadata):
+                    return
                 key = self._exact(first)
                 if key is not None and metadata:
                     marker = self.names.use(_SCHEMA_MODULE, _EXACT[key])
@@ -225,6 +252,20 @@ class _Exact:
             if inner.spans:
                 text = _apply(node.value, inner.spans)
                 self.spans.append(_span(node, ast.unparse(ast.Constant(text))))
+
+
+#: ``Field`` arguments that constrain an integer (and nothing else)
+INT_BOUNDS: Final = frozenset({"ge", "gt", "le", "lt", "multiple_of"})
+
+
+def _union_members(node: ast.expr) -> list[ast.expr]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return [*_union_members(node.left), *_union_members(node.right)]
+    return [node]
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _name(node: ast.expr) -> str:

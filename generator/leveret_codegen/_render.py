@@ -20,7 +20,7 @@ from functools import cache
 import jinja2
 
 from leveret_codegen._diagnostics import Diagnostic, file_error
-from leveret_codegen._enforce import MODEL_ONLY_NAMES
+from leveret_codegen._enforce import INT_BOUNDS, MODEL_ONLY_NAMES
 from leveret_codegen._ir import ErrorDef, MethodDef, ServiceDef
 from leveret_codegen._names import RESERVED_METHOD_NAMES
 
@@ -196,12 +196,16 @@ def _strip_model_validators(node: ast.expr, originals: Mapping[str, str]) -> tup
 
 def _is_model_validator(node: ast.expr, originals: Mapping[str, str]) -> bool:
     """Metadata that only narrows what the models accept: ``JSON_INTEGER`` and the other markers
-    of ``leveret.schema``, ``_SCHEMA.before("Name")``."""
+    of ``leveret.schema``, ``_SCHEMA.before("Name")``, an integer's bounds
+    (``Annotated[int, Field(ge=1), JSON_INTEGER] | MISSING``)."""
     if isinstance(node, ast.Name):
         return originals.get(node.id, node.id) in MODEL_ONLY_NAMES
+    if not isinstance(node, ast.Call):
+        return False
+    if _call_name(node, originals) == "Field":
+        return not node.args and all(k.arg in INT_BOUNDS for k in node.keywords)
     return (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
+        isinstance(node.func, ast.Attribute)
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id in MODEL_ONLY_NAMES
     )

@@ -103,6 +103,22 @@ JSON_INTEGER: Final = _JsonInteger()
 JsonInt: TypeAlias = Annotated[int, JSON_INTEGER]
 
 
+def _format_error(name: str) -> PydanticCustomError:
+    return PydanticCustomError(
+        "format", "Input should be a valid {format} string", {"format": name}
+    )
+
+
+def _as_format_error(schema: core_schema.CoreSchema, name: str) -> core_schema.CoreSchema:
+    """``schema`` with any failure reported as the format's (pydantic-core, no Python)."""
+    return core_schema.custom_error_schema(
+        schema,
+        custom_error_type="format",
+        custom_error_message=f"Input should be a valid {name} string",
+        custom_error_context={"format": name},
+    )
+
+
 class _JsonFormat:
     """``Annotated`` metadata for a ``datetime``/``date``/``UUID`` written as a formatted string.
 
@@ -110,21 +126,39 @@ class _JsonFormat:
     or offset, UUIDs without dashes), so the string is checked with the format's exact assertion
     and parsed here, on both sides: from JSON, and from Python, where a caller may pass the
     object itself or its string (also after a schema guard, which hands pydantic Python values).
+
+    From JSON, the common case stays in pydantic-core as far as it can (the wire's hot path): the
+    string's shape is checked there (``json_shape``, a strict string schema: a pattern, or a
+    length for a UUID, whose parser then takes only the hyphenated form), and the value parsed by
+    Python's ``fromisoformat`` or pydantic's UUID parser. The format's full assertion runs only
+    to word the error of a string that fails.
     """
 
-    def __init__(self, name: str, kind: type, parse: Callable[[str], object]) -> None:
+    def __init__(
+        self,
+        name: str,
+        kind: type,
+        parse: Callable[[str], object],
+        json_shape: core_schema.CoreSchema,
+        parse_in_core: bool = False,
+    ) -> None:
         self.name, self._kind, self._parse, self._check = name, kind, parse, format_check(name)
+        self._json_shape, self._parse_in_core = json_shape, parse_in_core
 
     def _from_string(self, value: Any) -> object:
         if not isinstance(value, str):
             raise PydanticCustomError("string_type", "Input should be a valid string")
         if not self._check(value):
-            raise PydanticCustomError(
-                "format", "Input should be a valid {format} string", {"format": self.name}
-            )
+            raise _format_error(self.name)
+        return self._parsed(value)
+
+    def _parsed(self, value: str) -> object:
         try:
             return self._parse(value)
-        except ValueError as exc:  # only a leap second (23:59:60) gets here
+        except ValueError as exc:
+            if not self._check(value):  # the shape was right, the calendar not (February 30)
+                raise _format_error(self.name) from None
+            # a leap second (23:59:60), or year 0
             raise PydanticCustomError(
                 "format",
                 "Input is a valid {format} that Python cannot represent: {why}",
@@ -138,10 +172,20 @@ class _JsonFormat:
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
         inner = handler(source)
+        if self._parse_in_core:
+            from_json = _as_format_error(
+                core_schema.chain_schema([self._json_shape, inner]), self.name
+            )
+        else:
+            from_json = core_schema.chain_schema(
+                [
+                    _as_format_error(self._json_shape, self.name),
+                    core_schema.no_info_plain_validator_function(self._parsed),
+                    inner,
+                ]
+            )
         return core_schema.json_or_python_schema(
-            json_schema=core_schema.chain_schema(
-                [core_schema.no_info_plain_validator_function(self._from_string), inner]
-            ),
+            json_schema=from_json,
             python_schema=core_schema.chain_schema(
                 [core_schema.no_info_plain_validator_function(self._from_python), inner]
             ),
@@ -156,12 +200,36 @@ def _date_time(text: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(text.upper())  # RFC 3339 allows "t" and "z"
 
 
+# RFC 3339's shapes, for pydantic-core's regex engine (``$`` is the end of the text there).
+_FULL_DATE: Final = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_TIME: Final = (
+    "(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:[.][0-9]+)?"
+    "(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
+
 #: After ``AwareDatetime``: a ``date-time`` string (RFC 3339), parsed to an aware datetime.
-JSON_DATE_TIME: Final = _JsonFormat("date-time", datetime.datetime, _date_time)
+JSON_DATE_TIME: Final = _JsonFormat(
+    "date-time",
+    datetime.datetime,
+    _date_time,
+    core_schema.str_schema(pattern=f"^{_FULL_DATE}[Tt]{_TIME}$", strict=True),
+)
 #: After ``date``: a ``date`` string (RFC 3339 full-date).
-JSON_DATE: Final = _JsonFormat("date", datetime.date, datetime.date.fromisoformat)
+JSON_DATE: Final = _JsonFormat(
+    "date",
+    datetime.date,
+    datetime.date.fromisoformat,
+    core_schema.str_schema(pattern=f"^{_FULL_DATE}$", strict=True),
+)
 #: After ``UUID``: a ``uuid`` string (RFC 4122, with dashes).
-JSON_UUID: Final = _JsonFormat("uuid", uuid.UUID, uuid.UUID)
+JSON_UUID: Final = _JsonFormat(
+    "uuid",
+    uuid.UUID,
+    uuid.UUID,
+    # 36 characters: pydantic-core's parser takes only the hyphenated form at that length
+    core_schema.str_schema(min_length=36, max_length=36, strict=True),
+    parse_in_core=True,
+)
 
 
 def json_literal(value: object) -> object:

@@ -23,7 +23,8 @@ from tests.integration.test_size_limits import (  # noqa: F401  (small_broker is
 
 pytestmark = pytest.mark.integration
 
-ROUNDS = 5
+ROUNDS = 3
+MAX_ROUNDS = 40
 
 
 def test_async_close_right_after_size_refusal(
@@ -61,13 +62,18 @@ def test_async_close_right_after_size_refusal(
         caplog.at_level(logging.ERROR),
         leveret.Worker(Sizes(), url=small_broker, queue=queue, max_message_size=limit),
     ):
-        for _ in range(ROUNDS):
+        # Rounds until the window was hit ROUNDS times: whether the close lands before the new
+        # channel is up depends on the scheduling of this machine.
+        while sum(reopening for reopening, _ in outcomes) < ROUNDS and len(outcomes) < MAX_ROUNDS:
             outcomes.append(asyncio.run(asyncio.wait_for(scenario(), 60)))
     # The case under test happened (the channel's reopen takes two round trips to the broker,
     # the close none before it starts).
     assert any(reopening for reopening, _ in outcomes), outcomes
-    for _reopening, error in outcomes:
-        assert isinstance(error, leveret.Cancelled), error
+    for reopening, error in outcomes:
+        if reopening:
+            assert isinstance(error, leveret.Cancelled), outcomes
+        else:  # the new channel was up before the close: answered, or cancelled in flight
+            assert error is None or isinstance(error, leveret.Cancelled), outcomes
     errors = [
         f"{r.name}: {r.getMessage()[:200]}"
         for r in caplog.records

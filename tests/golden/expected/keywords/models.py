@@ -338,7 +338,7 @@ class Everything(BaseModel):
     never: Never | MISSING = MISSING
     count: Count | MISSING = MISSING
     formats: Formats | MISSING = MISSING
-    limit: Annotated[JsonInt | MISSING, Field(le=10)] = MISSING
+    limit: Annotated[int, Field(le=10), JSON_INTEGER] | MISSING = MISSING
     """
     An inline integer with a bound.
     """
