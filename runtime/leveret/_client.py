@@ -34,6 +34,7 @@ from leveret._codec import (
     decode_reply,
     encode_arguments,
     error_from_payload,
+    loads_finite,
     validate_arguments,
 )
 from leveret._errors import (
@@ -844,7 +845,10 @@ class DynamicClient:
         if reply.status != STATUS_OK:
             spec: MethodSpec[Any, Any] = MethodSpec(method, method, BaseModel, BaseModel)
             raise error_from_payload(spec, decode_error(reply.status, reply.body))
-        return json.loads(reply.body)
+        try:
+            return loads_finite(reply.body)
+        except ValueError as exc:  # as a typed client reads an OK body: not JSON, or not finite
+            raise Internal(f"{method}: response failed validation: (body): {exc}") from None
 
     def close(self) -> None:
         self._transport.close()

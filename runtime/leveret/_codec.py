@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import from_json
@@ -30,6 +30,8 @@ __all__ = [
     "encode_exception",
     "encode_result",
     "find_non_finite",
+    "find_unsendable",
+    "loads_finite",
     "validate_arguments",
     "validation_details",
 ]
@@ -114,9 +116,11 @@ def validate_arguments(
         model = method.request.model_validate(arguments, strict=True)
     except ValidationError as exc:
         raise _invalid(f"{method.name}: request failed validation", exc) from None
-    path = find_non_finite(model)
-    if path is not None:
-        details = [{"loc": list(path), "msg": NOT_FINITE_ARGUMENT, "type": "finite_number"}]
+    found = find_unsendable(model)
+    if found is not None:
+        path, why = found
+        kind = "finite_number" if why is NOT_FINITE_ARGUMENT else "json_invalid"
+        details = [{"loc": list(path), "msg": why, "type": kind}]
         raise InvalidArgument(
             f"{method.name}: request failed validation: {_summary(details)}", details
         )
@@ -183,30 +187,83 @@ NOT_FINITE_RESULT = "NaN or an infinity, which JSON cannot carry"
 
 
 def find_non_finite(value: object, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
-    """The location (by alias) of the first NaN or infinity in a validated model, ``()`` for
-    the whole, or None. Walks models (their extra properties too), dicts, lists and tuples."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else path
+    """The location (by alias) of the first NaN or infinity in a validated model or parsed JSON,
+    ``()`` for the whole, or None. Walks models (their extra properties too), dicts, lists and
+    tuples."""
+    return _find(value, _not_finite, path)
+
+
+def find_unsendable(value: object) -> tuple[tuple[str, ...], str] | None:
+    """Where a caller's validated arguments hold what JSON cannot carry to a leveret server, and
+    why: NaN, an infinity, or an integer too long for JSON readers (pydantic's included)."""
+    path = _find(value, _unsendable, ())
+    if path is None:
+        return None
+    item: Any = value
+    for key in path:  # the reason, from the one value found
+        item = (
+            item[int(key)]
+            if isinstance(item, list | tuple)
+            else item[key]
+            if isinstance(item, dict)
+            else _attribute(item, key)
+        )
+    return path, NOT_FINITE_ARGUMENT if _not_finite(item) else TOO_MANY_DIGITS
+
+
+def _attribute(model: BaseModel, key: str) -> object:
+    for name, field in type(model).model_fields.items():
+        if (field.alias or name) == key:
+            return model.__dict__[name]
+    return (model.__pydantic_extra__ or {})[key]
+
+
+def _unsendable(value: object) -> bool:
+    return _not_finite(value) or (
+        type(value) is int and value.bit_length() > _MAX_INT_BITS and abs(value) >= _TOO_LONG
+    )
+
+
+def _not_finite(value: object) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+#: An integer of more digits than this is "number out of range" to pydantic's JSON reader (and
+#: to Python's ``int()`` of a string): 4300 digits, Python's default limit.
+MAX_INTEGER_DIGITS: Final = 4300
+# Integers of at most this many bits are below 10**4300 (the exact comparison only for the rare
+# longer one).
+_MAX_INT_BITS: Final = 14284
+_TOO_LONG: Final = 10**MAX_INTEGER_DIGITS
+#: What a caller passing a longer integer is told.
+TOO_MANY_DIGITS = f"an integer of more than {MAX_INTEGER_DIGITS} digits, which JSON readers refuse"
+
+
+def _find(
+    value: object, bad: Callable[[object], bool], path: tuple[str, ...]
+) -> tuple[str, ...] | None:
+    if bad(value):
+        return path
     if isinstance(value, BaseModel):
         fields = type(value).model_fields
         for name, item in value.__dict__.items():
             field = fields.get(name)
             key = field.alias if field is not None and field.alias else name
-            found = find_non_finite(item, (*path, key))
+            found = _find(item, bad, (*path, key))
             if found is not None:
                 return found
         for name, item in (value.__pydantic_extra__ or {}).items():
-            found = find_non_finite(item, (*path, name))
+            found = _find(item, bad, (*path, name))
             if found is not None:
                 return found
     elif isinstance(value, dict):
         for key, item in value.items():
-            found = find_non_finite(item, (*path, str(key)))
+            found = _find(item, bad, (*path, str(key)))
             if found is not None:
                 return found
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            found = find_non_finite(item, (*path, str(index)))
+            found = _find(item, bad, (*path, str(index)))
             if found is not None:
                 return found
     return None
@@ -219,10 +276,29 @@ def _received_non_finite(body: bytes, model: BaseModel) -> list[dict[str, Any]] 
     if where is not None:
         return [{"loc": [], "msg": where, "type": "json_invalid"}]
     if _maybe_huge(body):
+        # In the model (a typed place), else anywhere in the body: a property the schema
+        # ignores is still a number JSON cannot hold.
         path = find_non_finite(model)
+        if path is None:
+            path = find_non_finite(from_json(body))
         if path is not None:
             return [{"loc": list(path), "msg": TOO_LARGE, "type": "finite_number"}]
     return None
+
+
+def loads_finite(body: bytes) -> Any:
+    """A received body's JSON, read as strictly as the typed paths read it: ``ValueError`` for
+    a NaN or Infinity token and for a number that reads as infinity (``1e400``)."""
+    try:
+        value = from_json(body, allow_inf_nan=False)
+    except ValueError as exc:
+        where = non_finite(body)
+        raise ValueError(where or f"Invalid JSON: {exc}") from None
+    if _maybe_huge(body):
+        path = find_non_finite(value)
+        if path is not None:
+            raise ValueError(f"{'.'.join(path) or '(body)'}: {TOO_LARGE}")
+    return value
 
 
 def decode_request(method: MethodSpec[Any, Any], body: bytes) -> BaseModel:
@@ -303,13 +379,16 @@ def error_from_payload(method: MethodSpec[Any, Any], payload: ErrorPayload) -> R
         model = declared.details_model
         if model is None:
             return declared._from_wire(payload.message, None)
-        try:
-            # Strictly and from JSON, as requests and responses are: lax validation of the
-            # parsed dict would turn "7" into 7 and accept what a response may not carry.
-            details = model.model_validate_json(json.dumps(payload.details), strict=True)
-            return declared._from_wire(payload.message, details)
-        except ValidationError:
-            pass  # a newer server's details; keep the status and the raw details
+        # A NaN or an infinity (NaN, Infinity or 1e400 on the wire) does not fit any schema, as
+        # in an OK body: the details stay raw, under the status's own class.
+        if find_non_finite(payload.details) is None:
+            try:
+                # Strictly and from JSON, as requests and responses are: lax validation of the
+                # parsed dict would turn "7" into 7 and accept what a response may not carry.
+                details = model.model_validate_json(json.dumps(payload.details), strict=True)
+                return declared._from_wire(payload.message, details)
+            except ValidationError:
+                pass  # a newer server's details; keep the status and the raw details
     code = StatusCode.UNKNOWN if payload.code is StatusCode.OK else payload.code
     error = error_class_for(code)._from_wire(payload.message, payload.details)
     error.remote_error = payload.error

@@ -8,11 +8,16 @@ import asyncio
 import datetime
 import json
 import math
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, ClassVar
 
 import pytest
+from pydantic import BaseModel
 
 import leveret
 from leveret._amqp import AsyncioTransport, BlockingTransport
@@ -33,6 +38,34 @@ from tests.support.numbers import (
 from tests.support.raw import RawPeer
 
 pytestmark = pytest.mark.integration
+
+
+class LimitDetails(BaseModel):
+    limit: float
+
+
+class OverLimit(leveret.OutOfRange):
+    error_name: ClassVar[str | None] = "OverLimit"
+    details_model: ClassVar[type[BaseModel] | None] = LimitDetails
+
+
+LIMITED_ADD = MethodSpec(
+    name="add",
+    python_name="add",
+    request=ADD.request,
+    response=ADD.response,
+    timeout=5.0,
+    errors=(OverLimit,),
+)
+
+
+class LimitedClient(leveret.Client):
+    service: ClassVar[leveret.ServiceSpec] = leveret.ServiceSpec(
+        name="Limited", queue="unused", methods=(LIMITED_ADD,), package="limited"
+    )
+
+    def add(self, *, a: Any, b: Any) -> Any:
+        return self._call(LIMITED_ADD, {"a": a, "b": b}, leveret.DEFAULT)
 
 
 @pytest.fixture
@@ -81,6 +114,13 @@ def _ask(peer: RawPeer, queue: str, body: bytes, method: str = "add") -> tuple[s
         (b'{"a": 1, "b": -1E+400}', ["b"], "finite_number"),
         (b'{"a": 1, "b": ' + b"9" * 400 + b"}", ["b"], "finite_number"),
         (b'{"a": 1, "b": 0.5e309}', ["b"], "finite_number"),
+        # in properties the schema ignores (review r16 F1): refused as a NaN token there is
+        (b'{"a": 1, "b": 2, "c": 1e400}', ["c"], "finite_number"),
+        (b'{"a": 1, "b": 2, "c": {"d": [1, -1e999]}}', ["c", "d", "1"], "finite_number"),
+        (b'{"a": 1, "b": 2, "c": NaN}', [], "json_invalid"),
+        # longer than JSON readers take (4300 digits), where the schema says number or not
+        (b'{"a": 1, "b": ' + b"9" * 4301 + b"}", [], "json_invalid"),
+        (b'{"a": 1, "b": 2, "c": ' + b"9" * 4301 + b"}", [], "json_invalid"),
     ],
 )
 def test_a_request_with_a_non_finite_number_is_invalid_argument(
@@ -107,6 +147,16 @@ def test_large_and_tiny_finite_numbers_are_fine(
 ) -> None:
     status, reply = _ask(peer, queue, body)
     assert (status, reply) == ("OK", {"value": value})
+
+
+def test_an_integer_of_4300_digits_is_a_number_and_one_more_is_not(
+    worker: leveret.Worker, peer: RawPeer, queue: str
+) -> None:
+    status, reply = _ask(peer, queue, b'{"a": 1, "b": 2, "c": ' + b"9" * 4300 + b"}")
+    assert (status, reply) == ("OK", {"value": 3.0})  # an ignored property: fine
+    status, error = _ask(peer, queue, b'{"a": 1, "b": ' + b"9" * 4301 + b"}")
+    assert status == "INVALID_ARGUMENT"
+    assert error["details"][0]["msg"].startswith("Invalid JSON: number out of range")
 
 
 def test_the_letters_of_a_huge_number_inside_a_string_are_fine(
@@ -163,6 +213,73 @@ def test_the_client_refuses_an_ok_reply_with_a_non_finite_number(
         server.close()
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b'{"value": NaN}', b'{"value": -Infinity}', b'{"value": 1e400}', b'{"value": [1, 2E999]}'],
+)
+def test_the_dynamic_client_and_leveret_call_refuse_an_ok_reply_with_one(
+    amqp_url: str, body: bytes
+) -> None:
+    """Review r16 F2: DynamicClient (and so ``leveret call``) read an OK body as strictly."""
+    queue = new_queue()
+    server = RawServer(amqp_url, queue, lambda _p, _b: ("OK", body, "application/json", 0.0))
+    try:
+        with (
+            leveret.DynamicClient.connect(amqp_url) as client,
+            pytest.raises(leveret.Internal, match="add: response failed validation: "),
+        ):
+            client.call(queue, "add", {"a": 1, "b": 2}, 5)
+        cli = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "leveret",
+                "call",
+                str(ROOT / "schemas" / "calculator.yaml"),
+                "add",
+                '{"a": 1, "b": 2}',
+                "--queue",
+                queue,
+                "--url",
+                amqp_url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert cli.returncode == 1, cli
+        assert cli.stdout == ""  # never a NaN or Infinity token printed as if JSON
+        assert json.loads(cli.stderr)["code"] == "INTERNAL", cli.stderr
+    finally:
+        server.close()
+
+
+def test_a_declared_errors_details_with_one_stay_raw(amqp_url: str) -> None:
+    """Review r16 F6: a declared error's typed details never hold NaN or an infinity."""
+    queue = new_queue()
+    details = {1: b"NaN", 2: b"1e400", 3: b"7.5"}
+
+    def answer(_props: object, body: bytes) -> tuple[str, bytes, str, float]:
+        limit = details[json.loads(body)["a"]]
+        out = b'{"code": "OUT_OF_RANGE", "message": "over", "error": "OverLimit", '
+        return ("OUT_OF_RANGE", out + b'"details": {"limit": ' + limit + b"}}", "", 0.0)
+
+    server = RawServer(amqp_url, queue, answer)
+    try:
+        with LimitedClient(BlockingTransport(amqp_url), queue=queue) as client:
+            for a in (1, 2):
+                with pytest.raises(leveret.OutOfRange) as raised:
+                    client.add(a=a, b=0)
+                assert type(raised.value) is leveret.OutOfRange  # not the declared class
+                assert raised.value.remote_error == "OverLimit"
+                assert not math.isfinite(raised.value.details["limit"])
+            with pytest.raises(OverLimit) as declared:
+                client.add(a=3, b=0)
+            assert declared.value.details == LimitDetails(limit=7.5)
+    finally:
+        server.close()
+
+
 # -- item 1: the client refuses before sending ----------------------------------------------
 
 
@@ -181,8 +298,38 @@ def test_the_sync_client_refuses_non_finite_arguments_before_sending(
     ]
     with pytest.raises(leveret.InvalidArgument, match=r"points\.0\.y: NaN"):
         client.shape(points=[{"x": 1, "y": bad}])
+    with pytest.raises(leveret.InvalidArgument, match="a: Input should be a valid number"):
+        client.add(a=10**4300, b=1)
     assert client.add(a=1, b=1).value == 2  # one worker, one at a time: nothing came before
     assert [(r.a, r.b) for r in numbers.requests] == [(1, 1)]
+
+
+class Count(BaseModel):
+    n: int
+    more: list[int] = []
+
+
+COUNT = MethodSpec(name="count", python_name="count", request=Count, response=Count)
+
+
+def test_the_client_refuses_an_integer_longer_than_json_readers_take() -> None:
+    """4301 digits: what the server's JSON reader refuses ("number out of range"), refused
+    before sending (review r16 F7); 4300 digits go."""
+    for arguments, loc in (
+        ({"n": 10**4300}, ["n"]),
+        ({"n": 1, "more": [1, -(10**4300)]}, ["more", "1"]),
+    ):
+        with pytest.raises(leveret.InvalidArgument, match="more than 4300 digits") as long:
+            validate_arguments(COUNT, arguments)
+        assert long.value.details == [
+            {
+                "loc": loc,
+                "msg": "an integer of more than 4300 digits, which JSON readers refuse",
+                "type": "json_invalid",
+            }
+        ]
+    _model, body = validate_arguments(COUNT, {"n": 10**4300 - 1, "more": [-(10**4300 - 1)]})
+    assert Count.model_validate_json(body, strict=True).n == 10**4300 - 1
 
 
 def test_the_asyncio_client_refuses_non_finite_arguments_before_sending(
@@ -276,6 +423,11 @@ def test_the_strict_rule_for_python_values() -> None:
         validate_arguments(ADD, {"a": (1,), "b": 1})
     with pytest.raises(leveret.InvalidArgument, match="b: Input should be a valid number"):
         validate_arguments(ADD, {"a": 1, "b": "1"})
+    # The one conversion (documented, pydantic's strict float): Decimal and Fraction to a double.
+    assert json.loads(validate_arguments(ADD, {"a": Decimal("0.5"), "b": Fraction(1, 4)})[1]) == {
+        "a": 0.5,
+        "b": 0.25,
+    }
 
 
 def test_the_client_refuses_a_string_that_is_not_unicode_text(
