@@ -49,6 +49,9 @@ class MethodSpec(Generic[RequestT, ResponseT]):
     errors: tuple[type[RpcError], ...] = ()
     timeout: float | None = None
     idempotent: bool = False
+    #: A stable hash of the method's wire contract (name, request, response, declared errors),
+    #: computed by the generator; sent in ``rpc-fingerprint`` to detect drift. None: not sent.
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,11 @@ class ServiceSpec:
     )
     #: Type of the request queue workers declare: ``"classic"`` or ``"quorum"``.
     queue_type: str = "classic"
+    #: The definition as one self-contained JSON document (cross-file ``$ref``s inlined), what
+    #: a worker answers ``leveret.describe`` with; None: the service cannot describe itself.
+    definition: str | None = None
+    #: A stable hash of the whole wire contract (see :attr:`MethodSpec.fingerprint`).
+    fingerprint: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {m.name: m for m in self.methods})
