@@ -4,6 +4,7 @@ from leveret._backoff import Backoff
 from leveret._breaker import BreakerState, CircuitBreaker
 from leveret._client import AsyncClient, Client, DynamicClient
 from leveret._context import CallContext
+from leveret._drift import ContractDrift
 from leveret._errors import (
     Aborted,
     AlreadyExists,
@@ -49,6 +50,7 @@ __all__ = [
     "CircuitBreaker",
     "Client",
     "ConfigurationError",
+    "ContractDrift",
     "DataLoss",
     "DeadlineExceeded",
     "DynamicClient",

@@ -37,6 +37,7 @@ from leveret._codec import (
     loads_finite,
     validate_arguments,
 )
+from leveret._drift import ContractDrift, DriftLog
 from leveret._errors import (
     ORIGIN_LOCAL,
     Cancelled,
@@ -46,6 +47,7 @@ from leveret._errors import (
     InvalidArgument,
     ResourceExhausted,
     RpcError,
+    Unimplemented,
     mark,
 )
 from leveret._logging import SafeLogger
@@ -56,6 +58,7 @@ from leveret._spec import DEFAULT, MethodSpec, ServiceSpec, Timeout
 from leveret._tls import TLS, check_tls
 from leveret._url import is_memory, resolve_url
 from leveret._wire import (
+    DESCRIBE_METHOD,
     MAX_MESSAGE_SIZE,
     MAX_TIMEOUT,
     STATUS_OK,
@@ -155,7 +158,14 @@ def build_request(
     deadline = _deadline(method.timeout, timeout, method.name)
     body = encode_arguments(method, arguments)
     return Request(
-        queue, method.name, uuid.uuid4().hex, body, deadline, wait_for_ready, current_metadata()
+        queue,
+        method.name,
+        uuid.uuid4().hex,
+        body,
+        deadline,
+        wait_for_ready,
+        current_metadata(),
+        fingerprint=method.fingerprint,
     )
 
 
@@ -170,7 +180,14 @@ def _build_model_request(
     deadline = _deadline(method.timeout, timeout, method.name)
     model, body = validate_arguments(method, arguments)
     request = Request(
-        queue, method.name, uuid.uuid4().hex, body, deadline, wait_for_ready, current_metadata()
+        queue,
+        method.name,
+        uuid.uuid4().hex,
+        body,
+        deadline,
+        wait_for_ready,
+        current_metadata(),
+        fingerprint=method.fingerprint,
     )
     return model, request
 
@@ -294,6 +311,19 @@ class _CallPolicy:
         self.max_in_flight = max_in_flight
         self.max_message_size = _message_size(max_message_size)
         self.wait_for_ready = wait_for_ready
+        self.drifts = DriftLog("client", log)
+
+    def drift(
+        self, service: ServiceSpec, method: MethodSpec[Any, Any], reply: Reply
+    ) -> ContractDrift | None:
+        """The drift a reply shows (its ``rpc-fingerprint`` is not this client's), logged once
+        per pair; None for (almost) every reply."""
+        theirs, ours = reply.fingerprint, method.fingerprint
+        if theirs is None or ours is None or theirs == ours:
+            return None
+        drift = ContractDrift(service.name, method.name, ours, theirs)
+        self.drifts.report(drift, f"the worker on queue {self.queue!r}")
+        return drift
 
     def before(self) -> bool:
         """Let the breaker refuse the attempt; True when it is the breaker's probe."""
@@ -506,6 +536,7 @@ class Client:
                 probe = policy.before()
                 try:
                     reply = self._transport.call(request)
+                    policy.drift(self.service, method, reply)
                     result = decode_reply(method, _fit_reply(reply, request, limit))
                 except RpcError as error:
                     retry = policy.failed(error, method, attempt, request, probe)
@@ -546,6 +577,9 @@ class Client:
                 raise
             try:
                 reply = self._transport.call(sent)
+                drift = policy.drift(self.service, method, reply)
+                if drift is not None:  # for the middleware, read after call_next
+                    object.__setattr__(call, "contract_drift", drift)
                 result = decode_reply(method, _fit_reply(reply, sent, policy.max_message_size))
             except RpcError as error:
                 policy.attempt_failed(error, probe)
@@ -715,6 +749,7 @@ class AsyncClient:
                 probe = policy.before()
                 try:
                     reply = await self._transport.call(request)
+                    policy.drift(self.service, method, reply)
                     result = decode_reply(method, _fit_reply(reply, request, limit))
                 except RpcError as error:
                     retry = policy.failed(error, method, attempt, request, probe)
@@ -756,6 +791,9 @@ class AsyncClient:
                 raise
             try:
                 reply = await self._transport.call(sent)
+                drift = policy.drift(self.service, method, reply)
+                if drift is not None:  # for the middleware, read after call_next
+                    object.__setattr__(call, "contract_drift", drift)
                 result = decode_reply(method, _fit_reply(reply, sent, policy.max_message_size))
             except RpcError as error:
                 policy.attempt_failed(error, probe)
@@ -849,6 +887,44 @@ class DynamicClient:
             return loads_finite(reply.body)
         except ValueError as exc:  # as a typed client reads an OK body: not JSON, or not finite
             raise Internal(f"{method}: response failed validation: (body): {exc}") from None
+
+    def describe(self, queue: str, timeout: float = 5.0) -> dict[str, Any]:
+        """What the service on ``queue`` says it is (the built-in ``leveret.describe``):
+        ``{"definition": {...}, "fingerprint": ..., "methods": {name: fingerprint},
+        "leveret": version}``; docs/wire-protocol.md, "Reflection".
+
+        ``Unavailable`` when nobody serves the queue (no route: at once); ``Unimplemented``
+        when its worker does not answer reflection (turned off, an older leveret, another
+        implementation); ``Internal`` when the answer is not a description."""
+        deadline = _deadline(None, timeout, DESCRIBE_METHOD)
+        request = Request(queue, DESCRIBE_METHOD, uuid.uuid4().hex, b"{}", deadline)
+        reply = _fit_reply(self._transport.call(request), request, self._max_message_size)
+        if reply.status != STATUS_OK:
+            spec: MethodSpec[Any, Any] = MethodSpec(
+                DESCRIBE_METHOD, DESCRIBE_METHOD, BaseModel, BaseModel
+            )
+            error = error_from_payload(spec, decode_error(reply.status, reply.body))
+            if isinstance(error, Unimplemented):
+                raise Unimplemented(
+                    f"the worker on queue {queue!r} does not describe itself ({error.message}): "
+                    "reflection is off there (Worker(reflection=False), leveret serve "
+                    "--no-reflection), or it is an older leveret or another implementation"
+                ) from None
+            raise error
+        try:
+            answer = loads_finite(reply.body)
+        except ValueError as exc:
+            raise Internal(f"{DESCRIBE_METHOD}: the reply is not JSON: {exc}") from None
+        if (
+            not isinstance(answer, dict)
+            or not isinstance(answer.get("definition"), dict)
+            or not isinstance(answer.get("methods", {}), dict)
+        ):
+            raise Internal(
+                f"{DESCRIBE_METHOD}: the worker on queue {queue!r} answered something that is "
+                "not a description (no 'definition' object)"
+            )
+        return answer
 
     def close(self) -> None:
         self._transport.close()

@@ -333,6 +333,8 @@ def _serve(args: argparse.Namespace) -> int:
             require_caller=args.require_caller,
             refused_login_timeout=args.refused_login_timeout,
             log_calls=not args.no_log_calls,
+            reflection=not args.no_reflection,
+            on_drift=args.on_drift,
         )
     except LeveretError as exc:
         print(f"leveret serve: {exc}", file=sys.stderr)
@@ -450,6 +452,10 @@ def _supervise(args: argparse.Namespace) -> int:
         command.append("--require-caller")
     if args.no_log_calls:
         command.append("--no-log-calls")
+    if args.no_reflection:
+        command.append("--no-reflection")
+    if args.on_drift != "warn":
+        command += ["--on-drift", args.on_drift]
     for target in args.middleware or ():
         command += ["--middleware", target]
     if args.verbose:
@@ -579,6 +585,24 @@ def register_runtime_commands(
             "no record per handled call on the leveret.server logger (by default one at INFO "
             "for OK, WARNING for other statuses, ERROR for INTERNAL); failures the worker "
             "cannot answer are still logged"
+        ),
+    )
+    serve.add_argument(
+        "--no-reflection",
+        action="store_true",
+        help=(
+            "do not answer leveret.describe (the service's definition and fingerprints, which "
+            "`leveret describe queue:<queue>` and the other queue: sources read)"
+        ),
+    )
+    serve.add_argument(
+        "--on-drift",
+        choices=("warn", "reject"),
+        default="warn",
+        help=(
+            "a caller generated from another contract of a method: serve it and log it once "
+            "per pair of fingerprints (warn, the default), or answer FAILED_PRECONDITION "
+            "(reject, for services deployed in lockstep)"
         ),
     )
     serve.add_argument(

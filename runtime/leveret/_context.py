@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from leveret._drift import ContractDrift
+
 __all__ = ["EMPTY_METADATA", "CallContext"]
 
 #: The metadata of a call that carries none (shared: it cannot be changed).
@@ -25,6 +27,8 @@ class CallContext:
     ``caller`` is the broker user the request was published as (its AMQP ``user_id``, which
     RabbitMQ checks against the publisher's login), or ``None`` when the request carries none;
     see docs/security.md for what the broker must be told for it to be trusted.
+    ``contract_drift`` is set when the caller was generated from another contract of this
+    method than the worker (their ``rpc-fingerprint`` headers differ), else ``None``.
     """
 
     method: str
@@ -35,6 +39,7 @@ class CallContext:
     metadata: Mapping[str, str] = field(default_factory=lambda: EMPTY_METADATA)
     attempt: int = 0
     caller: str | None = None
+    contract_drift: ContractDrift | None = None
 
     def time_remaining(self) -> float | None:
         """Seconds left before the caller gives up (never negative), or ``None`` for no deadline."""

@@ -13,12 +13,13 @@ import concurrent.futures
 import contextvars
 import functools
 import inspect
+import json
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -26,9 +27,11 @@ from pydantic import BaseModel
 
 from leveret._codec import decode_request, encode_exception, encode_result
 from leveret._context import EMPTY_METADATA, CallContext
+from leveret._drift import ContractDrift, DriftLog
 from leveret._errors import (
     ConfigurationError,
     DeadlineExceeded,
+    FailedPrecondition,
     Internal,
     InvalidArgument,
     ResourceExhausted,
@@ -41,9 +44,12 @@ from leveret._middleware import CallInfo, check_middleware, run_async, run_sync
 from leveret._servicer import AsyncServicer, Servicer
 from leveret._spec import MethodSpec, ServiceSpec
 from leveret._status import StatusCode
+from leveret._version import leveret_version
 from leveret._wire import (
     CONTENT_TYPE,
+    DESCRIBE_METHOD,
     HEADER_ATTEMPT,
+    HEADER_FINGERPRINT,
     MAX_MESSAGE_SIZE,
     STATUS_OK,
     Delivery,
@@ -51,6 +57,7 @@ from leveret._wire import (
     metadata_error,
     read_attempt,
     read_deadline,
+    read_fingerprint,
     read_metadata,
     read_trace_headers,
 )
@@ -93,6 +100,11 @@ class Dispatcher:
     ``require_caller``: a request without a ``user_id`` is answered UNAUTHENTICATED. The
     servicer's ``authorize`` hook, when it overrides the base class's, decides per call
     (docs/security.md).
+
+    ``reflection``: answer ``leveret.describe`` with the service's definition (when the
+    generated spec carries one). ``on_drift``: ``"warn"`` logs a caller generated from another
+    contract of the method once per pair of fingerprints and serves it; ``"reject"`` answers it
+    FAILED_PRECONDITION.
     """
 
     def __init__(
@@ -105,8 +117,16 @@ class Dispatcher:
         queue: str | None = None,
         log_calls: bool = True,
         require_caller: bool = False,
+        reflection: bool = True,
+        on_drift: str = "warn",
     ) -> None:
+        if on_drift not in ("warn", "reject"):
+            raise ConfigurationError(f"on_drift is 'warn' or 'reject', not {on_drift!r}")
         self.service = service
+        self.on_drift = on_drift
+        self._drifts = DriftLog("server", log)
+        #: The reply to ``leveret.describe``, or None when this worker does not answer it.
+        self.description = describe(service) if reflection else None
         self.max_message_size = max_message_size
         self.require_caller = require_caller
         self._authorize = _authorizer(service, servicer)
@@ -163,8 +183,24 @@ class Dispatcher:
     def accept(self, delivery: Delivery) -> Call | Outcome:
         accepted = self._accept(delivery)
         if isinstance(accepted, Outcome):
+            reply = accepted.reply
+            method = self.service.by_name.get(delivery.method or "")
+            if reply is not None and reply.fingerprint is None and method is not None:
+                # a refusal of a known method says which contract this worker serves too
+                accepted = Outcome(replace(reply, fingerprint=method.fingerprint), accepted.ack)
             return self._fit(accepted, delivery.method or "")
         return accepted
+
+    def _describe(self, delivery: Delivery, reply_to: str | bytes, cid: str | bytes) -> Outcome:
+        """The reply to ``leveret.describe``: through the deadline check and the size limit as
+        any call, not through ``authorize`` or middleware (it runs no handler)."""
+        deadline = read_deadline(delivery.headers)
+        if deadline is not None and time.time() >= deadline:
+            return Outcome(None, ack=True)
+        assert self.description is not None
+        log.debug("described %s (cid=%r)", self.service.name, cid)
+        reply = OutgoingReply(reply_to, cid, STATUS_OK, self.description, self.service.fingerprint)
+        return Outcome(reply, ack=True)
 
     def _accept(self, delivery: Delivery) -> Call | Outcome:
         cid, reply_to = delivery.correlation_id, delivery.reply_to
@@ -212,6 +248,8 @@ class Dispatcher:
                 cid,
                 InvalidArgument(f"unsupported content type {delivery.content_type!r}"),
             )
+        if delivery.method == DESCRIBE_METHOD and self.description is not None:
+            return self._describe(delivery, reply_to, cid)
         method = self.service.by_name.get(delivery.method or "")
         if method is None:
             return _refuse(
@@ -230,7 +268,24 @@ class Dispatcher:
         headers = delivery.headers
         metadata: Mapping[str, str] = EMPTY_METADATA
         attempt = read_attempt(headers)
-        known = (deadline is not None) + (HEADER_ATTEMPT in headers)
+        theirs = read_fingerprint(headers) if HEADER_FINGERPRINT in headers else None
+        known = (deadline is not None) + (HEADER_ATTEMPT in headers) + (theirs is not None)
+        ours = method.fingerprint
+        drift = None
+        if theirs is not None and ours is not None and theirs != ours:
+            drift = ContractDrift(self.service.name, method.name, theirs, ours)
+            self._drifts.report(drift, f"caller {caller or '(no user_id)'}, cid {cid!r}")
+            if self.on_drift == "reject":
+                return _refuse(
+                    reply_to,
+                    cid,
+                    FailedPrecondition(
+                        f"{self.service.name}.{method.name}: the caller was generated from "
+                        f"contract {theirs}, this worker serves {ours}; it refuses calls "
+                        "across contracts (on_drift='reject'): regenerate the client"
+                    ),
+                    ours,
+                )
         if len(headers) > known:  # more than rpc-deadline and rpc-attempt: look closer
             entries = read_metadata(headers)
             if entries is None:
@@ -248,6 +303,7 @@ class Dispatcher:
             metadata=metadata,
             attempt=attempt,
             caller=caller or None,
+            contract_drift=drift,
         )
         if self._authorize is not None:
             refused = self._authorized(method, context, reply_to, cid)
@@ -358,7 +414,9 @@ class Dispatcher:
         )
         body = encode_exception(error)
         return Outcome(
-            OutgoingReply(reply.reply_to, reply.correlation_id, error.status.name, body),
+            OutgoingReply(
+                reply.reply_to, reply.correlation_id, error.status.name, body, reply.fingerprint
+            ),
             ack=outcome.ack,
         )
 
@@ -367,14 +425,15 @@ class Dispatcher:
     ) -> tuple[Outcome, BaseException | None]:
         """The outcome, and the exception behind it (what the handler raised, or what made its
         result or error impossible to send)."""
-        cid = call.correlation_id
+        cid, fingerprint = call.correlation_id, call.method.fingerprint
         if error is None:
             try:
                 body = encode_result(call.method, result)
             except Exception as exc:
                 error = exc
             else:
-                return Outcome(OutgoingReply(call.reply_to, cid, STATUS_OK, body), ack=True), None
+                reply = OutgoingReply(call.reply_to, cid, STATUS_OK, body, fingerprint)
+                return Outcome(reply, ack=True), None
         if isinstance(error, RpcError):
             self._check_declared(call, error)
             try:
@@ -382,15 +441,15 @@ class Dispatcher:
             except Exception as exc:  # e.g. details that are not JSON: the handler's bug
                 error = exc
             else:
-                reply = OutgoingReply(call.reply_to, cid, error.status.name, body)
+                reply = OutgoingReply(call.reply_to, cid, error.status.name, body, fingerprint)
                 return Outcome(reply, ack=True), error
         # The traceback is logged by finish(), with the call's record: never sent.
         internal = Internal(
             f"internal error in {call.method.name} (correlation id {call.context.correlation_id})"
         )
+        body = encode_exception(internal)
         return Outcome(
-            OutgoingReply(call.reply_to, cid, internal.status.name, encode_exception(internal)),
-            ack=True,
+            OutgoingReply(call.reply_to, cid, internal.status.name, body, fingerprint), ack=True
         ), error
 
     def _check_declared(self, call: Call, error: RpcError) -> None:
@@ -542,6 +601,7 @@ def _chained(
             context=context,
             started=time.perf_counter(),
             headers=MappingProxyType(read_trace_headers(context.headers)),
+            contract_drift=context.contract_drift,
         )
 
     def response(result: object, context: CallContext, late: list[Any]) -> BaseModel:
@@ -627,10 +687,28 @@ def _authorizer(
     return hook  # type: ignore[no-any-return]
 
 
-def _refuse(reply_to: str | bytes, cid: str | bytes, error: RpcError) -> Outcome:
-    return Outcome(
-        OutgoingReply(reply_to, cid, error.status.name, encode_exception(error)), ack=False
-    )
+def _refuse(
+    reply_to: str | bytes, cid: str | bytes, error: RpcError, fingerprint: str | None = None
+) -> Outcome:
+    body = encode_exception(error)
+    return Outcome(OutgoingReply(reply_to, cid, error.status.name, body, fingerprint), ack=False)
+
+
+def describe(service: ServiceSpec) -> bytes | None:
+    """The body of the reply to ``leveret.describe``: the definition, its fingerprints and the
+    leveret version (docs/wire-protocol.md, "Reflection"); None without a definition."""
+    if service.definition is None:
+        return None
+    return json.dumps(
+        {
+            "definition": json.loads(service.definition),
+            "fingerprint": service.fingerprint,
+            "methods": {m.name: m.fingerprint for m in service.methods},
+            "leveret": leveret_version(),
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
 
 
 def _off_the_loop(

@@ -171,13 +171,14 @@ class MemoryBroker:
         status: str,
         body: bytes,
         user_id: str | None = None,
+        fingerprint: str | None = None,
     ) -> None:
         with self._lock:
             on_reply = self._reply_addresses.get(reply_to)
         if on_reply is None:  # a reply to a closed client is dropped, as on the broker
             return
         try:
-            on_reply(Reply(correlation_id, status, body), user_id)
+            on_reply(Reply(correlation_id, status, body, fingerprint), user_id)
         except Exception:
             # Runs in the worker: whatever one client does must not stop it serving the rest.
             log.exception("dropped a reply its client could not take (cid=%s)", correlation_id)
@@ -371,7 +372,9 @@ class MemoryWorkerConsumer:
         if reply is not None and isinstance(reply.reply_to, str):
             cid = reply.correlation_id
             if isinstance(cid, str):
-                self._broker.reply(reply.reply_to, cid, reply.status, reply.body, self._user)
+                self._broker.reply(
+                    reply.reply_to, cid, reply.status, reply.body, self._user, reply.fingerprint
+                )
 
     def release(self, token: int, delivery: Delivery) -> None:
         """Requeue a delivery that was never started, as the broker does on a nack: to another

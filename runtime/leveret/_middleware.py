@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeAlias
 from pydantic import BaseModel
 
 from leveret._context import EMPTY_METADATA, CallContext
+from leveret._drift import ContractDrift
 from leveret._errors import ConfigurationError, Internal, RpcError
 from leveret._spec import MethodSpec, ServiceSpec
 
@@ -47,6 +48,11 @@ class CallInfo:
     ``context`` is the handler's :class:`CallContext` on a server, None on a client.
     ``started`` is :func:`time.perf_counter` when the chain began this attempt.
 
+    ``contract_drift`` (:class:`~leveret.ContractDrift`) says the two sides of the call were
+    generated from different contracts of the method: on a server from the request, as
+    ``context.contract_drift``; on a client it is filled in when the reply arrives, on the
+    ``CallInfo`` the innermost link received (read it after ``call_next``). None otherwise.
+
     ``headers`` holds the W3C trace context (``traceparent``, ``tracestate``, ``baggage``),
     for tracing middleware such as :class:`leveret.otel.OpenTelemetry`: on a client a dict,
     empty, which a middleware may fill before it calls ``call_next`` (those names only, string
@@ -68,6 +74,7 @@ class CallInfo:
     headers: MutableMapping[str, str] | Mapping[str, str] = field(
         default_factory=lambda: EMPTY_METADATA
     )
+    contract_drift: ContractDrift | None = None
 
     @property
     def idempotent(self) -> bool:

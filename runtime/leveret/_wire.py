@@ -17,9 +17,11 @@ from leveret._status import StatusCode
 __all__ = [
     "BROKER_MAX_MESSAGE_SIZE",
     "CONTENT_TYPE",
+    "DESCRIBE_METHOD",
     "DIRECT_REPLY_TO",
     "HEADER_ATTEMPT",
     "HEADER_DEADLINE",
+    "HEADER_FINGERPRINT",
     "HEADER_STATUS",
     "MAX_EXPIRATION_MS",
     "MAX_MESSAGE_SIZE",
@@ -44,6 +46,7 @@ __all__ = [
     "metadata_problem",
     "read_attempt",
     "read_deadline",
+    "read_fingerprint",
     "read_metadata",
     "read_trace_headers",
 ]
@@ -59,6 +62,12 @@ HEADER_STATUS = "rpc-status"
 #: The attempt number of a request, on every one: 1 for the first attempt, 2 for the first
 #: retry... (``Request.attempt`` and ``CallContext.attempt`` count retries: one less).
 HEADER_ATTEMPT = "rpc-attempt"
+#: The fingerprint of the method's contract as the sender was generated with: on requests (the
+#: client's) and on replies (the worker's), for drift detection (docs/wire-protocol.md).
+HEADER_FINGERPRINT = "rpc-fingerprint"
+#: The built-in method every worker answers with its definition (not a valid method name: a
+#: definition cannot declare it).
+DESCRIBE_METHOD = "leveret.describe"
 #: ``leveret-md-<key>``: one per-call metadata entry. Not ``x-``: RabbitMQ and its plugins
 #: claim ``x-`` headers (``x-death``, ``x-delay`` ...), and not ``rpc-``, so that a metadata key
 #: can never spell a header leveret reads.
@@ -106,6 +115,8 @@ class Request:
     attempt: int = 0
     #: W3C trace context headers a client middleware set (:func:`check_trace_headers`).
     trace: Mapping[str, str] | None = None
+    #: The method's contract fingerprint (``rpc-fingerprint``), None: not sent.
+    fingerprint: str | None = None
 
     def expiration_ms(self, now: float) -> str | None:
         """The AMQP ``expiration``: milliseconds left (at least 1); the broker drops it then."""
@@ -123,6 +134,8 @@ class Request:
                 headers[METADATA_PREFIX + key] = value
         if trace:
             headers.update(trace)
+        if self.fingerprint is not None:
+            headers[HEADER_FINGERPRINT] = self.fingerprint
         return headers
 
 
@@ -133,6 +146,8 @@ class Reply:
     correlation_id: str
     status: str
     body: bytes
+    #: The worker's ``rpc-fingerprint`` for the method, or None when the reply has none.
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +159,8 @@ class OutgoingReply:
     correlation_id: str | bytes
     status: str
     body: bytes
+    #: ``rpc-fingerprint``: the method's contract as this worker has it (None: not sent).
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +199,23 @@ def read_deadline(headers: Mapping[str, Any]) -> float | None:
     except OverflowError:  # an int no double holds (not from AMQP, whose widest is 64 bits)
         return None
     return deadline if math.isfinite(deadline) else None
+
+
+#: The longest fingerprint read from a peer; a longer or non-ASCII one is ignored.
+MAX_FINGERPRINT = 128
+
+
+def read_fingerprint(headers: Mapping[str, Any] | None) -> str | None:
+    """The ``rpc-fingerprint`` header, or None when absent or not a short printable string."""
+    raw = (headers or {}).get(HEADER_FINGERPRINT)
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("ascii")
+        except UnicodeError:
+            return None
+    if not isinstance(raw, str) or not 0 < len(raw) <= MAX_FINGERPRINT or not raw.isprintable():
+        return None
+    return raw if raw.isascii() else None
 
 
 def read_attempt(headers: Mapping[str, Any]) -> int:

@@ -249,7 +249,13 @@ class Worker:
     refusal at ERROR once and is not ready; after this many seconds of refusals it stops
     serving with ``Unavailable`` (``leveret serve`` exits with status 1, for the supervisor or
     Kubernetes to restart it, with the new credentials). None retries for ever. See
-    docs/resilience.md, "A login refused".
+    docs/resilience.md, "A login refused". ``reflection``: answer the built-in
+    ``leveret.describe`` with the service's definition and fingerprints (``leveret describe
+    queue:<queue>``); False answers it UNIMPLEMENTED. ``on_drift``: a caller generated from
+    another contract of a method (its ``rpc-fingerprint`` differs from the worker's) is served
+    and logged once per pair of fingerprints (``"warn"``), or refused with FAILED_PRECONDITION
+    (``"reject"``, for teams that deploy in lockstep). See docs/wire-protocol.md, "Reflection"
+    and "Contract drift".
 
     The methods are meant for the thread that created the worker; :meth:`stop` may be called
     from any thread.
@@ -273,6 +279,8 @@ class Worker:
         log_calls: bool = True,
         require_caller: bool = False,
         refused_login_timeout: float | None = 300.0,
+        reflection: bool = True,
+        on_drift: str = "warn",
     ) -> None:
         service = getattr(type(servicer), "service", None)
         if not isinstance(service, ServiceSpec):
@@ -297,6 +305,8 @@ class Worker:
             queue=queue,
             log_calls=log_calls,
             require_caller=require_caller,
+            reflection=reflection,
+            on_drift=on_drift,
         )
         self._is_async = bool(self._dispatcher.is_async)
         self.url = resolve_url(url)

@@ -20,7 +20,6 @@ Attributes follow semantic conventions v1.44.0 (:data:`SEMCONV_VERSION`); every 
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import MutableMapping
 from contextvars import Token
 from typing import Any, Final, cast
@@ -34,6 +33,7 @@ from pydantic import BaseModel
 
 from leveret._errors import RpcError
 from leveret._middleware import AsyncNext, CallInfo, Middleware, SyncNext
+from leveret._version import leveret_version
 from leveret._wire import TRACE_HEADERS
 
 __all__ = ["ATTRIBUTES", "SEMCONV_VERSION", "SERVER_ERROR_STATUSES", "OpenTelemetry"]
@@ -72,10 +72,7 @@ SERVER_ERROR_STATUSES: Final = frozenset(
 )
 _DESCRIPTION_LIMIT = 256
 
-try:
-    _VERSION: str | None = importlib.metadata.version("leveret")
-except importlib.metadata.PackageNotFoundError:  # run from a source tree
-    _VERSION = None
+_VERSION: Final = leveret_version()
 
 
 class _TraceSetter(Setter[MutableMapping[str, str]]):

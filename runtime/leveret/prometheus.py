@@ -89,6 +89,12 @@ class _Series:
             ("service",),
             registry=registry,
         )
+        self.contract_drift = counter(
+            "leveret_contract_drift_total",
+            "Calls whose caller and worker were generated from different contracts of the "
+            "method (their rpc-fingerprint headers differ), by the side that saw it.",
+            ("service", "method", "side"),
+        )
         self.buckets = buckets
         # service name -> the breakers of the clients of that service that carry this registry
         self.breakers: dict[str, weakref.WeakSet[CircuitBreaker]] = {}
@@ -245,12 +251,13 @@ class Metrics(Middleware):
             children.retries.inc()
         return children
 
-    @staticmethod
-    def _finish(children: _Children, begun: float, code: str) -> None:
+    def _finish(self, children: _Children, begun: float, code: str, call: CallInfo) -> None:
         children.seconds.observe(time.perf_counter() - begun)
         children.code(code).inc()
         if children.in_flight is not None:
             children.in_flight.dec()
+        if call.contract_drift is not None:
+            self._series.contract_drift.labels(*children.labels, call.side).inc()
 
     # A try statement in each method rather than a shared context manager: this runs on every
     # call, and a generator-based context manager costs several microseconds more.
@@ -260,9 +267,9 @@ class Metrics(Middleware):
         try:
             result = call_next(call)
         except BaseException as exc:
-            self._finish(children, begun, _code(exc))
+            self._finish(children, begun, _code(exc), call)
             raise
-        self._finish(children, begun, "OK")
+        self._finish(children, begun, "OK", call)
         return result
 
     async def intercept_async(self, call: CallInfo, call_next: AsyncNext) -> BaseModel:
@@ -271,9 +278,9 @@ class Metrics(Middleware):
         try:
             result = await call_next(call)
         except BaseException as exc:
-            self._finish(children, begun, _code(exc))
+            self._finish(children, begun, _code(exc), call)
             raise
-        self._finish(children, begun, "OK")
+        self._finish(children, begun, "OK", call)
         return result
 
 

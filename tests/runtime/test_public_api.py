@@ -19,6 +19,7 @@ EXPECTED = [
     "CircuitBreaker",
     "Client",
     "ConfigurationError",
+    "ContractDrift",
     "DataLoss",
     "DeadlineExceeded",
     "DynamicClient",

@@ -40,10 +40,12 @@ from leveret._url import redact, split_urls
 from leveret._wire import (
     CONTENT_TYPE,
     DIRECT_REPLY_TO,
+    HEADER_FINGERPRINT,
     HEADER_STATUS,
     MAX_TIMEOUT,
     Reply,
     Request,
+    read_fingerprint,
 )
 
 log = logging.getLogger("leveret.amqp")
@@ -58,7 +60,12 @@ def _reply_of(correlation_id: str | None, headers: dict[str, Any] | None, body: 
     status = (headers or {}).get(HEADER_STATUS)
     if isinstance(status, bytes):
         status = status.decode("ascii", "replace")
-    return Reply(correlation_id or "", status if isinstance(status, str) else "UNKNOWN", body)
+    return Reply(
+        correlation_id or "",
+        status if isinstance(status, str) else "UNKNOWN",
+        body,
+        read_fingerprint(headers) if headers and HEADER_FINGERPRINT in headers else None,
+    )
 
 
 def login_user(credentials: object, override: str | None = None) -> str | None:

@@ -41,6 +41,7 @@ from leveret._tls import TLS
 from leveret._url import redact, split_urls
 from leveret._wire import (
     CONTENT_TYPE,
+    HEADER_FINGERPRINT,
     HEADER_STATUS,
     Delivery,
     OutgoingReply,
@@ -387,7 +388,11 @@ class AsyncioConsumer:
                     reply.reply_to,
                     reply.body,
                     content_type=CONTENT_TYPE,
-                    headers={HEADER_STATUS: reply.status},
+                    headers=(
+                        {HEADER_STATUS: reply.status}
+                        if reply.fingerprint is None
+                        else {HEADER_STATUS: reply.status, HEADER_FINGERPRINT: reply.fingerprint}
+                    ),
                     correlation_id=reply.correlation_id,
                     user_id=self._user_id,
                 )
