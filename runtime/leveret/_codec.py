@@ -17,7 +17,14 @@ from typing import Any, Final, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import from_json
 
-from leveret._errors import Internal, InvalidArgument, RpcError, error_class_for
+from leveret._errors import (
+    ORIGIN_LOCAL,
+    Internal,
+    InvalidArgument,
+    RpcError,
+    error_class_for,
+    mark,
+)
 from leveret._spec import MethodSpec
 from leveret._status import StatusCode
 from leveret._wire import STATUS_OK, ErrorPayload, Reply, decode_error, encode_error
@@ -111,25 +118,34 @@ def validate_arguments(
     Strict, as the server's check of the wire: each value must already be of its field's type
     (``int`` or ``float`` for a number, never ``"2"``; no ``True`` for an integer), nested
     objects as dicts or model instances, formats as their objects or their strings. A value
-    JSON cannot carry (NaN, an infinity, a string with a lone surrogate) is refused too."""
+    JSON cannot carry (NaN, an infinity, a string with a lone surrogate) is refused too. The
+    error says it never left (``never_sent``, origin local)."""
     try:
         model = method.request.model_validate(arguments, strict=True)
     except ValidationError as exc:
-        raise _invalid(f"{method.name}: request failed validation", exc) from None
+        raise mark(
+            _invalid(f"{method.name}: request failed validation", exc), ORIGIN_LOCAL
+        ) from None
     found = find_unsendable(model)
     if found is not None:
         path, why = found
         kind = "finite_number" if why is NOT_FINITE_ARGUMENT else "json_invalid"
         details = [{"loc": list(path), "msg": why, "type": kind}]
-        raise InvalidArgument(
-            f"{method.name}: request failed validation: {_summary(details)}", details
+        raise mark(
+            InvalidArgument(
+                f"{method.name}: request failed validation: {_summary(details)}", details
+            ),
+            ORIGIN_LOCAL,
         )
     try:
         body: bytes = model.model_dump_json(by_alias=True).encode()
     except (ValueError, UnicodeError) as exc:  # a lone surrogate: not UTF-8, not JSON text
-        raise InvalidArgument(
-            f"{method.name}: request failed validation: (body): cannot be sent as JSON: {exc}",
-            [{"loc": [], "msg": f"cannot be sent as JSON: {exc}", "type": "json_invalid"}],
+        raise mark(
+            InvalidArgument(
+                f"{method.name}: request failed validation: (body): cannot be sent as JSON: {exc}",
+                [{"loc": [], "msg": f"cannot be sent as JSON: {exc}", "type": "json_invalid"}],
+            ),
+            ORIGIN_LOCAL,
         ) from None
     return model, body
 
@@ -316,7 +332,11 @@ def decode_request(method: MethodSpec[Any, Any], body: bytes) -> BaseModel:
 
 
 def encode_result(method: MethodSpec[Any, Any], result: object) -> bytes:
-    """The body of an OK reply. A handler returning the wrong thing is the server's bug."""
+    """The body of an OK reply. A handler returning the wrong thing is the server's bug.
+
+    The body is checked as the caller's client will check it (strictly, from JSON): a model
+    instance can hold what its schema forbids (``model_construct``, a field assigned after
+    validation, a value its own serialisation changes), and an OK reply must be a valid one."""
     if not isinstance(result, method.response):
         if not isinstance(result, Mapping):
             raise TypeError(
@@ -330,6 +350,13 @@ def encode_result(method: MethodSpec[Any, Any], result: object) -> bytes:
     # NaN/Infinity, bare or quoted): where the body has one of those, look for them.
     if b"null" in body or b"NaN" in body or b"Infinity" in body:
         _refuse_non_finite(f"handler of {method.name!r} returned", result)
+    try:
+        method.response.model_validate_json(body, strict=True)
+    except ValidationError as exc:
+        raise ValueError(
+            f"handler of {method.name!r} returned a response its schema refuses: "
+            f"{_summary(validation_details(exc))}"
+        ) from None
     return body
 
 

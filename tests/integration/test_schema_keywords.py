@@ -149,6 +149,11 @@ def service(keywords: ModuleType, amqp_url: str) -> Iterator[tuple[RawPeer, str]
         def echo(self, request: Any, context: leveret.CallContext) -> Any:
             if request.name == "bad-reply":
                 return {"tags": ["same", "same"]}
+            if request.name == "constructed":  # a model never validated (review r11 F9)
+                return type(request).model_construct(tags=["same", "same"])
+            if request.name == "mutated":  # a valid model changed after validation
+                request.tags.append(request.tags[0])
+                return request
             return request
 
     queue = f"leveret.test.keywords.{uuid.uuid4().hex[:10]}"
@@ -195,10 +200,17 @@ def test_an_invalid_value_is_invalid_argument_naming_the_keyword(
     assert says in body["message"], body["message"]
 
 
-def test_a_reply_the_schema_forbids_is_internal(service: tuple[RawPeer, str]) -> None:
-    status, body = _call(service, {"name": "bad-reply"})
-    assert status == "INTERNAL", body
-    assert "uniqueItems" not in json.dumps(body)  # the server's own fault is not detailed
+@pytest.mark.parametrize(
+    "body",
+    [{"name": "bad-reply"}, {"name": "constructed"}, {"name": "mutated", "tags": ["a"]}],
+    ids=["dict", "model_construct", "mutated-model"],
+)
+def test_a_reply_the_schema_forbids_is_internal(
+    service: tuple[RawPeer, str], body: dict[str, Any]
+) -> None:
+    status, reply = _call(service, body)
+    assert status == "INTERNAL", reply
+    assert "uniqueItems" not in json.dumps(reply)  # the server's own fault is not detailed
 
 
 def test_the_client_refuses_an_invalid_argument_before_sending(
@@ -207,7 +219,9 @@ def test_the_client_refuses_an_invalid_argument_before_sending(
     _, queue = service
     with keywords.KeywordsClient.connect(amqp_url, queue=queue) as client:
         assert client.echo(tags=["a", "b"], count=3).count == 3
-        with pytest.raises(leveret.InvalidArgument, match=r"uniqueItems"):
+        with pytest.raises(leveret.InvalidArgument, match=r"uniqueItems") as local:
             client.echo(tags=["a", "a"])
+        # refused here: nothing was sent, and the error says so (review r11 F10)
+        assert local.value.never_sent
         with pytest.raises(leveret.InvalidArgument, match=r"dependentRequired"):
             client.echo(card={"number": "1"})
