@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pika
@@ -17,6 +17,7 @@ class RawReply:
     status: str | None
     content_type: str | None
     body: bytes
+    headers: dict[str, Any] = field(default_factory=dict)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -35,7 +36,7 @@ class RawPeer:
     def _on_reply(self, _ch: Any, _method: Any, props: Any, body: bytes) -> None:
         headers = props.headers or {}
         self.replies[props.correlation_id] = RawReply(
-            props.correlation_id, headers.get("rpc-status"), props.content_type, body
+            props.correlation_id, headers.get("rpc-status"), props.content_type, body, headers
         )
 
     def publish(

@@ -1,0 +1,339 @@
+"""Issue 12, sections 1 and 3, against the real broker: a worker describes itself
+(``leveret.describe``), and a caller generated from another contract of a method than the worker
+is noticed on both sides (``rpc-fingerprint``): logged once per pair of fingerprints, counted by
+the metrics middleware, readable by handlers and middleware, refused with ``on_drift="reject"``.
+
+The specs here are written by hand, with fingerprints of their own, as two versions of one
+definition would be generated: version 2 of ``reserve`` adds a property to the response."""
+
+from __future__ import annotations
+
+import abc
+import json
+import logging
+import time
+import uuid
+from dataclasses import replace
+from typing import Any, ClassVar
+
+import pytest
+from prometheus_client import CollectorRegistry
+from pydantic import BaseModel
+
+import leveret
+from leveret import CallContext, MethodSpec, ServiceSpec
+from leveret.prometheus import Metrics
+from tests.support.raw import RawPeer
+
+pytestmark = pytest.mark.integration
+
+V1, V2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+
+
+class ReserveRequest(BaseModel):
+    sku: str
+    quantity: int
+
+
+class ReservationV1(BaseModel):
+    id: str
+
+
+class ReservationV2(BaseModel):
+    id: str
+    expires: str | None = None
+
+
+DEFINITION_V2 = {
+    "leveret": 1,
+    "package": "shop",
+    "service": "Inventory",
+    "queue": "shop.Inventory",
+    "x-team": "stock",
+    "methods": {
+        "reserve": {
+            "request": {
+                "type": "object",
+                "required": ["sku", "quantity"],
+                "properties": {"sku": {"type": "string"}, "quantity": {"type": "integer"}},
+            },
+            "response": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {"id": {"type": "string"}, "expires": {"type": "string"}},
+            },
+        }
+    },
+}
+
+RESERVE_V1: MethodSpec[ReserveRequest, ReservationV1] = MethodSpec(
+    name="reserve",
+    python_name="reserve",
+    request=ReserveRequest,
+    response=ReservationV1,
+    timeout=5.0,
+    fingerprint=V1,
+)
+RESERVE_V2: MethodSpec[ReserveRequest, ReservationV2] = MethodSpec(
+    name="reserve",
+    python_name="reserve",
+    request=ReserveRequest,
+    response=ReservationV2,
+    timeout=5.0,
+    fingerprint=V2,
+)
+SERVICE_V1 = ServiceSpec(
+    name="Inventory",
+    queue="shop.Inventory",
+    methods=(RESERVE_V1,),
+    package="shop",
+    fingerprint="sha256:" + "a" * 64,
+)
+SERVICE_V2 = ServiceSpec(
+    name="Inventory",
+    queue="shop.Inventory",
+    methods=(RESERVE_V2,),
+    package="shop",
+    definition=json.dumps(DEFINITION_V2),
+    fingerprint="sha256:" + "b" * 64,
+)
+
+
+class ClientV1(leveret.Client):
+    service: ClassVar[ServiceSpec] = SERVICE_V1
+
+    def reserve(self, *, sku: str, quantity: int) -> ReservationV1:
+        return self._call(RESERVE_V1, {"sku": sku, "quantity": quantity}, leveret.DEFAULT)
+
+
+class ClientV2(ClientV1):
+    service: ClassVar[ServiceSpec] = SERVICE_V2
+
+    def reserve(self, *, sku: str, quantity: int) -> ReservationV2:  # type: ignore[override]
+        return self._call(RESERVE_V2, {"sku": sku, "quantity": quantity}, leveret.DEFAULT)
+
+
+class InventoryServicer(leveret.Servicer):
+    service: ClassVar[ServiceSpec] = SERVICE_V2
+
+    @abc.abstractmethod
+    def reserve(self, request: ReserveRequest, context: CallContext) -> ReservationV2: ...
+
+
+class Inventory(InventoryServicer):
+    def __init__(self) -> None:
+        self.drifts: list[leveret.ContractDrift | None] = []
+
+    def reserve(self, request: ReserveRequest, context: CallContext) -> ReservationV2:
+        self.drifts.append(context.contract_drift)
+        return ReservationV2(id=f"r-{request.sku}", expires="2026-12-31")
+
+
+class Seen(leveret.Middleware):
+    """Records ``CallInfo.contract_drift`` after ``call_next``, as a metrics middleware would."""
+
+    def __init__(self) -> None:
+        self.drifts: list[leveret.ContractDrift | None] = []
+
+    def intercept(self, call: leveret.CallInfo, call_next: Any) -> BaseModel:
+        result: BaseModel = call_next(call)
+        self.drifts.append(call.contract_drift)
+        return result
+
+
+@pytest.fixture
+def queue() -> str:
+    return f"leveret.test.reflection.{uuid.uuid4().hex[:12]}"
+
+
+def _drift_records(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == logger and r.levelno == logging.WARNING and "contract drift" in r.getMessage()
+    ]
+
+
+# -- 1. reflection ----------------------------------------------------------------------------
+
+
+def test_a_worker_describes_itself(amqp_url: str, queue: str) -> None:
+    with (
+        leveret.Worker(Inventory(), url=amqp_url, queue=queue),
+        leveret.DynamicClient.connect(amqp_url) as client,
+    ):
+        described = client.describe(queue)
+        # the ordinary methods still work beside it
+        assert client.call(queue, "reserve", {"sku": "A", "quantity": 1}) == {
+            "id": "r-A",
+            "expires": "2026-12-31",
+        }
+    assert described["definition"] == DEFINITION_V2  # x- keys kept
+    assert described["fingerprint"] == SERVICE_V2.fingerprint
+    assert described["methods"] == {"reserve": V2}
+    assert described["leveret"] is None or isinstance(described["leveret"], str)
+
+
+def test_the_reply_to_describe_goes_through_the_normal_path(amqp_url: str, queue: str) -> None:
+    """A raw peer: OK status and the service's fingerprint on the reply; a request whose
+    deadline has passed is skipped, as any call."""
+    peer = RawPeer(amqp_url)
+    try:
+        with leveret.Worker(Inventory(), url=amqp_url, queue=queue):
+            late = peer.publish(
+                queue, b"{}", method="leveret.describe", headers={"rpc-deadline": 1000}
+            )
+            cid = peer.publish(queue, b"{}", method="leveret.describe")
+            reply = peer.wait(cid, 10)
+            assert reply is not None
+            assert reply.status == "OK"
+            assert reply.headers.get("rpc-fingerprint") == SERVICE_V2.fingerprint
+            assert reply.json()["definition"]["service"] == "Inventory"
+            assert peer.wait(late, 0.5) is None  # skipped: the caller had given up
+    finally:
+        peer.close()
+
+
+def test_reflection_can_be_turned_off(amqp_url: str, queue: str) -> None:
+    with (
+        leveret.Worker(Inventory(), url=amqp_url, queue=queue, reflection=False),
+        leveret.DynamicClient.connect(amqp_url) as client,
+        pytest.raises(leveret.Unimplemented, match="does not describe itself") as raised,
+    ):
+        client.describe(queue)
+    assert "leveret.describe" in raised.value.message
+
+
+def test_describing_a_queue_nobody_serves_fails_at_once(amqp_url: str) -> None:
+    with leveret.DynamicClient.connect(amqp_url) as client:
+        began = time.monotonic()
+        with pytest.raises(leveret.Unavailable, match="no queue"):
+            client.describe(f"leveret.test.nobody.{uuid.uuid4().hex[:8]}")
+        assert time.monotonic() - began < 1.0
+
+
+def test_a_worker_without_a_definition_does_not_describe_itself(amqp_url: str, queue: str) -> None:
+    class Bare(Inventory):
+        service: ClassVar[ServiceSpec] = replace(SERVICE_V2, definition=None)
+
+    with (
+        leveret.Worker(Bare(), url=amqp_url, queue=queue),
+        leveret.DynamicClient.connect(amqp_url) as client,
+        pytest.raises(leveret.Unimplemented, match="does not describe itself"),
+    ):
+        client.describe(queue)
+
+
+# -- 3. drift -----------------------------------------------------------------------------------
+
+
+def test_drift_is_warned_once_per_pair_on_both_sides_and_the_call_succeeds(
+    amqp_url: str, queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    servicer, server_seen = Inventory(), Seen()
+    client_seen = Seen()
+    with (
+        caplog.at_level(logging.WARNING),
+        leveret.Worker(servicer, url=amqp_url, queue=queue, middleware=[server_seen]),
+        ClientV1.connect(amqp_url, queue=queue, middleware=[client_seen]) as old,
+        ClientV2.connect(amqp_url, queue=queue) as current,
+    ):
+        for sku in ("A", "B", "C"):
+            assert old.reserve(sku=sku, quantity=1).id == f"r-{sku}"  # the call goes on
+        assert current.reserve(sku="D", quantity=1).expires == "2026-12-31"  # no drift
+    drift = leveret.ContractDrift("Inventory", "reserve", V1, V2)
+    assert servicer.drifts == [drift, drift, drift, None]
+    assert server_seen.drifts == [drift, drift, drift, None]
+    assert client_seen.drifts == [drift, drift, drift]
+    server, client = (
+        _drift_records(caplog, "leveret.server"),
+        _drift_records(caplog, "leveret.client"),
+    )
+    assert len(server) == 1 and len(client) == 1, (server, client)
+    for record in (server[0], client[0]):
+        assert V1 in record and V2 in record and "Inventory.reserve" in record
+    assert "caller guest" in server[0]
+    assert queue in client[0]
+
+
+def test_a_new_pair_is_warned_again(
+    amqp_url: str, queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    other = replace(RESERVE_V1, fingerprint="sha256:" + "3" * 64)
+
+    class ClientV0(ClientV1):
+        def reserve(self, *, sku: str, quantity: int) -> ReservationV1:
+            return self._call(other, {"sku": sku, "quantity": quantity}, leveret.DEFAULT)
+
+    with (
+        caplog.at_level(logging.WARNING),
+        leveret.Worker(Inventory(), url=amqp_url, queue=queue),
+        ClientV1.connect(amqp_url, queue=queue) as v1,
+        ClientV0.connect(amqp_url, queue=queue) as v0,
+    ):
+        for client in (v1, v0, v1, v0):
+            client.reserve(sku="A", quantity=1)
+    server = _drift_records(caplog, "leveret.server")
+    assert len(server) == 2, server
+    assert {V1 in server[0], V1 in server[1]} == {True, False}
+
+
+def test_on_drift_reject_refuses_a_drifted_call_naming_both_fingerprints(
+    amqp_url: str, queue: str
+) -> None:
+    servicer = Inventory()
+    with (
+        leveret.Worker(servicer, url=amqp_url, queue=queue, on_drift="reject"),
+        ClientV1.connect(amqp_url, queue=queue) as old,
+        ClientV2.connect(amqp_url, queue=queue) as current,
+    ):
+        with pytest.raises(leveret.FailedPrecondition) as refused:
+            old.reserve(sku="A", quantity=1)
+        assert current.reserve(sku="B", quantity=1).id == "r-B"
+    assert V1 in refused.value.message and V2 in refused.value.message
+    assert "on_drift='reject'" in refused.value.message
+    assert servicer.drifts == [None]  # the handler never saw the drifted call
+
+
+def test_on_drift_must_be_warn_or_reject() -> None:
+    with pytest.raises(leveret.ConfigurationError, match="on_drift"):
+        leveret.Worker(Inventory(), url="amqp://guest:guest@127.0.0.1:5672/%2F", on_drift="no")
+
+
+def test_metrics_count_drifted_calls_on_each_side(amqp_url: str, queue: str) -> None:
+    registry = CollectorRegistry()
+    with (
+        leveret.Worker(Inventory(), url=amqp_url, queue=queue, middleware=[Metrics(registry)]),
+        ClientV1.connect(amqp_url, queue=queue, middleware=[Metrics(registry)]) as old,
+        ClientV2.connect(amqp_url, queue=queue, middleware=[Metrics(registry)]) as current,
+    ):
+        for _ in range(3):
+            old.reserve(sku="A", quantity=1)
+        current.reserve(sku="A", quantity=1)
+
+    def drifted(side: str) -> float | None:
+        labels = {"service": "Inventory", "method": "reserve", "side": side}
+        return registry.get_sample_value("leveret_contract_drift_total", labels)
+
+    assert (drifted("server"), drifted("client")) == (3.0, 3.0)
+
+
+def test_a_fingerprint_header_that_is_not_a_short_string_is_ignored(
+    amqp_url: str, queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    servicer = Inventory()
+    peer = RawPeer(amqp_url)
+    try:
+        with caplog.at_level(logging.WARNING), leveret.Worker(servicer, url=amqp_url, queue=queue):
+            body = b'{"sku": "A", "quantity": 1}'
+            for hostile in ("x" * 5000, 7, "caf\u00e9", ""):
+                cid = peer.publish(
+                    queue, body, method="reserve", headers={"rpc-fingerprint": hostile}
+                )
+                reply = peer.wait(cid, 10)
+                assert reply is not None and reply.status == "OK"
+                assert reply.headers.get("rpc-fingerprint") == V2
+    finally:
+        peer.close()
+    assert servicer.drifts == [None] * 4
+    assert _drift_records(caplog, "leveret.server") == []
