@@ -24,7 +24,14 @@ from typing import Any, Final
 
 from leveret_codegen._guards import GuardPlan
 
-__all__ = ["MODEL_ONLY_NAMES", "GuardFailure", "insert_guards", "json_integers", "json_literals"]
+__all__ = [
+    "MODEL_ONLY_NAMES",
+    "GuardFailure",
+    "char_offset",
+    "insert_guards",
+    "json_integers",
+    "json_literals",
+]
 
 #: Names the models use only to narrow what a type accepts. Client signatures copy the models'
 #: annotations without them (a parameter is ``int``, not ``JsonInt``): the arguments go through
@@ -37,16 +44,30 @@ _Span = tuple[int, int, int, int, str]  # line, col, end line, end col (1-based 
 
 
 def _apply(code: str, spans: list[_Span]) -> str:
+    """``code`` with each span's text in place of what it covers.
+
+    Columns are ``ast``'s: UTF-8 byte offsets within their line, converted here per line, so a
+    non-ASCII name before a span (``größe: int``) does not shift it.
+    """
     lines = code.splitlines(keepends=True)
     # A span may insert at the line after the last one (a guard after the last class).
     lines += [""] * (max((s[2] for s in spans), default=0) - len(lines))
-    # Back to front, so that the positions of the spans not yet rewritten stay valid.
+    # Back to front, so that the positions of the spans not yet rewritten stay valid (a line's
+    # text before a span is unchanged when the span's turn comes).
     for line, col, end_line, end_col, text in sorted(spans, reverse=True):
         first, last = line - 1, end_line - 1
+        start = char_offset(lines[first], col)
         joined = "".join(lines[first : last + 1])
-        end = len(joined) - len(lines[last]) + end_col
-        lines[first : last + 1] = [joined[:col] + text + joined[end:]]
+        end = len(joined) - len(lines[last]) + char_offset(lines[last], end_col)
+        lines[first : last + 1] = [joined[:start] + text + joined[end:]]
     return "".join(lines)
+
+
+def char_offset(line: str, byte_offset: int) -> int:
+    """The ``str`` index of ``ast``'s column ``byte_offset`` (UTF-8 bytes) in ``line``."""
+    if line.isascii():
+        return byte_offset
+    return len(line.encode()[:byte_offset].decode())
 
 
 def _span(node: ast.expr, text: str) -> _Span:

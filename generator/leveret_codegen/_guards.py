@@ -21,6 +21,18 @@ the runtime's exact evaluator.
   because there the verdict of every keyword matters. References in the conjunctive structure
   are left out: the referenced type is a class (or alias) with its own guard.
 
+Two rules keep the field's meaning the schema's (issue 11 review r11, F3/F4/F6):
+
+* a ``pattern`` goes to pydantic only rewritten for its Rust engine with ECMA-262's meaning
+  (:func:`leveret_codegen._regex.rust_pattern`); one that cannot be (a lookaround, a
+  backreference, ``\\p{..}``), or one under ``allOf`` (which dmcg would conjoin with lookaheads
+  and run with Python's ``re``), is the guard's;
+* a ``date-time``/``date``/``uuid`` string is typed (a datetime, date, UUID, written back in the
+  model's own form: ``+00:00`` as ``Z``) only where nothing reads its text: beside
+  ``minLength``/``maxLength``/``pattern``, under a keyword whose guard reads it (:data:`_SEEING`,
+  a guarded ``anyOf``/``oneOf``...), or in a type another type's guard reads, it stays the
+  string that was sent and its format is the guard's.
+
 So the guard checks exactly the part of the schema pydantic would not, and the two together mean
 what the schema says; a type with nothing for the guard pays nothing at run time.
 """
@@ -30,6 +42,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from leveret_codegen._regex import rust_pattern
 
 __all__ = ["GuardPlan", "plan_guards"]
 
@@ -132,16 +146,28 @@ class GuardPlan:
 
 
 def plan_guards(defs: Mapping[str, Schema]) -> GuardPlan:
-    """Split every type of ``defs`` (see the module docstring)."""
-    plan = GuardPlan(typing={})
-    for name, schema in defs.items():
-        splitter = _Splitter()
-        typing, guard = splitter.split(schema, "", at_root=True)
-        plan.typing[name] = typing if isinstance(typing, dict) else {}
-        if guard is not None:
-            plan.guards[name] = guard
-            plan.enforced[name] = splitter.enforced
-    return plan
+    """Split every type of ``defs`` (see the module docstring).
+
+    A type whose text another type's guard reads (a reference under a guarded keyword, or in a
+    guard) is split again with its formats as strings (:attr:`_Splitter.visible`), until no new
+    such type turns up.
+    """
+    visible: set[str] = set()
+    while True:
+        plan = GuardPlan(typing={})
+        seen: set[str] = set()
+        for name, schema in defs.items():
+            splitter = _Splitter(visible=name in visible)
+            typing, guard = splitter.split(schema, "", at_root=True)
+            plan.typing[name] = typing if isinstance(typing, dict) else {}
+            if guard is not None:
+                plan.guards[name] = guard
+                plan.enforced[name] = splitter.enforced
+            seen |= splitter.seen_refs
+        seen |= set(plan.referenced_defs(defs))
+        if seen <= visible:
+            return plan
+        visible |= seen
 
 
 def _refs(schema: Schema) -> Iterator[str]:
@@ -190,9 +216,38 @@ def _pointer(base: str, *parts: object) -> str:
     return base + "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+#: Keywords that make a guard read the text of the values below them (and of the value itself):
+#: a date-time there must stay the string it was sent as (see :meth:`_Splitter._string`).
+_SEEING: Final = frozenset(
+    {
+        "not",
+        "if",
+        "then",
+        "else",
+        "enum",
+        "const",
+        "uniqueItems",
+        "contains",
+        "prefixItems",
+        "patternProperties",
+        "dependentSchemas",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+    }
+)
+
+
 class _Splitter:
-    def __init__(self) -> None:
+    def __init__(self, *, visible: bool = False) -> None:
         self.enforced: list[str] = []
+        #: Whether a guard reads the text of the value being split (a keyword of it or of an
+        #: enclosing schema, or another type's guard, compares or matches it).
+        self.visible = visible
+        #: Types referenced where a guard reads their text.
+        self.seen_refs: set[str] = set()
+        #: Whether the value being split is under ``allOf`` (dmcg merges its patterns).
+        self.merged = False
+        self._dry: dict[tuple[int, bool, bool], bool] = {}
 
     def _note(self, keyword: str, where: str) -> None:
         self.enforced.append(f"{keyword} at {where or '/'}")
@@ -206,6 +261,51 @@ class _Splitter:
             return {}, False
         if not isinstance(schema, dict):
             return {}, None
+        outer = self.visible
+        self.visible = outer or self._sees(schema, at_root=at_root)
+        try:
+            return self._split_seen(schema, where, at_root=at_root)
+        finally:
+            self.visible = outer
+
+    def _sees(self, schema: dict[str, Any], *, at_root: bool) -> bool:
+        """Whether this schema's guard reads the text of the value and the values below it."""
+        if _SEEING & schema.keys():
+            return True
+        if isinstance(schema.get("allOf"), list) and self._lossy_all_of(schema, at_root=at_root):
+            return True
+        discriminated = isinstance(schema.get("discriminator"), dict)
+        for key in ("anyOf", "oneOf"):
+            branches = schema.get(key)
+            if not isinstance(branches, list):
+                continue
+            if (key == "oneOf" and not discriminated) or any(b is False for b in branches):
+                return True
+            if any(self._guarded(b) for b in branches):
+                return True
+        return False
+
+    def _guarded(self, schema: Schema) -> bool:
+        """Whether ``schema`` needs a guard here (a dry run of :meth:`split`, remembered)."""
+        key = (id(schema), self.visible, self.merged)
+        if key not in self._dry:
+            enforced, seen = list(self.enforced), set(self.seen_refs)
+            self._dry[key] = self.split(schema, "")[1] is not None
+            self.enforced, self.seen_refs = enforced, seen
+        return self._dry[key]
+
+    @staticmethod
+    def _lossy_all_of(schema: dict[str, Any], *, at_root: bool) -> bool:
+        # dmcg merges allOf members into one model only at the root of a type; below it, an
+        # inline member that is not an object keeps its type and loses its constraints.
+        return not at_root and any(
+            isinstance(m, dict) and "$ref" not in m and m.get("type") != "object"
+            for m in schema["allOf"]
+        )
+
+    def _split_seen(
+        self, schema: dict[str, Any], where: str, *, at_root: bool
+    ) -> tuple[Schema, Schema]:
         if "unevaluatedProperties" in schema or "unevaluatedItems" in schema:
             # Its verdict depends on every adjacent keyword's annotations: the guard takes it all.
             typing, _ = self._split_dict(schema, where, at_root=at_root)
@@ -230,6 +330,9 @@ class _Splitter:
             for key in schema:
                 if key not in ANNOTATIONS and key != "$ref" and not key.startswith("x-"):
                     to_guard(key)
+            ref = schema["$ref"]
+            if (guard or self.visible) and isinstance(ref, str) and ref.startswith("#/$defs/"):
+                self.seen_refs.add(ref.removeprefix("#/$defs/"))
             return typing, guard or None
 
         kinds = _kinds(schema)
@@ -265,12 +368,25 @@ class _Splitter:
     # -- kinds -----------------------------------------------------------------------------------
 
     def _string(self, schema: dict[str, Any], typing: dict[str, Any], to_guard: Any) -> None:
-        for key in ("minLength", "maxLength", "pattern"):
+        for key in ("minLength", "maxLength"):
             if key in schema:
                 typing[key] = schema[key]
+        if "pattern" in schema:
+            # pydantic's engine with ECMA-262's meaning, or the guard's evaluator; never dmcg's
+            # python-re switch. Under allOf, dmcg would conjoin patterns with lookaheads.
+            written = schema["pattern"]
+            translated = rust_pattern(written) if isinstance(written, str) else None
+            if translated is not None and not self.merged and "allOf" not in schema:
+                typing["pattern"] = translated
+            else:
+                to_guard("pattern")
         if "format" in schema:
-            if schema["format"] in TYPED_FORMATS:
-                typing["format"] = schema["format"]  # checked exactly by the field's marker
+            constrained = {"minLength", "maxLength", "pattern"} & schema.keys()
+            if schema["format"] in TYPED_FORMATS and not constrained and not self.visible:
+                # A datetime, date or UUID, checked exactly by the field's marker. The model
+                # writes it back in its own form (+00:00 as Z), so only where nothing reads
+                # its text: not beside a string keyword, nor under a guard that reads it.
+                typing["format"] = schema["format"]
             else:
                 to_guard("format")
 
@@ -419,20 +535,20 @@ class _Splitter:
                     # The member applies to the same value, whose type the parent fixes: its
                     # keywords are typed (and pydantic's) as if it said so itself.
                     member = {"type": single_type, **member}
-                member_typing, member_guard = self.split(member, _pointer(where, "allOf", index))
+                merged, self.merged = self.merged, True
+                try:
+                    member_typing, member_guard = self.split(
+                        member, _pointer(where, "allOf", index)
+                    )
+                finally:
+                    self.merged = merged
                 if member_typing != {}:
                     typed.append(member_typing)
                 if member_guard is not None:
                     guarded.append(member_guard)
             if typed:
                 typing["allOf"] = typed
-            # dmcg merges allOf members into one model only at the root of a type; below it, an
-            # inline member that is not an object keeps its type and loses its constraints.
-            lossy = not at_root and any(
-                isinstance(m, dict) and "$ref" not in m and m.get("type") != "object"
-                for m in members
-            )
-            if lossy:
+            if self._lossy_all_of(schema, at_root=at_root):
                 to_guard("allOf")
             elif guarded:
                 guard["allOf"] = guarded

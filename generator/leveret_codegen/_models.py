@@ -17,7 +17,13 @@ import re
 import warnings
 
 from leveret_codegen._diagnostics import Diagnostic, file_error
-from leveret_codegen._enforce import GuardFailure, insert_guards, json_integers, json_literals
+from leveret_codegen._enforce import (
+    GuardFailure,
+    char_offset,
+    insert_guards,
+    json_integers,
+    json_literals,
+)
 from leveret_codegen._guards import GuardPlan, plan_guards
 from leveret_codegen._ir import ServiceDef
 
@@ -85,6 +91,16 @@ def generate_models(service: ServiceDef, header: str) -> tuple[str | None, tuple
     except _Unfaithful as exc:
         return None, (_failed(service, str(exc)),)
     code = _pep604_quoted_aliases(code)
+    if "regex_engine" in code:
+        # Field patterns are ECMA-262 rewritten for pydantic's Rust engine (_regex); dmcg
+        # switches a model to Python's re (other meanings of \d, $...) for a lookaround, which
+        # only its own merging of allOf patterns can introduce. Refuse, never emit.
+        return None, (
+            _failed(
+                service,
+                "patterns merged from allOf members would run with Python's re, not as ECMA-262",
+            ),
+        )
     lost = _untyped_containers(code)
     if lost:
         # The last line of defence: a bare ``list``/``dict`` accepts any items, so the models
@@ -250,9 +266,11 @@ def _alias_value(node: ast.stmt, name: str | None = None) -> ast.expr | None:
 def _replace(code: str, node: ast.expr, text: str) -> str:
     lines = code.splitlines(keepends=True)
     first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+    # ast's columns are UTF-8 byte offsets (a property may be named größe)
+    start = char_offset(lines[first], node.col_offset)
     joined = "".join(lines[first : last + 1])
-    end = len(joined) - len(lines[last]) + (node.end_col_offset or 0)
-    lines[first : last + 1] = [joined[: node.col_offset] + text + joined[end:]]
+    end = len(joined) - len(lines[last]) + char_offset(lines[last], node.end_col_offset or 0)
+    lines[first : last + 1] = [joined[:start] + text + joined[end:]]
     return "".join(lines)
 
 

@@ -30,7 +30,9 @@ from .models import (
     Shape1,
     Shape2,
     Shipping,
+    Stamps,
     Tags,
+    Unicode,
     Versioned,
 )
 from .servicer import AsyncKeywordsServicer, KeywordsServicer
@@ -61,6 +63,8 @@ __all__ = [
     "Shape1",
     "Shape2",
     "Shipping",
+    "Stamps",
     "Tags",
+    "Unicode",
     "Versioned",
 ]

@@ -4,10 +4,18 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
-from leveret.schema import JSON_DATE, JSON_DATE_TIME, JSON_INTEGER, JSON_UUID, JsonInt, SchemaGuard
+from leveret.schema import (
+    JSON_DATE,
+    JSON_DATE_TIME,
+    JSON_INTEGER,
+    JSON_LITERAL,
+    JSON_UUID,
+    JsonInt,
+    SchemaGuard,
+)
 from pydantic import MISSING, AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
@@ -83,6 +91,15 @@ _SCHEMA: Final = SchemaGuard(
                 "ref": {"format": "uri-reference"},
             }
         },
+        "Stamps": {
+            "properties": {
+                "millis": {"format": "date-time"},
+                "notz": {"not": {"pattern": "Z$"}, "format": "date-time"},
+                "upper": {"format": "uuid"},
+                "first": {"format": "date"},
+            }
+        },
+        "Unicode": {"properties": {"ünique": {"uniqueItems": True}}},
     },
     defs={},
 )
@@ -308,6 +325,43 @@ class Formats(BaseModel):
     # /properties/v4, format at /properties/v6, format at /properties/link, format at
     # /properties/ref.
     _leveret_schema = _SCHEMA.model_validator("Formats")
+
+
+class Stamps(BaseModel):
+    """
+    A format other keywords read stays the text sent; a plain one is a datetime.
+    """
+
+    model_config = ConfigDict(
+        use_attribute_docstrings=True,
+    )
+    plain: Annotated[AwareDatetime, JSON_DATE_TIME] | MISSING = MISSING
+    millis: Annotated[str | MISSING, Field(pattern="\\.[0-9]{3}Z$")] = MISSING
+    notz: str | MISSING = MISSING
+    upper: Annotated[str | MISSING, Field(pattern="^[0-9A-F\\-]+$")] = MISSING
+    first: Annotated[str | MISSING, Field(max_length=10, pattern="-01$")] = MISSING
+
+    # JSON Schema keywords the fields cannot express: format at /properties/millis, not at
+    # /properties/notz, format at /properties/notz, format at /properties/upper, format at
+    # /properties/first.
+    _leveret_schema = _SCHEMA.model_validator("Stamps")
+
+
+class Unicode(BaseModel):
+    """
+    Property names beyond ASCII.
+    """
+
+    model_config = ConfigDict(
+        use_attribute_docstrings=True,
+    )
+    日本: JsonInt | MISSING = MISSING
+    größe: Annotated[int, Field(ge=0), JSON_INTEGER] | MISSING = MISSING
+    é: Annotated[Literal[1, 2], JSON_LITERAL] | MISSING = MISSING
+    ünique: list[str] | MISSING = MISSING
+
+    # JSON Schema keywords the fields cannot express: uniqueItems at /properties/ünique.
+    _leveret_schema = _SCHEMA.model_validator("Unicode")
 
 
 class Everything(BaseModel):
