@@ -20,16 +20,17 @@ Semantics (``tests/runtime/test_schema_evaluator.py`` runs the JSON-Schema-Test-
   ``uniqueItems`` use JSON equality (``1 == 1.0``, ``true != 1``, deep for arrays and objects);
   ``multipleOf`` is exact on the decimal a float was written as (``0.07`` is a multiple of
   ``0.01``), through :class:`fractions.Fraction`.
-* ``pattern``/``patternProperties`` are ECMA-262 regular expressions run with Python's ``re``
-  after a small translation (:func:`_ecma_to_python`): ``$`` matches only at the very end (not
-  before a final newline), ``\\d``/``\\w`` (and ``\\D``/``\\W`` outside classes) are ASCII as in
-  ECMA, ``(?<name>...)`` and ``\\k<name>`` are named groups, ``\\p{L}``/``\\p{Letter}`` (Unicode
-  general categories, also inside a class) become the category's code points (from
-  :mod:`unicodedata`). Caveats left: ``\\s`` and ``\\b`` follow Python's Unicode rules (ECMA's
-  whitespace set differs in a few code points), script and binary properties
-  (``\\p{Script=Greek}``), ``\\P{...}`` inside a class and ``\\u{...}`` are refused at compile
-  time, and ``re``'s syntax extensions (``(?P...)``, ``\\A``, ``\\Z``, possessive quantifiers) are
-  accepted though ECMA has none of them.
+* ``pattern``/``patternProperties`` are ECMA-262 regular expressions (:mod:`leveret._regex`),
+  run in linear time by the Rust ``regex`` engine pydantic-core carries; only a pattern with
+  lookaround or a backreference runs on Python's backtracking ``re``. ``\\d``/``\\w``/``\\b``
+  are ASCII, ``\\s`` is ECMA's set, ``.`` excludes ``\\n``, ``\\r``, U+2028 and U+2029, ``$``
+  matches only at the very end, ``[]``/``[^]``, ``\\cX``, named groups and ``\\p{L}``
+  (Unicode general categories) mean what ECMA says; script and binary properties, ``\\P{...}``
+  inside a class and ``\\u{...}`` are refused at compile time.
+* failures are collected in order up to :data:`MAX_FAILURES`, then evaluation stops: an
+  instance with a million failing items costs no more than a valid one (review r11 F1).
+  ``uniqueItems``/``enum``/``const`` compare canonical values whose hashes are salted, so no
+  instance can be built to collide (F2).
 * ``format`` is an assertion (the format-assertion vocabulary) for date-time, date, time,
   duration, email, hostname, ipv4, ipv6, uri, uri-reference and uuid; any other format is a
   compile error (an unknown format must not pass silently).
@@ -49,10 +50,10 @@ Semantics (``tests/runtime/test_schema_evaluator.py`` runs the JSON-Schema-Test-
 
 from __future__ import annotations
 
-import datetime
 import ipaddress
 import json
 import math
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -63,9 +64,11 @@ from typing import Any, Final, TypeAlias
 from urllib.parse import unquote
 
 from ._joining import joining_type
+from ._regex import PatternError, Regex, UnsupportedPattern, compile_ecma, ecma_to_python
 
 __all__ = [
     "FORMATS",
+    "MAX_FAILURES",
     "Check",
     "Failure",
     "SchemaError",
@@ -110,6 +113,9 @@ class Failure:
 _Failures: TypeAlias = tuple[Failure, ...]
 _KwCheck: TypeAlias = Callable[[Any], _Failures]
 _OK: Final[_Failures] = ()
+#: Evaluation stops collecting (and checking) once this many failures are found: a message
+#: shows ten, and an instance of a million failing items must cost no more than a valid one.
+MAX_FAILURES: Final = 100
 _CLIP: Final = 40
 
 
@@ -133,29 +139,40 @@ def _fail(keyword: str, message: str) -> _Failures:
 # -- JSON values ---------------------------------------------------------------------------------
 
 
-class _BoolTag:
-    """Tags a boolean in a canonical value, so ``true`` never equals ``1``."""
-
-    __slots__ = ()
-
-
-_TRUE: Final = (_BoolTag, True)
-_FALSE: Final = (_BoolTag, False)
-_ARRAY: Final = object()
+#: Tags of canonical values. Random strings: their hashes are salted per process (as every str
+#: hash is), so hashes of canonical values cannot be predicted from outside (issue 11 review F2:
+#: Python's int hash is not salted, hash(k * (2**61 - 1)) == 0 for every k, and a uniqueItems
+#: array of such numbers made every dict lookup a collision: quadratic).
+_SALT: Final = os.urandom(8).hex()
+_NUMBER: Final = "number:" + _SALT
+_BOOLEAN: Final = "boolean:" + _SALT
+_ARRAY: Final = "array:" + _SALT
+_TRUE: Final = (_BOOLEAN, True)
+_FALSE: Final = (_BOOLEAN, False)
 
 
 def _canon(value: Any) -> Any:
     """A hashable value equal to another's exactly when the JSON values are equal.
 
-    Python's ``==`` already says ``1 == 1.0`` and compares ints with floats exactly; only
-    booleans (``True == 1``) need a tag, and containers become tuples/frozensets.
+    Strings stay themselves; a number becomes ``(_NUMBER, text)``, the text being the same for
+    equal numbers (``1`` and ``1.0``: an integral value as its hex digits, any other float as
+    :meth:`float.hex`, both exact and never limited in length); booleans are tagged (``true``
+    is never ``1``); containers become tuples/frozensets of canonical values.
     """
+    if isinstance(value, str):
+        return value
     if value is True:
         return _TRUE
     if value is False:
         return _FALSE
-    if isinstance(value, (str, int, float)) or value is None:
-        return value
+    if isinstance(value, int):
+        return (_NUMBER, format(value, "x"))
+    if isinstance(value, float):
+        if value.is_integer():
+            return (_NUMBER, format(int(value), "x"))
+        return (_NUMBER, value.hex())  # NaN/infinities: not JSON, each only equal to itself
+    if value is None:
+        return None
     if isinstance(value, list):
         return (_ARRAY, tuple(_canon(v) for v in value))
     if isinstance(value, dict):
@@ -225,175 +242,19 @@ def _exact(number: int | float) -> Fraction:
 
 # -- patterns ------------------------------------------------------------------------------------
 
-_ECMA_ESCAPES_OUTSIDE: Final = {
-    "d": "[0-9]",
-    "D": "[^0-9]",
-    "w": "[A-Za-z0-9_]",
-    "W": "[^A-Za-z0-9_]",
-}
-_ECMA_ESCAPES_INSIDE: Final = {"d": "0-9", "w": "A-Za-z0-9_"}
+#: The translation to Python's ``re`` (kept under its old name for callers of this module).
+_ecma_to_python: Final = ecma_to_python
 
 
-#: Unicode general categories by their long names (ECMA-262 accepts both forms).
-_CATEGORY_NAMES: Final = {
-    "Letter": "L",
-    "Cased_Letter": "LC",
-    "Uppercase_Letter": "Lu",
-    "Lowercase_Letter": "Ll",
-    "Titlecase_Letter": "Lt",
-    "Modifier_Letter": "Lm",
-    "Other_Letter": "Lo",
-    "Mark": "M",
-    "Nonspacing_Mark": "Mn",
-    "Spacing_Mark": "Mc",
-    "Enclosing_Mark": "Me",
-    "Number": "N",
-    "Decimal_Number": "Nd",
-    "digit": "Nd",
-    "Letter_Number": "Nl",
-    "Other_Number": "No",
-    "Punctuation": "P",
-    "punct": "P",
-    "Connector_Punctuation": "Pc",
-    "Dash_Punctuation": "Pd",
-    "Open_Punctuation": "Ps",
-    "Close_Punctuation": "Pe",
-    "Initial_Punctuation": "Pi",
-    "Final_Punctuation": "Pf",
-    "Other_Punctuation": "Po",
-    "Symbol": "S",
-    "Math_Symbol": "Sm",
-    "Currency_Symbol": "Sc",
-    "Modifier_Symbol": "Sk",
-    "Other_Symbol": "So",
-    "Separator": "Z",
-    "Space_Separator": "Zs",
-    "Line_Separator": "Zl",
-    "Paragraph_Separator": "Zp",
-    "Other": "C",
-    "Control": "Cc",
-    "cntrl": "Cc",
-    "Format": "Cf",
-    "Surrogate": "Cs",
-    "Private_Use": "Co",
-    "Unassigned": "Cn",
-}
-_CATEGORY_CACHE: dict[str, str] = {}
-
-
-def _category_ranges(name: str, pattern: str) -> str:
-    """The ``re`` class body (ranges, no brackets) of Unicode general category ``name``.
-
-    ECMA's ``\\p{L}``/``\\p{Letter}``/``\\p{General_Category=Letter}``; built from
-    :mod:`unicodedata` once per category. Scripts and binary properties are refused."""
-    short = name.split("=", 1)[1] if name.startswith(("General_Category=", "gc=")) else name
-    short = _CATEGORY_NAMES.get(short, short)
-    if short not in _CATEGORY_CACHE:
-        valid = {v for v in _CATEGORY_NAMES.values()}
-        if short not in valid and short not in {v[0] for v in valid}:
-            raise UnsupportedSchema(
-                f"pattern {pattern!r}: \\p{{{name}}} is not a Unicode general category"
-                " (scripts and binary properties are not supported)"
-            )
-        wanted = ("Lu", "Ll", "Lt") if short == "LC" else (short,)
-        parts: list[str] = []
-        start = last = -2
-        for code in range(0x110000):
-            category = unicodedata.category(chr(code))
-            if category in wanted or category[0] in wanted:
-                if code != last + 1:
-                    if start >= 0:
-                        parts.append(_range(start, last))
-                    start = code
-                last = code
-        if start >= 0:
-            parts.append(_range(start, last))
-        _CATEGORY_CACHE[short] = "".join(parts)
-    return _CATEGORY_CACHE[short]
-
-
-def _range(first: int, last: int) -> str:
-    return f"\\U{first:08x}" if first == last else f"\\U{first:08x}-\\U{last:08x}"
-
-
-def _ecma_to_python(pattern: str) -> str:
-    """Translate the ECMA-262 regex features whose meaning differs in Python ``re``.
-
-    See the module docstring for what is translated and what is not.
-    """
-    out: list[str] = []
-    i, n, in_class = 0, len(pattern), False
-    while i < n:
-        c = pattern[i]
-        if c == "\\" and i + 1 < n:
-            e = pattern[i + 1]
-            if e in "pP" and pattern[i + 2 : i + 3] == "{":
-                end = pattern.find("}", i + 3)
-                ranges = _category_ranges(pattern[i + 3 : end] if end > 0 else "", pattern)
-                if in_class and e == "P":
-                    raise UnsupportedSchema(
-                        f"pattern {pattern!r}: \\P{{...}} inside a character class is not supported"
-                    )
-                out.append(ranges if in_class else f"[{'^' if e == 'P' else ''}{ranges}]")
-                i = end + 1
-                continue
-            if e in "pP" or (e == "u" and pattern[i + 2 : i + 3] == "{"):
-                raise UnsupportedSchema(
-                    f"pattern {pattern!r}: \\{e}{{...}} is not supported by Python's re"
-                )
-            if in_class and e in _ECMA_ESCAPES_INSIDE:
-                out.append(_ECMA_ESCAPES_INSIDE[e])
-            elif not in_class and e in _ECMA_ESCAPES_OUTSIDE:
-                out.append(_ECMA_ESCAPES_OUTSIDE[e])
-            elif not in_class and e == "k" and pattern[i + 2 : i + 3] == "<":
-                end = pattern.find(">", i + 3)
-                if end < 0:
-                    raise SchemaError(f"pattern {pattern!r}: unterminated \\k<name>")
-                out.append(f"(?P={pattern[i + 3 : end]})")
-                i = end + 1
-                continue
-            else:
-                out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            if c == "]":
-                in_class = False
-            out.append(c)
-        elif c == "[":
-            # ECMA's "[]" matches nothing and "[^]" any character; Python would read the "]"
-            # as a literal and the class on.
-            if pattern[i + 1 : i + 3] == "]":
-                out.append("(?!)")
-                i += 2
-                continue
-            if pattern[i + 1 : i + 3] == "^]":
-                out.append(r"[\s\S]")
-                i += 3
-                continue
-            in_class = True
-            out.append(c)
-        elif c == "$":
-            out.append(r"\Z")  # ECMA's $ (no multiline flag) is the end of input, only
-        elif c == "(" and pattern[i + 1 : i + 3] == "?<" and pattern[i + 3 : i + 4] not in "=!":
-            out.append("(?P<")
-            i += 3
-            continue
-        else:
-            out.append(c)
-        i += 1
-    return "".join(out)
-
-
-def _compile_pattern(pattern: Any, where: str) -> re.Pattern[str]:
+def _compile_pattern(pattern: Any, where: str) -> Regex:
     if not isinstance(pattern, str):
         raise SchemaError(f"{where}: a pattern must be a string, got {_show(pattern)}")
     try:
-        return re.compile(_ecma_to_python(pattern))
-    except re.error as exc:
-        raise SchemaError(
-            f"{where}: {pattern!r} is not a usable regular expression: {exc}"
-        ) from None
+        return compile_ecma(pattern)
+    except UnsupportedPattern as exc:
+        raise UnsupportedSchema(str(exc)) from None
+    except PatternError as exc:
+        raise SchemaError(f"{where}: {exc}") from None
 
 
 # -- formats -------------------------------------------------------------------------------------
@@ -403,14 +264,17 @@ _TIME = re.compile(r"(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|([+-])(\d{2}):(\d{
 
 
 def _is_date(text: str) -> bool:
+    # By hand, not with datetime.date: RFC 3339's year is any 4 digits, 0000 too.
     m = _DATE.match(text)
     if m is None:
         return False
-    try:
-        datetime.date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
+    year, month, day = int(m[1]), int(m[2]), int(m[3])
+    if not 1 <= month <= 12 or day < 1:
         return False
-    return True
+    if month == 2:
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        return day <= (29 if leap else 28)
+    return day <= (30 if month in (4, 6, 9, 11) else 31)
 
 
 def _is_time(text: str) -> bool:
@@ -757,11 +621,16 @@ class _Node:
         checks = self.by_type.get(type(instance))
         if checks is None:
             checks = self.by_type.get(_base_type(instance), ())
-        out = _OK
+        out: _Failures = _OK
         for c in checks:
             r = c(instance)
             if r:
-                out = out + r if out else r
+                if not out:
+                    out = r  # the common case, one failing keyword: no copy
+                else:
+                    out += r  # few keywords per schema: each r is at most MAX_FAILURES long
+                if len(out) >= MAX_FAILURES:
+                    break
         return out
 
     # Annotations (JSON Schema 2020-12 section 7.7): only subschemas the instance passes count.
@@ -826,7 +695,9 @@ class Check:
     _root: _Node
 
     def __call__(self, instance: Any) -> list[Failure]:
-        return list(self._root.check(instance))
+        """The failures, in schema and instance order; at most :data:`MAX_FAILURES` of them
+        (a list that long may have been cut short: the evaluation stopped there)."""
+        return list(self._root.check(instance)[:MAX_FAILURES])
 
     def is_valid(self, instance: Any) -> bool:
         return not self._root.check(instance)
@@ -1064,7 +935,7 @@ class _Compiler:
             props = {k: sub("properties", s, _escape(k)) for k, s in schema["properties"].items()}
             obj.append(_check_properties(props))
             node.prop_annotators.append(lambda v: [k for k in props if k in v])
-        patterns: list[tuple[re.Pattern[str], _Node]] = []
+        patterns: list[tuple[Regex, _Node]] = []
         if has("patternProperties"):
             if not isinstance(schema["patternProperties"], Mapping):
                 raise SchemaError(f"{where}/patternProperties: must be an object of schemas")
@@ -1270,12 +1141,14 @@ def _check_not(negated: _Node) -> _KwCheck:
 
 def _check_all_of(nodes: Sequence[_Node]) -> _KwCheck:
     def check(v: Any) -> _Failures:
-        out = _OK
+        out: list[Failure] = []
         for n in nodes:
             r = n.check(v)
             if r:
-                out = out + r if out else r
-        return out
+                out += r
+                if len(out) >= MAX_FAILURES:
+                    break
+        return tuple(out)
 
     return check
 
@@ -1356,12 +1229,12 @@ def _check_multiple_of(divisor: Any, where: str) -> _KwCheck:
     return check
 
 
-def _check_pattern(regex: re.Pattern[str], written: str) -> _KwCheck:
+def _check_pattern(regex: Regex, written: str) -> _KwCheck:
     search = regex.search
     shown = _show(written)  # as the schema writes it, not as translated for re
 
     def check(v: str) -> _Failures:
-        if search(v) is None:
+        if not search(v):
             return _fail("pattern", f"{_show(v)} does not match {shown}")
         return _OK
 
@@ -1392,24 +1265,28 @@ def _check_size(
 
 def _check_prefix_items(nodes: Sequence[_Node]) -> _KwCheck:
     def check(v: list[Any]) -> _Failures:
-        out = _OK
+        out: list[Failure] = []
         for i, (n, x) in enumerate(zip(nodes, v, strict=False)):  # a shorter array is fine
             r = n.check(x)
             if r:
                 out += _under(i, r)
-        return out
+                if len(out) >= MAX_FAILURES:
+                    break
+        return tuple(out)
 
     return check
 
 
 def _check_items(rest: _Node, start: int) -> _KwCheck:
     def check(v: list[Any]) -> _Failures:
-        out = _OK
+        out: list[Failure] = []
         for i in range(start, len(v)):
             r = rest.check(v[i])
             if r:
                 out += _under(i, r)
-        return out
+                if len(out) >= MAX_FAILURES:
+                    break
+        return tuple(out)
 
     return check
 
@@ -1444,59 +1321,67 @@ def _check_properties(props: Mapping[str, _Node]) -> _KwCheck:
     items = tuple(props.items())
 
     def check(v: dict[str, Any]) -> _Failures:
-        out = _OK
+        out: list[Failure] = []
         for k, n in items:
             if k in v:
                 r = n.check(v[k])
                 if r:
                     out += _under(k, r)
-        return out
+                    if len(out) >= MAX_FAILURES:
+                        break
+        return tuple(out)
 
     return check
 
 
-def _check_pattern_properties(patterns: Sequence[tuple[re.Pattern[str], _Node]]) -> _KwCheck:
+def _check_pattern_properties(patterns: Sequence[tuple[Regex, _Node]]) -> _KwCheck:
     def check(v: dict[str, Any]) -> _Failures:
-        out = _OK
+        out: list[Failure] = []
         for k, x in v.items():
             for p, n in patterns:
-                if p.search(k) is not None:
+                if p.search(k):
                     r = n.check(x)
                     if r:
                         out += _under(k, r)
-        return out
+            if len(out) >= MAX_FAILURES:
+                break
+        return tuple(out)
 
     return check
 
 
 def _check_additional(
-    extra: _Node, props: Mapping[str, _Node], patterns: Sequence[tuple[re.Pattern[str], _Node]]
+    extra: _Node, props: Mapping[str, _Node], patterns: Sequence[tuple[Regex, _Node]]
 ) -> _KwCheck:
-    regexes = tuple(p for p, _ in patterns)
+    searches = tuple(p.search for p, _ in patterns)
 
     def check(v: dict[str, Any]) -> _Failures:
-        out = _OK
+        out: list[Failure] = []
         for k, x in v.items():
-            if k in props or any(p.search(k) for p in regexes):
+            if k in props or any(search(k) for search in searches):
                 continue
             r = extra.check(x)
             if r:
                 if extra is _FALSE_NODE:
                     r = _fail("additionalProperties", "no property of this name is allowed")
                 out += _under(k, r)
-        return out
+                if len(out) >= MAX_FAILURES:
+                    break
+        return tuple(out)
 
     return check
 
 
 def _check_property_names(names: _Node) -> _KwCheck:
     def check(v: dict[str, Any]) -> _Failures:
-        out = _OK
+        out: list[Failure] = []
         for k in v:
             r = names.check(k)
             if r:
                 out += _fail("propertyNames", f"property name {_show(k)}: {r[0].message}")
-        return out
+                if len(out) >= MAX_FAILURES:
+                    break
+        return tuple(out)
 
     return check
 
@@ -1515,7 +1400,7 @@ def _check_dependent_required(deps: Mapping[str, tuple[str, ...]]) -> _KwCheck:
     items = tuple(deps.items())
 
     def check(v: dict[str, Any]) -> _Failures:
-        out = _OK
+        out: list[Failure] = []  # one failure per entry of the schema: bounded by the schema
         for k, names in items:
             if k in v:
                 missing = [n for n in names if n not in v]
@@ -1524,7 +1409,7 @@ def _check_dependent_required(deps: Mapping[str, tuple[str, ...]]) -> _KwCheck:
                         "dependentRequired",
                         f"{', '.join(map(repr, missing))} required when {k!r} is present",
                     )
-        return out
+        return tuple(out)
 
     return check
 
@@ -1533,11 +1418,13 @@ def _check_dependent_schemas(deps: Mapping[str, _Node]) -> _KwCheck:
     items = tuple(deps.items())
 
     def check(v: dict[str, Any]) -> _Failures:
-        out = _OK
+        out: list[Failure] = []
         for k, n in items:
             if k in v:
                 out += n.check(v)
-        return out
+                if len(out) >= MAX_FAILURES:
+                    break
+        return tuple(out)
 
     return check
 
@@ -1545,7 +1432,7 @@ def _check_dependent_schemas(deps: Mapping[str, _Node]) -> _KwCheck:
 def _check_unevaluated_props(node: _Node, uneval: _Node) -> _KwCheck:
     def check(v: dict[str, Any]) -> _Failures:
         seen = node._own_props(v, with_uneval=False)
-        out = _OK
+        out: list[Failure] = []
         for k, x in v.items():
             if k not in seen:
                 r = uneval.check(x)
@@ -1553,7 +1440,9 @@ def _check_unevaluated_props(node: _Node, uneval: _Node) -> _KwCheck:
                     if uneval is _FALSE_NODE:
                         r = _fail("unevaluatedProperties", "no property of this name is allowed")
                     out += _under(k, r)
-        return out
+                    if len(out) >= MAX_FAILURES:
+                        break
+        return tuple(out)
 
     return check
 
@@ -1561,7 +1450,7 @@ def _check_unevaluated_props(node: _Node, uneval: _Node) -> _KwCheck:
 def _check_unevaluated_items(node: _Node, uneval: _Node) -> _KwCheck:
     def check(v: list[Any]) -> _Failures:
         seen = node._own_items(v, with_uneval=False)
-        out = _OK
+        out: list[Failure] = []
         for i, x in enumerate(v):
             if i not in seen:
                 r = uneval.check(x)
@@ -1569,6 +1458,8 @@ def _check_unevaluated_items(node: _Node, uneval: _Node) -> _KwCheck:
                     if uneval is _FALSE_NODE:
                         r = _fail("unevaluatedItems", "no item is allowed here")
                     out += _under(i, r)
-        return out
+                    if len(out) >= MAX_FAILURES:
+                        break
+        return tuple(out)
 
     return check

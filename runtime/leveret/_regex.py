@@ -1,0 +1,461 @@
+"""ECMA-262 regular expressions (JSON Schema's ``pattern``) run in linear time where possible.
+
+Python's ``re`` backtracks: ``^(a|aa)+$`` on 40 characters takes seconds, holding the GIL, so one
+hostile string would stop a whole worker. :func:`compile_ecma` therefore translates a pattern for
+the Rust ``regex`` crate (a finite automaton, linear in the text, reached through pydantic-core's
+``str`` pattern schema) and keeps Python's ``re`` only for what that engine cannot do:
+lookaround (``(?=``, ``(?!``, ``(?<=``, ``(?<!``) and backreferences (``\\1``, ``\\k<name>``),
+plus the few legacy escapes whose ECMA meaning has no exact Rust spelling. Such a pattern
+backtracks; ``docs/security.md`` says not to use one on hostile input.
+
+Both translations give the ECMA meaning (no ``u`` flag) of what they translate: ``\\d``, ``\\w``,
+``\\b`` are ASCII, ``\\s`` is ECMA's white space and line terminator set, ``.`` is any code point
+but ``\\n``, ``\\r``, U+2028 and U+2029, ``$`` is the end of the input only (not before a final
+newline), ``[]`` matches nothing and ``[^]`` anything, ``\\cJ`` is a control character,
+``(?<name>...)`` a named group, ``\\p{L}``/``\\p{Letter}`` a Unicode general category (from this
+Python's :mod:`unicodedata`, for both engines, so they agree), and a ``{`` that does not start a
+quantifier is a literal. Caveats left, in the ``re`` fallback only: ``\\D``, ``\\W``, ``\\S``
+inside a class follow Python's Unicode rules. In both: script and binary properties
+(``\\p{Script=Greek}``), ``\\P{...}`` inside a class and ``\\u{...}`` are refused at compile time.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Final
+
+from pydantic_core import SchemaError as CoreSchemaError
+from pydantic_core import SchemaValidator, core_schema
+
+__all__ = ["PatternError", "Regex", "UnsupportedPattern", "compile_ecma", "ecma_to_python"]
+
+
+class PatternError(ValueError):
+    """The pattern is not a usable regular expression."""
+
+
+class UnsupportedPattern(PatternError):
+    """The pattern is valid ECMA-262 but uses a feature not supported here."""
+
+
+class _NotRust(Exception):
+    """The pattern needs the backtracking engine (lookaround, backreference, legacy escape)."""
+
+
+# -- character sets ------------------------------------------------------------------------------
+
+_DIGIT: Final = [(0x30, 0x39)]
+_WORD: Final = [(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)]
+#: ECMA-262 WhiteSpace and LineTerminator (what ``\s`` means there)
+_SPACE: Final = [
+    (0x09, 0x0D),
+    (0x20, 0x20),
+    (0xA0, 0xA0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x3000, 0x3000),
+    (0xFEFF, 0xFEFF),
+]
+_SETS: Final = {"d": _DIGIT, "w": _WORD, "s": _SPACE}
+_WORD_PY: Final = "[A-Za-z0-9_]"
+_PY_BOUNDARY: Final = f"(?:(?<!{_WORD_PY})(?={_WORD_PY})|(?<={_WORD_PY})(?!{_WORD_PY}))"
+_PY_NOT_BOUNDARY: Final = f"(?:(?<={_WORD_PY})(?={_WORD_PY})|(?<!{_WORD_PY})(?!{_WORD_PY}))"
+_QUANTIFIER: Final = re.compile(r"\{[0-9]+(?:,[0-9]*)?\}")
+_HEX2: Final = re.compile("[0-9A-Fa-f]{2}")
+_HEX4: Final = re.compile("[0-9A-Fa-f]{4}")
+_CONTROLS: Final = {"t": 9, "n": 10, "v": 11, "f": 12, "r": 13}
+
+#: Unicode general categories by their long names (ECMA-262 accepts both forms).
+_CATEGORY_NAMES: Final = {
+    "Letter": "L",
+    "Cased_Letter": "LC",
+    "Uppercase_Letter": "Lu",
+    "Lowercase_Letter": "Ll",
+    "Titlecase_Letter": "Lt",
+    "Modifier_Letter": "Lm",
+    "Other_Letter": "Lo",
+    "Mark": "M",
+    "Nonspacing_Mark": "Mn",
+    "Spacing_Mark": "Mc",
+    "Enclosing_Mark": "Me",
+    "Number": "N",
+    "Decimal_Number": "Nd",
+    "digit": "Nd",
+    "Letter_Number": "Nl",
+    "Other_Number": "No",
+    "Punctuation": "P",
+    "punct": "P",
+    "Connector_Punctuation": "Pc",
+    "Dash_Punctuation": "Pd",
+    "Open_Punctuation": "Ps",
+    "Close_Punctuation": "Pe",
+    "Initial_Punctuation": "Pi",
+    "Final_Punctuation": "Pf",
+    "Other_Punctuation": "Po",
+    "Symbol": "S",
+    "Math_Symbol": "Sm",
+    "Currency_Symbol": "Sc",
+    "Modifier_Symbol": "Sk",
+    "Other_Symbol": "So",
+    "Separator": "Z",
+    "Space_Separator": "Zs",
+    "Line_Separator": "Zl",
+    "Paragraph_Separator": "Zp",
+    "Other": "C",
+    "Control": "Cc",
+    "cntrl": "Cc",
+    "Format": "Cf",
+    "Surrogate": "Cs",
+    "Private_Use": "Co",
+    "Unassigned": "Cn",
+}
+_CATEGORY_CACHE: dict[str, list[tuple[int, int]]] = {}
+
+
+def _category(name: str, pattern: str) -> list[tuple[int, int]]:
+    """The code point ranges of Unicode general category ``name`` (``L``, ``Letter``,
+    ``General_Category=Letter``), from :mod:`unicodedata`, once per category."""
+    short = name.split("=", 1)[1] if name.startswith(("General_Category=", "gc=")) else name
+    short = _CATEGORY_NAMES.get(short, short)
+    if short not in _CATEGORY_CACHE:
+        valid = set(_CATEGORY_NAMES.values())
+        if short not in valid and short not in {v[0] for v in valid}:
+            raise UnsupportedPattern(
+                f"pattern {pattern!r}: \\p{{{name}}} is not a Unicode general category"
+                " (scripts and binary properties are not supported)"
+            )
+        wanted = ("Lu", "Ll", "Lt") if short == "LC" else (short,)
+        ranges: list[tuple[int, int]] = []
+        start = last = -2
+        for code in range(0x110000):
+            category = unicodedata.category(chr(code))
+            if category in wanted or category[0] in wanted:
+                if code != last + 1:
+                    if start >= 0:
+                        ranges.append((start, last))
+                    start = code
+                last = code
+        if start >= 0:
+            ranges.append((start, last))
+        _CATEGORY_CACHE[short] = ranges
+    return _CATEGORY_CACHE[short]
+
+
+def _py_ranges(ranges: list[tuple[int, int]]) -> str:
+    return "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
+
+
+def _rs_char(code: int) -> str:
+    return f"\\x{{{code:X}}}"
+
+
+def _rs_ranges(ranges: list[tuple[int, int]]) -> str:
+    return "".join(_rs_char(a) if a == b else f"{_rs_char(a)}-{_rs_char(b)}" for a, b in ranges)
+
+
+# -- translation ---------------------------------------------------------------------------------
+
+
+class _Translator:
+    """One pass over an ECMA-262 pattern, writing the ``re`` and the Rust ``regex`` forms.
+
+    The Rust form spells every literal of a class as ``\\x{..}`` (Rust classes nest and have
+    ``&&``/``--``/``~~`` operators ECMA does not), and stops (``rust = None``) at anything only a
+    backtracking engine can do."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.py: list[str] = []
+        self.rs: list[str] | None = []
+
+    def both(self, py: str, rs: str | None) -> None:
+        self.py.append(py)
+        if self.rs is not None:
+            if rs is None:
+                self.rs = None
+            else:
+                self.rs.append(rs)
+
+    def run(self) -> tuple[str, str | None]:
+        p, i, n = self.pattern, 0, len(self.pattern)
+        while i < n:
+            c = p[i]
+            if c == "\\":
+                i = self.escape(i)
+            elif c == "[":
+                i = self.char_class(i)
+            elif c == ".":
+                self.both("[^\\n\\r\\u2028\\u2029]", "[^\\n\\r\\x{2028}\\x{2029}]")
+                i += 1
+            elif c == "$":
+                self.both(r"\Z", r"\z")  # ECMA's $ (no multiline flag): the end of input only
+                i += 1
+            elif c == "(":
+                i = self.group(i)
+            elif c == "{":
+                m = _QUANTIFIER.match(p, i)
+                if m is not None:
+                    self.both(m[0], m[0])
+                    i = m.end()
+                else:  # ECMA (annex B): a "{" that starts no quantifier is a literal
+                    self.both("\\{", "\\{")
+                    i += 1
+            elif c in "}]":
+                self.both("\\" + c, "\\" + c)
+                i += 1
+            else:
+                self.both(c, c)
+                i += 1
+        return "".join(self.py), None if self.rs is None else "".join(self.rs)
+
+    def group(self, i: int) -> int:
+        p = self.pattern
+        if p.startswith("(?<", i) and p[i + 3 : i + 4] not in ("=", "!"):
+            self.both("(?P<", "(?P<")  # a named group
+            return i + 3
+        if p.startswith("(?:", i):
+            self.both("(?:", "(?:")
+            return i + 3
+        if p.startswith("(?", i):
+            self.both("(?", None)  # lookaround (or re's extensions): backtracking only
+            return i + 2
+        self.both("(", "(")
+        return i + 1
+
+    def category(self, i: int, in_class: bool) -> tuple[int, list[tuple[int, int]], bool]:
+        """``\\p{...}``/``\\P{...}`` at ``i``: (index after, ranges, negated)."""
+        p = self.pattern
+        e = p[i + 1]
+        end = p.find("}", i + 3)
+        ranges = _category(p[i + 3 : end] if end > 0 else "", p)
+        if in_class and e == "P":
+            raise UnsupportedPattern(
+                f"pattern {p!r}: \\P{{...}} inside a character class is not supported"
+            )
+        return end + 1, ranges, e == "P"
+
+    def escape(self, i: int) -> int:
+        """An escape outside a class, at ``i``; returns the index after it."""
+        p = self.pattern
+        if i + 1 >= len(p):
+            self.both("\\", None)  # re reports the dangling backslash
+            return i + 1
+        e = p[i + 1]
+        if e in "pP" and p[i + 2 : i + 3] == "{":
+            after, ranges, negated = self.category(i, in_class=False)
+            neg = "^" if negated else ""
+            self.both(f"[{neg}{_py_ranges(ranges)}]", f"[{neg}{_rs_ranges(ranges)}]")
+            return after
+        if e in "pP" or (e == "u" and p[i + 2 : i + 3] == "{"):
+            raise UnsupportedPattern(f"pattern {p!r}: \\{e}{{...}} is not supported by Python's re")
+        if e.lower() in _SETS:
+            neg = "^" if e.isupper() else ""
+            ranges = _SETS[e.lower()]
+            self.both(f"[{neg}{_py_ranges(ranges)}]", f"[{neg}{_rs_ranges(ranges)}]")
+        elif e == "b":
+            self.both(_PY_BOUNDARY, "(?-u:\\b)")
+        elif e == "B":
+            self.both(_PY_NOT_BOUNDARY, "(?-u:\\B)")
+        elif e == "k" and p[i + 2 : i + 3] == "<":
+            end = p.find(">", i + 3)
+            if end < 0:
+                raise PatternError(f"pattern {p!r}: unterminated \\k<name>")
+            self.both(f"(?P={p[i + 3 : end]})", None)
+            return end + 1
+        else:
+            py, code, after = self.atom(i)
+            self.both(py, None if code is None else _rs_char(code))
+            return after
+        return i + 2
+
+    def atom(self, i: int) -> tuple[str, int | None, int]:
+        """A single-character escape at ``i`` (in or out of a class): its ``re`` form, the code
+        point it means for the Rust form (``None``: only ``re`` has it) and the index after it."""
+        p = self.pattern
+        e = p[i + 1]
+        if e == "c" and p[i + 2 : i + 3].isascii() and p[i + 2 : i + 3].isalpha():
+            code = ord(p[i + 2]) % 32  # ECMA control escape: \cJ is U+000A
+            return f"\\x{code:02x}", code, i + 3
+        if e == "0" and not p[i + 2 : i + 3].isdigit():
+            return "\\x00", 0, i + 2
+        if e == "x" and _HEX2.fullmatch(p[i + 2 : i + 4]):
+            return p[i : i + 4], int(p[i + 2 : i + 4], 16), i + 4
+        if e == "u" and _HEX4.fullmatch(p[i + 2 : i + 6]):
+            code = int(p[i + 2 : i + 6], 16)
+            # A surrogate (half of a UTF-16 pair) has no Rust form: re keeps the old meaning.
+            return p[i : i + 6], None if 0xD800 <= code <= 0xDFFF else code, i + 6
+        if e in _CONTROLS:
+            return p[i : i + 2], _CONTROLS[e], i + 2
+        if not e.isascii() or not e.isalnum():
+            return p[i : i + 2], ord(e), i + 2  # an identity escape: the character itself
+        # Backreferences, legacy octal and letters ECMA reads as themselves (\a, \A, \z...):
+        # re's meaning, as before, on the backtracking engine.
+        return p[i : i + 2], None, i + 2
+
+    def char_class(self, i: int) -> int:
+        """A class ``[...]`` at ``i``; returns the index after its ``]``."""
+        p, n = self.pattern, len(self.pattern)
+        # ECMA's "[]" matches nothing and "[^]" any character; re would read the "]" as a
+        # literal and the class on.
+        if p[i + 1 : i + 2] == "]":
+            self.both("(?!)", "[^\\x{0}-\\x{10FFFF}]")
+            return i + 2
+        if p[i + 1 : i + 3] == "^]":
+            self.both(r"[\s\S]", "(?s:.)")
+            return i + 3
+        j = i + 1
+        negated = p[j : j + 1] == "^"
+        if negated:
+            j += 1
+        py: list[str] = ["[^" if negated else "["]
+        # Rust items: (kind, value): "c" a code point (its int), "-" an unescaped hyphen (45),
+        # "s" a set (its Rust class, a str)
+        items: list[tuple[str, int | str]] = []
+        rust_ok = True
+        while True:
+            if j >= n:  # unterminated: re words the error
+                self.both("".join(py), None)
+                return n
+            c = p[j]
+            if c == "]":
+                j += 1
+                break
+            if c == "\\" and j + 1 < n:
+                e = p[j + 1]
+                if e in "pP" and p[j + 2 : j + 3] == "{":
+                    after, ranges, _ = self.category(j, in_class=True)
+                    py.append(_py_ranges(ranges))
+                    items.append(("s", f"[{_rs_ranges(ranges)}]"))
+                    j = after
+                    continue
+                if e in "pP" or (e == "u" and p[j + 2 : j + 3] == "{"):
+                    raise UnsupportedPattern(
+                        f"pattern {p!r}: \\{e}{{...}} is not supported by Python's re"
+                    )
+                if e in _SETS:
+                    py.append(_py_ranges(_SETS[e]))
+                    items.append(("s", f"[{_rs_ranges(_SETS[e])}]"))
+                    j += 2
+                    continue
+                if e.lower() in _SETS:  # \D \W \S: re's (Unicode) meaning in the fallback
+                    py.append(p[j : j + 2])
+                    items.append(("s", f"[^{_rs_ranges(_SETS[e.lower()])}]"))
+                    j += 2
+                    continue
+                if e == "b":  # in a class, \b is a backspace
+                    py.append("\\x08")
+                    items.append(("c", 8))
+                    j += 2
+                    continue
+                atom_py, code, after = self.atom(j)
+                py.append(atom_py)
+                if code is None:
+                    rust_ok = False
+                else:
+                    items.append(("c", code))
+                j = after
+                continue
+            # an unescaped "-" may make a range, or be a literal (first, last, after a range)
+            items.append(("-" if c == "-" else "c", ord(c)))
+            # re would warn on "[[", "&&", "~~", "||" (possible future set operations)
+            py.append("\\" + c if c in "[&~|" else c)
+            j += 1
+        py.append("]")
+        self.both("".join(py), self._rust_class(items, negated) if rust_ok else None)
+        return j
+
+    def _rust_class(self, items: list[tuple[str, int | str]], negated: bool) -> str | None:
+        """The Rust class of parsed class items (ECMA ClassRanges: ``a-b`` is a range when both
+        ends are single characters, any other hyphen a literal)."""
+        out: list[str] = ["[^" if negated else "["]
+
+        def single(item: tuple[str, int | str]) -> str:
+            value = item[1]
+            return value if isinstance(value, str) else _rs_char(value)
+
+        k = 0
+        while k < len(items):
+            if k + 2 < len(items) and items[k + 1][0] == "-":
+                low, high = items[k], items[k + 2]
+                if isinstance(low[1], int) and isinstance(high[1], int):
+                    if low[1] > high[1]:
+                        return None  # out of order: re words the error
+                    out.append(f"{_rs_char(low[1])}-{_rs_char(high[1])}")
+                else:  # a set at either end (annex B): the set, a hyphen and the other end
+                    out.extend((single(low), _rs_char(ord("-")), single(high)))
+                k += 3
+                continue
+            out.append(single(items[k]))
+            k += 1
+        if len(out) == 1:
+            return "[^\\x{0}-\\x{10FFFF}]" if not negated else "(?s:.)"
+        out.append("]")
+        return "".join(out)
+
+
+def ecma_to_python(pattern: str) -> str:
+    """``pattern`` (ECMA-262) as a Python ``re`` pattern of the same meaning (module docstring)."""
+    return _Translator(pattern).run()[0]
+
+
+class Regex:
+    """A compiled ECMA-262 pattern: :meth:`search` says whether it matches anywhere in a text.
+
+    ``linear`` is True when it runs on the Rust engine (time linear in the text), False when it
+    needs Python's backtracking ``re`` (lookaround, backreferences)."""
+
+    __slots__ = ("linear", "python", "search", "written")
+
+    def __init__(self, written: str, python: re.Pattern[str], rust: str | None) -> None:
+        self.written = written
+        self.python = python
+        self.search: Callable[[str], bool]
+        self.linear = False
+        if rust is not None:
+            try:
+                validator = SchemaValidator(
+                    core_schema.str_schema(pattern=rust, regex_engine="rust-regex")
+                )
+            except CoreSchemaError:
+                validator = None  # beyond the Rust engine (a size limit...): re decides
+            if validator is not None:
+                self.linear = True
+                self.search = self._rust_search(validator.isinstance_python, python)
+                return
+        py_search = python.search
+        self.search = lambda text: py_search(text) is not None
+
+    @staticmethod
+    def _rust_search(
+        test: Callable[[object], bool], python: re.Pattern[str]
+    ) -> Callable[[str], bool]:
+        py_search = python.search
+
+        def search(text: str) -> bool:
+            if test(text):
+                return True
+            # False also for a text Rust cannot hold (a lone surrogate, only from a Python
+            # caller: JSON parsing refuses one); re decides those.
+            if text.isascii() or _SURROGATE.search(text) is None:
+                return False
+            return py_search(text) is not None
+
+        return search
+
+
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def compile_ecma(pattern: str) -> Regex:
+    """Compile an ECMA-262 pattern (no flags); :class:`PatternError` when it is not usable."""
+    python_form, rust_form = _Translator(pattern).run()
+    try:
+        python = re.compile(python_form)
+    except re.error as exc:
+        raise PatternError(f"{pattern!r} is not a usable regular expression: {exc}") from None
+    return Regex(pattern, python, rust_form)
