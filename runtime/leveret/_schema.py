@@ -882,7 +882,12 @@ class _Compiler:
             )
         if has("pattern"):
             regex = _compile_pattern(schema["pattern"], f"{where}/pattern")
-            string.append(_check_pattern(regex, schema["pattern"]))
+            # A backtracking pattern never runs on a string its own maxLength refuses: the
+            # verdict is "invalid" either way, and maxLength then bounds the regex's time.
+            bound = (
+                _count(schema["maxLength"], where, "maxLength") if "maxLength" in schema else None
+            )
+            string.append(_check_pattern(regex, schema["pattern"], None if regex.linear else bound))
         if has("format"):
             string.append(_check_format(schema["format"], where))
         # -- arrays
@@ -1229,11 +1234,14 @@ def _check_multiple_of(divisor: Any, where: str) -> _KwCheck:
     return check
 
 
-def _check_pattern(regex: Regex, written: str) -> _KwCheck:
+def _check_pattern(regex: Regex, written: str, max_length: int | None = None) -> _KwCheck:
     search = regex.search
     shown = _show(written)  # as the schema writes it, not as translated for re
+    longest = max_length if max_length is not None else math.inf
 
     def check(v: str) -> _Failures:
+        if len(v) > longest:
+            return _OK  # maxLength fails it (see _fill)
         if not search(v):
             return _fail("pattern", f"{_show(v)} does not match {shown}")
         return _OK

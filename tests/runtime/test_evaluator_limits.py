@@ -163,6 +163,17 @@ def test_only_lookaround_and_backreferences_use_the_backtracking_engine() -> Non
         assert compile_ecma(pattern).linear, pattern
 
 
+def test_a_backtracking_pattern_never_runs_past_its_maxlength() -> None:
+    pattern = "^(?=a)(a|aa)+$"  # a lookahead: Python's re, which backtracks
+    assert not compile_ecma(pattern).linear
+    check = compile_schema({"type": "string", "pattern": pattern, "maxLength": 20})
+    failures, elapsed = _timed(lambda: check(_EVIL))
+    assert elapsed < 0.5, f"{elapsed:.2f} s"
+    assert [f.keyword for f in failures] == ["maxLength"]
+    assert [f.keyword for f in check("a" * 19 + "b")] == ["pattern"]
+    assert check.is_valid("a" * 20)
+
+
 #: (pattern, texts it matches, texts it does not) with ECMA-262's meaning (no flags)
 ECMA: list[tuple[str, list[str], list[str]]] = [
     ("^.$", ["a", "\t", "\x85", "\U0001f600"], ["\n", "\r", "\u2028", "\u2029", ""]),
