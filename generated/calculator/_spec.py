@@ -26,6 +26,7 @@ ADD: leveret.MethodSpec[Operands, Result] = leveret.MethodSpec(
     errors=(),
     timeout=1.0,
     idempotent=True,
+    fingerprint="sha256:89673afc40f847329ae06ec14d0316893b1c84f4b81ac4adcf17df23b80b6928",
 )
 
 DIVIDE: leveret.MethodSpec[Operands, Result] = leveret.MethodSpec(
@@ -36,6 +37,7 @@ DIVIDE: leveret.MethodSpec[Operands, Result] = leveret.MethodSpec(
     errors=(DivisionByZero,),
     timeout=1.0,
     idempotent=True,
+    fingerprint="sha256:fca193fdc1400d59319035a22019cc07899a7100c8f12929e3742aeaa0127e5c",
 )
 
 SUM: leveret.MethodSpec[SumRequest, Result] = leveret.MethodSpec(
@@ -46,6 +48,7 @@ SUM: leveret.MethodSpec[SumRequest, Result] = leveret.MethodSpec(
     errors=(TooManyOperands,),
     timeout=2.0,
     idempotent=True,
+    fingerprint="sha256:c28324a739838b370c7bc028342c1ab0e8df74d43de4b8da6651d1bd281822d6",
 )
 
 # Typed as MethodSpec[Any, Any]: ServiceSpec takes MethodSpec[BaseModel, BaseModel], and
@@ -56,10 +59,42 @@ _METHODS: tuple[leveret.MethodSpec[Any, Any], ...] = (
     SUM,
 )
 
+# The definition as one self-contained JSON document: the worker's answer to leveret.describe.
+_DEFINITION = (
+    '{"leveret":1,"package":"calculator","service":"Calculator","version":"1.0",'
+    '"description":"Arithmetic as a service, for trying leveret out.",'
+    '"types":{"Operands":{"description":"The two numbers an operation combines.",'
+    '"type":"object","required":["a","b"],"additionalProperties":false,'
+    '"properties":{"a":{"type":"number","description":"The left operand."},'
+    '"b":{"type":"number","description":"The right operand."}}},'
+    '"Result":{"description":"The outcome of an operation.","type":"object",'
+    '"required":["value"],"additionalProperties":false,'
+    '"properties":{"value":{"type":"number","description":"The computed value."}}}},'
+    '"errors":{"DivisionByZero":{"status":"INVALID_ARGUMENT",'
+    '"description":"The divisor was zero."},"TooManyOperands":{"status":"OUT_OF_RANGE",'
+    '"description":"A sum was asked of more numbers than the service adds in one call.",'
+    '"details":{"description":"How many numbers one call may add.","type":"object",'
+    '"required":["limit"],"additionalProperties":false,'
+    '"properties":{"limit":{"type":"integer","minimum":1,'
+    '"description":"The most numbers one call may add."}}}}},'
+    '"methods":{"add":{"description":"Add b to a.","request":{"$ref":"#/types/Operands"},'
+    '"response":{"$ref":"#/types/Result"},"timeout":1.0,"idempotent":true},'
+    '"divide":{"description":"Divide a by b.","request":{"$ref":"#/types/Operands"},'
+    '"response":{"$ref":"#/types/Result"},"errors":["DivisionByZero"],"timeout":1.0,'
+    '"idempotent":true},"sum":{"description":"Add up a list of numbers.",'
+    '"request":{"description":"The numbers to add up.","type":"object",'
+    '"required":["values"],"additionalProperties":false,'
+    '"properties":{"values":{"description":"The numbers, at least one.","type":"array",'
+    '"minItems":1,"items":{"type":"number"}}}},"response":{"$ref":"#/types/Result"},'
+    '"errors":["TooManyOperands"],"timeout":2,"idempotent":true}}}'
+)
+
 SERVICE = leveret.ServiceSpec(
     name="Calculator",
     queue="calculator.Calculator",
     methods=_METHODS,
     package="calculator",
     version="1.0",
+    definition=_DEFINITION,
+    fingerprint="sha256:c49ca03349a197e4c8c85002b257cf8a2d6a9ab758063fa5a80e50f8f1055aa3",
 )

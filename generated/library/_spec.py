@@ -47,6 +47,7 @@ SEARCH_BOOKS: leveret.MethodSpec[SearchBooksRequest, SearchBooksResponse] = leve
     errors=(),
     timeout=2.5,
     idempotent=True,
+    fingerprint="sha256:f56f39f2d0cfb03de087291979f6688b5faa1c032f10cc59cf98a6132a83be5e",
 )
 
 GET_BOOK: leveret.MethodSpec[GetBookRequest, Book] = leveret.MethodSpec(
@@ -57,6 +58,7 @@ GET_BOOK: leveret.MethodSpec[GetBookRequest, Book] = leveret.MethodSpec(
     errors=(BookNotFound,),
     timeout=1.0,
     idempotent=True,
+    fingerprint="sha256:586f2c23465b0f05d8d7a6eaf63e1c7aee44aeae427463d7b5ed5e1f20822850",
 )
 
 BORROW_BOOK: leveret.MethodSpec[BorrowBookRequest, Loan] = leveret.MethodSpec(
@@ -67,6 +69,7 @@ BORROW_BOOK: leveret.MethodSpec[BorrowBookRequest, Loan] = leveret.MethodSpec(
     errors=(BookNotFound, MemberNotFound, MemberSuspended, NoCopiesLeft, LoanLimitReached),
     timeout=5.0,
     idempotent=False,
+    fingerprint="sha256:b5fda1e933db7c6cc7b0ad3e5516ffe3f381f4d1ed694dacc291433c0cc338aa",
 )
 
 RETURN_BOOK: leveret.MethodSpec[ReturnBookRequest, Loan] = leveret.MethodSpec(
@@ -77,6 +80,7 @@ RETURN_BOOK: leveret.MethodSpec[ReturnBookRequest, Loan] = leveret.MethodSpec(
     errors=(LoanNotFound, AlreadyReturned),
     timeout=5.0,
     idempotent=False,
+    fingerprint="sha256:c658406796f3c48a79af34e8eab8c0976bac28c2d684f9d5be5f0bc617437b3d",
 )
 
 REGISTER_MEMBER: leveret.MethodSpec[RegisterMemberRequest, Member] = leveret.MethodSpec(
@@ -87,6 +91,7 @@ REGISTER_MEMBER: leveret.MethodSpec[RegisterMemberRequest, Member] = leveret.Met
     errors=(EmailTaken,),
     timeout=None,
     idempotent=False,
+    fingerprint="sha256:24abd734858c42f6e3662d475ade0b113668c785eaabf1e6c360ad381766b533",
 )
 
 # Typed as MethodSpec[Any, Any]: ServiceSpec takes MethodSpec[BaseModel, BaseModel], and
@@ -99,10 +104,124 @@ _METHODS: tuple[leveret.MethodSpec[Any, Any], ...] = (
     REGISTER_MEMBER,
 )
 
+# The definition as one self-contained JSON document: the worker's answer to leveret.describe.
+_DEFINITION = (
+    '{"leveret":1,"package":"library","service":"Library","version":"2.1.0",'
+    '"description":"A lending library: search the catalogue, borrow and return books,'
+    ' and register members.","queue":"library.Library.v2",'
+    '"types":{"BookId":{"description":"Identifier of a book in the catalogue.",'
+    '"type":"string","format":"uuid"},"Isbn":{"description":"ISBN-13, digits only.",'
+    '"type":"string","pattern":"^97[89][0-9]{10}$"},'
+    '"Genre":{"description":"The shelf section a book stands in.","type":"string",'
+    '"enum":["fiction","non_fiction","poetry","reference","children"]},'
+    '"Author":{"description":"A person who wrote a book.","type":"object",'
+    '"required":["name"],"additionalProperties":false,'
+    '"properties":{"name":{"description":"Full name as printed on the cover.",'
+    '"type":"string","minLength":1,"maxLength":200},'
+    '"born":{"description":"Date of birth; null when unknown.","type":["string","null"],'
+    '"format":"date"}}},"Book":{"description":"A title in the catalogue and how many '
+    'copies of it the library owns.","type":"object","required":["id","isbn","title",'
+    '"authors","genre","copies"],"additionalProperties":false,'
+    '"properties":{"id":{"$ref":"#/types/BookId"},"isbn":{"$ref":"#/types/Isbn"},'
+    '"title":{"description":"The title as printed on the cover.","type":"string",'
+    '"minLength":1,"maxLength":500},"subtitle":{"description":"The subtitle; null when the '
+    'book has none.","type":["string","null"],"maxLength":500},'
+    '"authors":{"description":"The authors, in the order the cover lists them.",'
+    '"type":"array","minItems":1,"maxItems":20,"items":{"$ref":"#/types/Author"}},'
+    '"genre":{"$ref":"#/types/Genre"},"published":{"description":"Year of first '
+    'publication.","type":"integer","minimum":1450,"maximum":2100},'
+    '"copies":{"description":"Copies the library owns, lent out or not.","type":"integer",'
+    '"minimum":0},"tags":{"description":"Free-form labels librarians attach to the book.",'
+    '"type":"array","items":{"type":"string","minLength":1,"maxLength":40},"default":[]},'
+    '"cover":{"description":"Address of a cover image.","type":"string","format":"uri"}}},'
+    '"Member":{"description":"A person who may borrow books.","type":"object",'
+    '"required":["id","name","email","joined","status"],"additionalProperties":false,'
+    '"properties":{"id":{"description":"Identifier of the member.","type":"string",'
+    '"format":"uuid"},"name":{"description":"The member\'s full name.","type":"string",'
+    '"minLength":1,"maxLength":200},"email":{"description":"Where reminders are sent.",'
+    '"type":"string","format":"email"},"joined":{"description":"When the member '
+    'registered.","type":"string","format":"date-time"},'
+    '"status":{"description":"Suspended members cannot borrow.","type":"string",'
+    '"enum":["active","suspended"]},"notifications":{"description":"Reminder channels by '
+    'name (e.g. \\"email\\", \\"sms\\") and whether each is on.","type":"object",'
+    '"additionalProperties":{"type":"boolean"}}}},'
+    '"Loan":{"description":"One book lent to one member.","type":"object","required":["id",'
+    '"book","member_id","borrowed_at","due"],"additionalProperties":false,'
+    '"properties":{"id":{"description":"Identifier of the loan.","type":"string",'
+    '"format":"uuid"},"book":{"$ref":"#/types/Book"},'
+    '"member_id":{"description":"The member who borrowed the book.","type":"string",'
+    '"format":"uuid"},"borrowed_at":{"description":"When the book left the library.",'
+    '"type":"string","format":"date-time"},"due":{"description":"The last day of the '
+    'loan.","type":"string","format":"date"},"returned_at":{"description":"When the book '
+    'came back; null while it is out.","type":["string","null"],"format":"date-time",'
+    '"default":null},"renewals":{"description":"How often the loan was extended.",'
+    '"type":"integer","minimum":0,"maximum":3,"default":0}}}},'
+    '"errors":{"BookNotFound":{"status":"NOT_FOUND",'
+    '"description":"No book has this identifier.","details":{"type":"object",'
+    '"required":["book_id"],"additionalProperties":false,'
+    '"properties":{"book_id":{"type":"string","format":"uuid",'
+    '"description":"The identifier that was asked for."}}}},'
+    '"MemberNotFound":{"status":"NOT_FOUND","description":"No member has this '
+    'identifier."},"MemberSuspended":{"status":"PERMISSION_DENIED",'
+    '"description":"The member is suspended and may not borrow."},'
+    '"NoCopiesLeft":{"status":"FAILED_PRECONDITION",'
+    '"description":"Every copy of the book is lent out.","details":{"type":"object",'
+    '"required":["next_due"],"additionalProperties":false,'
+    '"properties":{"next_due":{"description":"The earliest day a copy is due back; null '
+    'when none is expected.","type":["string","null"],"format":"date"}}}},'
+    '"LoanLimitReached":{"status":"RESOURCE_EXHAUSTED",'
+    '"description":"The member already has as many books as a member may borrow.",'
+    '"details":{"type":"object","required":["limit"],"additionalProperties":false,'
+    '"properties":{"limit":{"type":"integer","minimum":1,'
+    '"description":"How many books a member may borrow."}}}},'
+    '"LoanNotFound":{"status":"NOT_FOUND","description":"No loan has this identifier."},'
+    '"AlreadyReturned":{"status":"FAILED_PRECONDITION",'
+    '"description":"The loan is closed; the book is back."},'
+    '"EmailTaken":{"status":"ALREADY_EXISTS","description":"Another member registered with '
+    'this email address."}},"methods":{"search_books":{"description":"Find books by words '
+    'of their title or author, newest first.","request":{"type":"object",'
+    '"required":["query"],"additionalProperties":false,'
+    '"properties":{"query":{"description":"Words that must all occur in the title or an '
+    'author\'s name.","type":"string","minLength":1,"maxLength":200},'
+    '"genre":{"description":"Only books of this genre.","$ref":"#/types/Genre"},'
+    '"limit":{"description":"The most books to return.","type":"integer","minimum":1,'
+    '"maximum":100,"default":20},"cursor":{"description":"Where the previous page ended; '
+    'null for the first page.","type":["string","null"],"default":null}}},'
+    '"response":{"type":"object","required":["books"],"additionalProperties":false,'
+    '"properties":{"books":{"description":"The matching books.","type":"array",'
+    '"items":{"$ref":"#/types/Book"}},"next_cursor":{"description":"Cursor of the next '
+    'page; null on the last page.","type":["string","null"]}}},"timeout":2.5,'
+    '"idempotent":true},"get_book":{"description":"Look a book up by its identifier.",'
+    '"request":{"type":"object","required":["id"],"additionalProperties":false,'
+    '"properties":{"id":{"$ref":"#/types/BookId"}}},"response":{"$ref":"#/types/Book"},'
+    '"errors":["BookNotFound"],"timeout":1,"idempotent":true},'
+    '"borrow_book":{"description":"Lend a copy of a book to a member.",'
+    '"request":{"type":"object","required":["book_id","member_id"],'
+    '"additionalProperties":false,"properties":{"book_id":{"$ref":"#/types/BookId"},'
+    '"member_id":{"description":"The borrowing member.","type":"string","format":"uuid"},'
+    '"days":{"description":"Length of the loan in days.","type":"integer","minimum":1,'
+    '"maximum":28,"default":14}}},"response":{"$ref":"#/types/Loan"},'
+    '"errors":["BookNotFound","MemberNotFound","MemberSuspended","NoCopiesLeft",'
+    '"LoanLimitReached"],"timeout":5},"return_book":{"description":"Close a loan when the '
+    'book comes back.","request":{"type":"object","required":["loan_id"],'
+    '"additionalProperties":false,"properties":{"loan_id":{"description":"The loan to '
+    'close.","type":"string","format":"uuid"}}},"response":{"$ref":"#/types/Loan"},'
+    '"errors":["LoanNotFound","AlreadyReturned"],"timeout":5},'
+    '"register_member":{"description":"Register a new member; registration may wait for a '
+    'slow mail check.","request":{"type":"object","required":["name","email"],'
+    '"additionalProperties":false,"properties":{"name":{"description":"The member\'s full '
+    'name.","type":"string","minLength":1,"maxLength":200},'
+    '"email":{"description":"Where reminders are sent.","type":"string",'
+    '"format":"email"}}},"response":{"$ref":"#/types/Member"},"errors":["EmailTaken"],'
+    '"timeout":null}}}'
+)
+
 SERVICE = leveret.ServiceSpec(
     name="Library",
     queue="library.Library.v2",
     methods=_METHODS,
     package="library",
     version="2.1.0",
+    definition=_DEFINITION,
+    fingerprint="sha256:4bf0fb6a4b6aefce858820f6840c69c92f63ba90dbe1a8921fbe73eb409a8033",
 )

@@ -24,11 +24,40 @@ RESERVE: leveret.MethodSpec[ReserveRequest, Reservation] = leveret.MethodSpec(
     errors=(OutOfStock,),
     timeout=5.0,
     idempotent=False,
+    fingerprint="sha256:2ed6840134d8301baba856dffa9bdc1a50f893307bb2166fb18960d9c30745c6",
 )
 
 # Typed as MethodSpec[Any, Any]: ServiceSpec takes MethodSpec[BaseModel, BaseModel], and
 # MethodSpec's type parameters are invariant.
 _METHODS: tuple[leveret.MethodSpec[Any, Any], ...] = (RESERVE,)
+
+# The definition as one self-contained JSON document: the worker's answer to leveret.describe.
+_DEFINITION = (
+    '{"leveret":1,"package":"shop","service":"Inventory","version":"1.4.0",'
+    '"description":"Stock levels and reservations.","queue":"shop.Inventory",'
+    '"types":{"Sku":{"type":"string","pattern":"^[A-Z]{3}-[0-9]{4}$"},'
+    '"ReserveRequest":{"type":"object","required":["sku","quantity"],'
+    '"properties":{"sku":{"$ref":"#/types/Sku"},"quantity":{"type":"integer","minimum":1,'
+    '"maximum":1000},"note":{"type":"string","maxLength":200,'
+    '"description":"Free text for the warehouse."}}},"Reservation":{"type":"object",'
+    '"required":["id","sku","quantity","status"],"properties":{"id":{"type":"string",'
+    '"format":"uuid"},"sku":{"$ref":"#/types/Sku"},"quantity":{"type":"integer"},'
+    '"status":{"type":"string","enum":["held","confirmed"]},'
+    '"price":{"$ref":"#/types/Money"}}},"Money":{"description":"An amount of money in '
+    "minor units (cents for EUR and USD, pence for GBP),"
+    ' so that no rounding ever happens on the wire.","type":"object","required":["amount",'
+    '"currency"],"additionalProperties":false,"properties":{"amount":{"description":"The '
+    'amount in minor units; negative for refunds.","type":"integer"},'
+    '"currency":{"description":"The currency of the amount.","$ref":"#/types/Currency"}}},'
+    '"Currency":{"description":"ISO 4217 code of a currency the shop trades in.",'
+    '"type":"string","enum":["EUR","GBP","USD"]}},'
+    '"errors":{"OutOfStock":{"status":"FAILED_PRECONDITION",'
+    '"description":"Not enough stock.","details":{"type":"object","required":["available"],'
+    '"properties":{"available":{"type":"integer"}}}}},'
+    '"methods":{"reserve":{"description":"Reserve stock for an order.",'
+    '"request":{"$ref":"#/types/ReserveRequest"},"response":{"$ref":"#/types/Reservation"},'
+    '"errors":["OutOfStock"],"timeout":5.0,"idempotent":false}}}'
+)
 
 SERVICE = leveret.ServiceSpec(
     name="Inventory",
@@ -36,4 +65,6 @@ SERVICE = leveret.ServiceSpec(
     methods=_METHODS,
     package="shop",
     version="1.4.0",
+    definition=_DEFINITION,
+    fingerprint="sha256:50bf7692f1cdd0d933f4f5582969aa394658343a3ca6a51944b46ffbeeeccb55",
 )

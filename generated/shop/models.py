@@ -26,17 +26,17 @@ class ReserveRequest(BaseModel):
     """
 
 
+Currency = TypeAliasType("Currency", Literal["EUR", "GBP", "USD"])
+"""
+ISO 4217 code of a currency the shop trades in.
+"""
+
+
 class OutOfStockDetails(BaseModel):
     model_config = ConfigDict(
         use_attribute_docstrings=True,
     )
     available: JsonInt
-
-
-Currency = TypeAliasType("Currency", Literal["EUR", "GBP", "USD"])
-"""
-ISO 4217 code of a currency the shop trades in.
-"""
 
 
 class Money(BaseModel):

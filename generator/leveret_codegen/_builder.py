@@ -6,17 +6,22 @@ resolve, requests and responses are objects, errors are declared, and every gene
 name is free and unique.
 
 ``models_schema`` lists ``$defs`` in a stable order: the file's types in definition order, then
-per method its hoisted inline request and response (``<MethodPascal>Request``/``Response``), then
-the hoisted inline error details (``<ErrorName>Details``) in error order, then the types of other
-files in the order they are first referenced (breadth first).
+the types of other files in the order they are first referenced (breadth first), then per method
+its hoisted inline request and response (``<MethodPascal>Request``/``Response``), then the
+hoisted inline error details (``<ErrorName>Details``) in error order. The self-contained
+definition document (``_definition``) lists its types in the same order, the copies of other
+files' types after the file's own, so it generates the same models.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import keyword
 from dataclasses import dataclass
 
+from leveret_codegen._contract import contract_fingerprints
+from leveret_codegen._definition import definition_document, definition_json
 from leveret_codegen._diagnostics import Diagnostic, has_errors
 from leveret_codegen._ir import ErrorDef, MethodDef, ServiceDef
 from leveret_codegen._loader import LoadedDocument, Pointer
@@ -277,17 +282,30 @@ class _ServiceBuilder:
         self._copy_foreign_types()
         if has_errors(self.diagnostics) or None in methods or None in errors:
             return None
+        queue = _text(self.data.get("queue"), f"{package}.{service}")
+        hoisted = [name for name, key in self._def_keys.items() if key is None]
+        foreign = [n for n, k in self._def_keys.items() if k is not None and k[0] != self.doc.path]
+        own = [name for name in self._defs if name not in hoisted and name not in foreign]
+        defs = {name: self._defs[name] for name in (*own, *foreign, *hoisted)}
+        document = definition_document(self.doc, self.resolver, hoisted, foreign)
+        fingerprints = contract_fingerprints(document, queue)
         return ServiceDef(
             source=self.doc.path,
             package=package,
             service=service,
             version=_text(self.data.get("version")),
             description=_text(self.data.get("description")),
-            queue=_text(self.data.get("queue"), f"{package}.{service}"),
+            queue=queue,
             queue_type=_text(self.data.get("queue_type"), "classic"),
-            methods=tuple(m for m in methods if m is not None),
+            methods=tuple(
+                dataclasses.replace(m, fingerprint=fingerprints.methods[m.name])
+                for m in methods
+                if m is not None
+            ),
             errors=tuple(e for e in errors if e is not None),
-            models_schema=json.dumps({"$defs": self._defs}, indent=2, ensure_ascii=False),
+            models_schema=json.dumps({"$defs": defs}, indent=2, ensure_ascii=False),
+            definition=definition_json(document),
+            fingerprint=fingerprints.service,
             **names,
         )
 

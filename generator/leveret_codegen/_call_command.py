@@ -19,25 +19,43 @@ from leveret import ConfigurationError, DynamicClient, LeveretError, RpcError
 from leveret._commands import add_connection_arguments, connection_from_args
 from leveret._wire import MAX_MESSAGE_SIZE, MAX_TIMEOUT, check_metadata
 from leveret_codegen._diagnostics import has_errors
-from leveret_codegen._frontend import load_services
+from leveret_codegen._frontend import Text, load_services
+from leveret_codegen._queue_source import FetchError, fetch, is_queue_source
 from leveret_codegen._suggest import closest
 
 __all__ = ["MAX_TIMEOUT", "register", "run"]
+
+
+_DESCRIPTION = """\
+Validate JSON against the method's request schema in DEFINITION, send it to the service's queue
+and print the reply as JSON.
+
+DEFINITION is the service's definition file, or queue:<QUEUE> to ask the service running on
+that queue for its definition (reflection, over --url or AMQP_URL) and call it there: no local
+file needed.
+
+On an error reply the error JSON ({code, message, error, details}) goes to stderr and the exit
+status is 1, as when a queue:<QUEUE> cannot be described (nobody serves it, or its worker does
+not answer reflection); a definition or argument problem exits 2.
+"""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "call",
         help="call a method of a running service with JSON, from its definition",
-        description=(
-            "Validate JSON against the method's request schema in DEFINITION, send it to the "
-            "service's queue and print the reply as JSON. On an error reply the error JSON "
-            "({code, message, error, details}) goes to stderr and the exit status is 1; a "
-            "definition or argument problem exits 2."
+        description=_DESCRIPTION,
+        epilog=(
+            'examples:\n  leveret call schemas/calculator.yaml add \'{"a": 1, "b": 2}\'\n'
+            '  leveret call queue:shop.Inventory reserve \'{"sku": "ABC-1234", "quantity": 2}\''
         ),
-        epilog='example: leveret call schemas/calculator.yaml add \'{"a": 1, "b": 2}\'',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("definition", metavar="DEFINITION", help="the service's definition file")
+    parser.add_argument(
+        "definition",
+        metavar="DEFINITION",
+        help="the service's definition file, or queue:<QUEUE> of the running service",
+    )
     parser.add_argument("method", metavar="METHOD", help="method name as in the definition")
     parser.add_argument("json", metavar="JSON", help="the request object as JSON ('-': stdin)")
     parser.add_argument(
@@ -154,7 +172,16 @@ def run(args: argparse.Namespace) -> int:
                 f"--timeout {args.timeout!r}: expected seconds, more than 0 and at most "
                 f"{MAX_TIMEOUT} (about {MAX_TIMEOUT // 86400} days)"
             )
-    services, diagnostics = load_services([args.definition])
+    queue: str | None = None  # where the definition came from, when from a running service
+    source: str | Text = args.definition
+    if is_queue_source(args.definition):
+        try:
+            described = fetch(args.definition, url, tls)
+        except FetchError as exc:
+            print(f"leveret call: {exc}", file=sys.stderr)
+            return 1
+        queue, source = described.queue, described.source()
+    services, diagnostics = load_services([source])
     for diagnostic in diagnostics:
         print(diagnostic.render(), file=sys.stderr)
     if has_errors(diagnostics):
@@ -201,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
             leveret.metadata(metadata),
         ):
             reply = client.call(
-                args.queue or service.queue,
+                args.queue or queue or service.queue,
                 method.name,
                 body,
                 timeout,

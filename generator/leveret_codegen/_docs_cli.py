@@ -23,6 +23,7 @@ from leveret_codegen._diagnostics import Diagnostic, has_errors
 from leveret_codegen._docs import docs_file_name, render_docs
 from leveret_codegen._frontend import load_services
 from leveret_codegen._ir import ServiceDef
+from leveret_codegen._source_args import SOURCE_HELP, add_source_arguments, resolve_sources
 from leveret_codegen.cli import _print_diagnostics
 
 __all__ = ["register_asyncapi", "register_docs", "run_asyncapi", "run_docs"]
@@ -33,15 +34,17 @@ Renderer = Callable[
 ]
 
 _COMMON = """\
-Each PATH is a definition file (.yaml, .yml or .json) or a folder searched for them, as for
-`leveret generate`; libraries of types (no `service`) produce no file of their own. Output is
-deterministic, so the files can be committed and reviewed, or published as CI artifacts.
+Each PATH is a definition file (.yaml, .yml or .json) or a folder searched for them, or
+queue:<QUEUE> for the definition the service on that queue describes itself with (over
+--url or AMQP_URL), as for `leveret generate`; libraries of types (no `service`) produce no
+file of their own. Output is deterministic, so the files can be committed and reviewed, or
+published as CI artifacts.
 
 With --check nothing is written: the command lists the files that are missing or differ from
 what it would write and exits 1, or exits 0 when DIR is up to date.
 
-Exit status: 0 success, 1 errors in a definition (nothing is written) or stale files with
---check, 2 bad usage.
+Exit status: 0 success, 1 errors in a definition (nothing is written), stale files with
+--check, or a queue:<QUEUE> that cannot be described, 2 bad usage.
 """
 
 _DOCS_DESCRIPTION = (
@@ -79,7 +82,7 @@ def _add_common(parser: argparse.ArgumentParser, what: str) -> None:
         "paths",
         nargs="+",
         metavar="PATH",
-        help="definition files, or folders to search for *.yaml, *.yml and *.json",
+        help="definition files, or folders to search for *.yaml, *.yml and *.json, " + SOURCE_HELP,
     )
     parser.add_argument(
         "--out", "-o", required=True, metavar="DIR", help=f"output directory for the {what}"
@@ -90,6 +93,7 @@ def _add_common(parser: argparse.ArgumentParser, what: str) -> None:
         help="write nothing; list missing or stale files and exit 1 if DIR is not up to date",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="print only diagnostics")
+    add_source_arguments(parser)
 
 
 def register_docs(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -157,7 +161,10 @@ def run_asyncapi(args: argparse.Namespace) -> int:
 def _run(command: str, render: Renderer, args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     display = out_dir.as_posix().rstrip("/") or "."
-    services, diagnostics = load_services([Path(p) for p in args.paths])
+    sources = resolve_sources(args.paths, args, command)
+    if sources is None:
+        return 1
+    services, diagnostics = load_services(sources)
     outputs: list[tuple[ServiceDef, str, str]] = []
     found = list(diagnostics)
     for service in services:

@@ -12,12 +12,18 @@ but not named get checked too, each once, and produce no ServiceDef.
 
 Diagnostics name files by the path the caller gave (posix style; referenced files relative to
 their referrer's), so their text does not depend on the machine.
+
+A ``Text`` input is a definition that is not a file: the document a running service described
+itself with (``leveret describe queue:...``), under a name such as ``queue:shop.Inventory``. It
+goes through the same checks as a file. It is self-contained, and it came from the network: a
+``$ref`` in it to another file names nothing (LV302), it never reads a local file.
 """
 
 from __future__ import annotations
 
 import posixpath
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Final
 
@@ -25,14 +31,23 @@ from leveret_codegen._builder import build_document
 from leveret_codegen._diagnostics import Diagnostic, Severity, has_errors
 from leveret_codegen._ir import ServiceDef
 from leveret_codegen._keywords import check_schemas
-from leveret_codegen._loader import LoadedDocument, load_file, too_deep
+from leveret_codegen._loader import LoadedDocument, load_file, parse_text, too_deep
 from leveret_codegen._metaschema import validate_document
 from leveret_codegen._refs import Lookup, NestingCheck, Resolver
 from leveret_codegen._salvage import salvage
 
-__all__ = ["LoadedDocument", "load_document", "load_services"]
+__all__ = ["LoadedDocument", "Text", "load_document", "load_services"]
 
 _SUFFIXES: Final = frozenset({".yaml", ".yml", ".json"})
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A definition given as text, named ``name`` in diagnostics (YAML, or JSON)."""
+
+    name: str
+    text: str
+    is_json: bool = False
 
 
 def load_document(
@@ -52,16 +67,21 @@ def load_document(
 
 
 def load_services(
-    paths: Sequence[str | Path],
+    paths: Sequence[str | Path | Text],
 ) -> tuple[tuple[ServiceDef, ...], tuple[Diagnostic, ...]]:
-    """Load, check and build every service definition at ``paths`` (files or folders).
+    """Load, check and build every service definition at ``paths`` (files or folders, or
+    definitions given as ``Text``).
 
     Returns the services (in path order) and all diagnostics of the run, sorted by file and
     position. When any diagnostic is an error the services are ``()``: fail closed.
     """
     workspace = _Workspace()
-    for file, name, named in _expand(paths, workspace.diagnostics):
-        workspace.open(file, name, named=named, requested=True)
+    for given in paths:
+        if isinstance(given, Text):
+            workspace.open_text(given)
+            continue
+        for file, name, named in _expand([given], workspace.diagnostics):
+            workspace.open(file, name, named=named, requested=True)
     resolver = Resolver(workspace.fetch)
     nesting = NestingCheck(resolver)
     services: list[ServiceDef] = []
@@ -128,6 +148,17 @@ class _Workspace:
         self.salvaged: list[LoadedDocument] = []  # what is usable of the others, checked only
         self.requested: set[str] = set()  # names of the inputs: only these yield services
         self._seen: dict[Path, LoadedDocument | Lookup] = {}
+        self._texts: set[str] = set()  # names of the Text inputs: they reference no file
+
+    def open_text(self, given: Text) -> None:
+        """Parse, validate and remember a definition given as text (always a requested one)."""
+        if given.name in self._texts:
+            return
+        self._texts.add(given.name)
+        document, diagnostics = parse_text(given.text, given.name, is_json=given.is_json)
+        if document is not None:
+            diagnostics.extend(validate_document(document))
+        self._admit(document, sorted(set(diagnostics)), requested=True)
 
     def open(
         self, file: Path, name: str, *, named: bool, requested: bool
@@ -143,8 +174,16 @@ class _Workspace:
         document, diagnostics = load_document(file, name=name)
         if not named and document is not None and not _is_definition(document):
             return Lookup.BROKEN  # not a definition: skip silently, and do not remember it
+        status = self._admit(document, list(diagnostics), requested=requested)
+        self._seen[key] = status
+        return status
+
+    def _admit(
+        self, document: LoadedDocument | None, diagnostics: list[Diagnostic], *, requested: bool
+    ) -> LoadedDocument | Lookup:
+        """Check a loaded document's schemas and queue it for building, or salvage it."""
         if document is not None:
-            diagnostics += tuple(check_schemas(document))
+            diagnostics += check_schemas(document)
         self.diagnostics.extend(diagnostics)
         # Keyword findings do not stop references from resolving; load and shape errors do.
         shape_errors = [d for d in diagnostics if d.code < "LV3" and d.severity is Severity.ERROR]
@@ -162,11 +201,12 @@ class _Workspace:
             if usable is not None:
                 self.salvaged.append(usable)
                 status = usable
-        self._seen[key] = status
         return status
 
     def fetch(self, referrer: LoadedDocument, relative: str) -> LoadedDocument | Lookup:
         """The document ``relative`` names, seen from ``referrer`` (the resolver's callback)."""
+        if referrer.path in self._texts:
+            return Lookup.MISSING  # a described service is self-contained: no local files
         file = referrer.file.parent / relative
         if not file.is_file():
             return Lookup.MISSING

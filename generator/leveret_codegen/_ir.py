@@ -33,6 +33,7 @@ class MethodDef:
     errors: tuple[str, ...]  # declared error names, in definition order
     timeout: float | None  # default deadline in seconds; None: no deadline
     idempotent: bool
+    fingerprint: str = ""  # "sha256:<hex>" of the method's wire contract (``_contract``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +57,7 @@ class ServiceDef:
     # and the types it references in other files; every "$ref" rewritten to "#/$defs/<Name>".
     models_schema: str
     queue_type: str = "classic"  # type of the request queue: "classic" or "quorum"
+    # The self-contained definition document as compact JSON (``_definition``): what the
+    # worker answers ``leveret.describe`` with; and the service's contract fingerprint.
+    definition: str = ""
+    fingerprint: str = ""

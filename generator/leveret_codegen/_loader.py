@@ -34,6 +34,7 @@ __all__ = [
     "Position",
     "load_file",
     "parse_text",
+    "plain_is_string",
     "too_deep",
 ]
 
@@ -109,6 +110,18 @@ _IMPLICIT: Final = (
 )
 for _tag, _pattern, _first in _IMPLICIT:
     _Resolver.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), _first)
+
+_RESOLVER: Final = _Resolver()
+
+
+def plain_is_string(text: str) -> bool:
+    """Whether ``text`` written as a plain (unquoted) YAML scalar reads back here as that string,
+    not as a number, boolean or null: what a writer of YAML for this loader must quote. PyYAML's
+    dumpers quote by YAML 1.1, which reads ``0o17`` and ``1e5`` as strings."""
+    tag: object = _RESOLVER.resolve(  # type: ignore[no-untyped-call]
+        yaml.nodes.ScalarNode, text, (True, False)
+    )
+    return tag == _STR
 
 
 class _TooDeep(Exception):

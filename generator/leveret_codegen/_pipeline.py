@@ -28,7 +28,7 @@ from pathlib import Path
 
 from leveret_codegen._diagnostics import Diagnostic, file_error, has_errors
 from leveret_codegen._format import FormatError, format_sources
-from leveret_codegen._frontend import load_services
+from leveret_codegen._frontend import Text, load_services
 from leveret_codegen._ir import ServiceDef
 from leveret_codegen._models import generate_models
 from leveret_codegen._render import (
@@ -72,8 +72,9 @@ class GenerationResult:
         return not has_errors(self.diagnostics)
 
 
-def generate_files(paths: Sequence[str | Path]) -> GenerationResult:
-    """Load the definitions at ``paths`` (files or folders) and generate their packages."""
+def generate_files(paths: Sequence[str | Path | Text]) -> GenerationResult:
+    """Load the definitions at ``paths`` (files or folders, or ``Text`` ones) and generate
+    their packages."""
     services, diagnostics = load_services(paths)
     if has_errors(diagnostics):
         return GenerationResult(diagnostics=tuple(diagnostics))

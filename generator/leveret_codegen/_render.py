@@ -280,6 +280,7 @@ class MethodView:
     errors_tuple: str  # "(OutOfStock,)" / "()"
     timeout_literal: str  # "5.0" / "None"
     idempotent_literal: str  # "True" / "False"
+    fingerprint_literal: str  # '"sha256:..."' / "None"
     params: tuple[ParamView, ...]
     arguments: str  # the mapping handed to ``_call``: '{"sku": sku, "quantity": quantity}'
     client_docstring: str  # indented for a method body
@@ -346,10 +347,43 @@ class PackageView:
     servicer_all: tuple[str, ...]
     # ``queue_type=...`` of the ServiceSpec; empty for a classic queue, the default.
     queue_type_literal: str = ""
+    # The definition document's JSON as string literals, one a line, that Python joins; and
+    # the service's fingerprint. Both empty for IR without them (hand-built in tests).
+    definition_literals: tuple[str, ...] = ()
+    fingerprint_literal: str = ""
 
 
 def _literal(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+#: Longest text of one piece of a string constant split over lines, so that each line of the
+#: piece stays within the formatter's line length with its indent and quotes.
+_PIECE = _LINE_LENGTH - 12
+
+
+def string_pieces(text: str) -> tuple[str, ...]:
+    """``text`` as Python string literals that implicit concatenation joins back into it, each
+    short enough for a line, cut after a comma where one is near (compact JSON reads best cut
+    between its items), else after a space. Single quotes: JSON is full of double quotes."""
+    pieces: list[str] = []
+    start = 0
+    while start < len(text):
+        end = start
+        # grow the piece while its literal (escapes included) fits
+        while end < len(text) and len(repr(text[start : end + 1])) <= _PIECE:
+            end += 1
+        end = max(end, start + 1)
+        if end < len(text):
+            # after a comma if there is one in the second half, else after a space
+            cut = max(text.rfind(",", start, end), start + (end - start) // 2)
+            if text[cut] != ",":
+                cut = max(text.rfind(" ", start, end), start + (end - start) // 2)
+            if text[cut] in ", ":
+                end = cut + 1
+        pieces.append(repr(text[start:end]))
+        start = end
+    return tuple(pieces)
 
 
 def docstring(text: str, indent: str) -> str:
@@ -597,6 +631,8 @@ def build_package_view(
         queue_type_literal="" if service.queue_type == "classic" else _literal(service.queue_type),
         package_literal=_literal(service.package),
         version_literal=_literal(service.version),
+        definition_literals=string_pieces(service.definition),
+        fingerprint_literal=_literal(service.fingerprint) if service.fingerprint else "",
         clients=(
             ClassView(service.client_class, "leveret.Client", class_doc(usage_sync), "def", ""),
             ClassView(
@@ -679,6 +715,7 @@ def _method_view(
         errors_tuple=_tuple(method.errors),
         timeout_literal=repr(float(method.timeout)) if method.timeout is not None else "None",
         idempotent_literal=repr(method.idempotent),
+        fingerprint_literal=_literal(method.fingerprint) if method.fingerprint else "None",
         params=params,
         arguments=_mapping(params),
         client_docstring=docstring(client_doc, _INDENT * 2),

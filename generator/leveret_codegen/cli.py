@@ -13,6 +13,7 @@ from typing import TextIO
 
 from leveret_codegen._diagnostics import Diagnostic, Severity, has_errors
 from leveret_codegen._pipeline import generate_files
+from leveret_codegen._source_args import SOURCE_HELP, add_source_arguments, resolve_sources
 from leveret_codegen._writer import apply_plan, plan_changes, render_diff
 
 __all__ = ["register", "run"]
@@ -20,7 +21,9 @@ __all__ = ["register", "run"]
 _DESCRIPTION = """\
 Generate typed Python packages from leveret service definitions.
 
-Each PATH is a definition file (.yaml, .yml or .json) or a folder searched for them. Every
+Each PATH is a definition file (.yaml, .yml or .json) or a folder searched for them, or
+queue:<QUEUE> for the definition the service running on that queue describes itself with
+(fetched over --url or AMQP_URL; the package name is the definition's). Every
 definition with a service becomes one package, DIR/<package>/, holding its pydantic models,
 one exception class per declared error, sync and asyncio clients, sync and asyncio servicer
 base classes and the method specs. Files are marked DO NOT EDIT; a regeneration replaces them
@@ -30,13 +33,15 @@ generate are never overwritten.
 With --check nothing is written: the command prints a unified diff of every stale, missing or
 extra file and exits 1, or exits 0 when DIR is up to date (use it in CI).
 
-Exit status: 0 success (or fresh with --check), 1 errors in a definition or stale output.
+Exit status: 0 success (or fresh with --check), 1 errors in a definition, stale output, or
+a queue:<QUEUE> nobody serves or whose worker does not answer reflection.
 """
 
 _EXAMPLES = """\
 examples:
   leveret generate schemas --out generated
   leveret generate schemas/inventory.yaml --out src --check
+  leveret generate queue:shop.Inventory --out src
 """
 
 
@@ -53,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "paths",
         nargs="+",
         metavar="PATH",
-        help="definition files, or folders to search for *.yaml, *.yml and *.json",
+        help="definition files, or folders to search for *.yaml, *.yml and *.json, " + SOURCE_HELP,
     )
     parser.add_argument(
         "--out",
@@ -70,6 +75,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="print only diagnostics and diffs"
     )
+    add_source_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -109,7 +115,10 @@ def run(args: argparse.Namespace) -> int:
     """Run ``leveret generate``; returns the exit status."""
     out_dir = Path(args.out)
     display_dir = _display(out_dir)
-    result = generate_files([Path(p) for p in args.paths])
+    sources = resolve_sources(args.paths, args, "generate")
+    if sources is None:
+        return 1
+    result = generate_files(sources)
     _print_diagnostics(result.diagnostics, sys.stderr)
     if has_errors(result.diagnostics):
         print("leveret generate: nothing written: fix the errors above.", file=sys.stderr)

@@ -77,8 +77,12 @@ def test_inventory_ir(examples: dict[str, ServiceDef]) -> None:
             errors=("OutOfStock",),
             timeout=5.0,
             idempotent=False,
+            fingerprint=inventory.methods[
+                0
+            ].fingerprint,  # tests/codegen/test_definition_document.py
         ),
     )
+    assert inventory.methods[0].fingerprint.startswith("sha256:")
     assert inventory.errors == (
         ErrorDef(
             name="OutOfStock",
@@ -93,14 +97,15 @@ def test_inventory_ir(examples: dict[str, ServiceDef]) -> None:
 def test_models_schema_order_refs_and_cross_file_types(examples: dict[str, ServiceDef]) -> None:
     inventory = examples["Inventory"]
     defs = _defs(inventory)
-    # Own types, hoisted details, then other files' types in first-reference order.
+    # Own types, other files' types in first-reference order, then hoisted details (the
+    # order of the self-contained definition document, which then generates the same models).
     assert list(defs) == [
         "Sku",
         "ReserveRequest",
         "Reservation",
-        "OutOfStockDetails",
         "Money",
         "Currency",
+        "OutOfStockDetails",
     ]
     assert "#/types/" not in inventory.models_schema
     reservation = defs["Reservation"]

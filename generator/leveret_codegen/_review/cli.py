@@ -36,9 +36,11 @@ from leveret_codegen._review.sources import (
     GitError,
     GitReader,
     Side,
+    TextReader,
     find_moved,
     load_side,
 )
+from leveret_codegen._source_args import add_source_arguments, fetch_sources
 
 __all__ = ["register_breaking", "register_lint", "run_breaking", "run_lint"]
 
@@ -49,7 +51,9 @@ Compare definitions with an older version and report what the change breaks.
 
 NEW is a definition file or a folder of them. OLD is another file or folder, or git:REV to read
 the same paths at a git revision (relative to the repository root), so CI compares a branch with
-its base in one line. Definitions are paired by service (package and name), then by path; with
+its base in one line. Either side may be queue:<QUEUE>: the definition the service running on
+that queue describes itself with (over --url or AMQP_URL), so a change is checked against what
+is deployed. Definitions are paired by service (package and name), then by path; with
 git:REV a service not found at the same path is looked for in every file at REV (a moved file).
 
 Requests may only get looser and responses only tighter; every difference is reported with a
@@ -57,7 +61,8 @@ rule ID (see --list-rules). Breaking changes (errors) fail the run; warnings and
 changes never do. Ignore a rule for one definition, with a reason, in leveret.yaml
 (breaking: {ignore: [{rule, file, reason}]}) or in the definition (x-leveret-ignore).
 
-Exit status: 0 nothing breaking, 1 a breaking change, 2 unreadable definitions, config or git.
+Exit status: 0 nothing breaking, 1 a breaking change, 2 unreadable definitions, config or git
+(a queue:<QUEUE> nobody serves, or whose worker does not answer reflection, is unreadable).
 """
 
 _BREAKING_EXAMPLES = """\
@@ -65,6 +70,7 @@ examples:
   leveret breaking schemas --against git:origin/main
   leveret breaking schemas/inventory.yaml --against old/inventory.yaml --format markdown
   leveret breaking schemas --against git:HEAD --format github
+  leveret breaking schemas/inventory.yaml --against queue:shop.Inventory
 """
 
 _LINT_DESCRIPTION = """\
@@ -111,13 +117,20 @@ def register_breaking(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         epilog=_BREAKING_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("paths", nargs="*", metavar="NEW", help="definition files or folders")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="NEW",
+        help="definition files or folders, or queue:<QUEUE> of a running service",
+    )
     parser.add_argument(
         "--against",
         metavar="OLD",
-        help="the old version: a definition file or folder, or git:REV (same paths at REV)",
+        help="the old version: a definition file or folder, git:REV (same paths at REV), or "
+        "queue:<QUEUE> (what the service running on that queue describes itself with)",
     )
     _common(parser)
+    add_source_arguments(parser)
     parser.set_defaults(func=run_breaking, parser=parser)
 
 
@@ -227,14 +240,18 @@ def run_breaking(args: argparse.Namespace) -> int:
         return _list_rules(BREAKING_RULES)
     if not args.paths or not args.against:
         return _usage_error(args, "give the new definitions (NEW) and --against OLD")
+    described = fetch_sources([*args.paths, args.against], args, "breaking")
+    if described is None:  # a running service that cannot be described: unreadable
+        return 2
+    files = TextReader({s: d.text("yaml") for s, d in described.items()}, FileReader())
     try:
         ignores = _config_ignores(args, "breaking")
-        new = load_side(FileReader(), args.paths)
+        new = load_side(files, args.paths)
         if args.against.startswith("git:"):
             old = load_side(GitReader(args.against[4:]), args.paths)
             find_moved(old, new)
         else:
-            old = load_side(FileReader(), [args.against])
+            old = load_side(files, [args.against])
     except (ConfigError, GitError) as exc:
         print(f"leveret breaking: {exc}", file=sys.stderr)
         return 2

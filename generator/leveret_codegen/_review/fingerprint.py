@@ -9,23 +9,36 @@ chain of types being expanded, so recursive types have finite fingerprints too.
 from __future__ import annotations
 
 import json
-from typing import Final
+from typing import Final, Protocol
 
-from leveret_codegen._review.sources import Schema, Side
+from leveret_codegen._review.sources import Schema
 from leveret_codegen._walk import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_ONE
 
-__all__ = ["ANNOTATIONS", "fingerprint"]
+__all__ = ["ANNOTATIONS", "Follows", "canonical", "fingerprint"]
 
 #: Keywords that change no instance's validity (``default`` does change behaviour: kept).
 ANNOTATIONS: Final = frozenset({"description", "title", "examples", "$comment", "deprecated"})
 _UNORDERED: Final = frozenset({"required", "enum", "anyOf", "oneOf", "type"})
 
 
-def fingerprint(side: Side, schema: Schema) -> str:
-    return json.dumps(_canonical(side, schema, ()), sort_keys=True, separators=(",", ":"))
+class Follows(Protocol):
+    """What resolves references: a ``Side`` of ``leveret breaking``, or the generator's view of
+    one self-contained definition document (``leveret_codegen._contract``)."""
+
+    def follow(self, schema: Schema) -> Schema:
+        """Follow ``$ref``-only chains to the schema that says something (unchanged if broken)."""
 
 
-def _canonical(side: Side, schema: Schema, stack: tuple[tuple[str, object], ...]) -> object:
+def fingerprint(side: Follows, schema: Schema) -> str:
+    return json.dumps(canonical(side, schema), sort_keys=True, separators=(",", ":"))
+
+
+def canonical(side: Follows, schema: Schema) -> object:
+    """The canonical form of ``schema`` as JSON data (``fingerprint`` is its text)."""
+    return _canonical(side, schema, ())
+
+
+def _canonical(side: Follows, schema: Schema, stack: tuple[tuple[str, object], ...]) -> object:
     data = schema.data
     beside = {
         k: v
@@ -67,7 +80,7 @@ def _canonical(side: Side, schema: Schema, stack: tuple[tuple[str, object], ...]
 
 
 def _sub(
-    side: Side,
+    side: Follows,
     parent: Schema,
     pointer: tuple[str | int, ...],
     value: object,

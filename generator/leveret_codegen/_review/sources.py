@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Final, Protocol
@@ -29,6 +29,7 @@ __all__ = [
     "Reader",
     "Schema",
     "Side",
+    "TextReader",
     "find_moved",
     "load_side",
 ]
@@ -69,6 +70,30 @@ class FileReader:
             return Path(path).read_bytes()
         except OSError:
             return None
+
+
+class TextReader:
+    """Definitions given as text, by name (``queue:<QUEUE>``: what a running service describes
+    itself with), in front of another reader for the other paths. Such a definition is
+    self-contained: a ``$ref`` in it to another file names nothing (see ``Side``), so a
+    document from the network never reads a local file."""
+
+    def __init__(self, texts: Mapping[str, str], base: Reader) -> None:
+        self.texts = dict(texts)
+        self.base = base
+
+    def locate(self, given: str) -> str | None:
+        return given if given in self.texts else self.base.locate(given)
+
+    def is_dir(self, path: str) -> bool:
+        return path not in self.texts and self.base.is_dir(path)
+
+    def files_below(self, path: str) -> list[str]:
+        return self.base.files_below(path)
+
+    def read(self, path: str) -> bytes | None:
+        text = self.texts.get(path)
+        return text.encode() if text is not None else self.base.read(path)
 
 
 class GitError(Exception):
@@ -195,6 +220,8 @@ class Side:
 
     def _fetch(self, referrer: LoadedDocument, relative: str) -> LoadedDocument | Lookup:
         base = self._reader_path.get(referrer.path, referrer.path)
+        if isinstance(self.reader, TextReader) and base in self.reader.texts:
+            return Lookup.MISSING  # a definition given as text references no file
         path = posixpath.normpath(posixpath.join(posixpath.dirname(base), relative))
         display = posixpath.normpath(posixpath.join(posixpath.dirname(referrer.path), relative))
         return self.open(path, display, named=True)
@@ -261,7 +288,7 @@ def load_side(reader: Reader, paths: Sequence[str], *, keep_invalid: bool = Fals
             document = side.open(located, display_root, named=True)
             if isinstance(document, LoadedDocument):
                 side.entries.append(Entry(PurePosixPath(located).name, document))
-            elif document is Lookup.MISSING and isinstance(reader, FileReader):
+            elif document is Lookup.MISSING and isinstance(reader, (FileReader, TextReader)):
                 side.diagnostics.append(_not_found(display_root, "no such file or folder"))
     side.check_references()
     return side

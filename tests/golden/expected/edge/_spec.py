@@ -25,6 +25,7 @@ DRAW: leveret.MethodSpec[DrawRequest, Drawing] = leveret.MethodSpec(
     errors=(TooSmall, Busy),
     timeout=2.5,
     idempotent=False,
+    fingerprint="sha256:44d8c4cc5c4d88d688914e08bd4641571e687a855c8421332e6ad46ff6669808",
 )
 
 PING: leveret.MethodSpec[PingRequest, PingResponse] = leveret.MethodSpec(
@@ -35,6 +36,7 @@ PING: leveret.MethodSpec[PingRequest, PingResponse] = leveret.MethodSpec(
     errors=(),
     timeout=None,
     idempotent=True,
+    fingerprint="sha256:a844499c152f2e8bf24276230e2914f13dd142a47d7d5de32fde9de973eb86b6",
 )
 
 # Typed as MethodSpec[Any, Any]: ServiceSpec takes MethodSpec[BaseModel, BaseModel], and
@@ -44,10 +46,49 @@ _METHODS: tuple[leveret.MethodSpec[Any, Any], ...] = (
     PING,
 )
 
+# The definition as one self-contained JSON document: the worker's answer to leveret.describe.
+_DEFINITION = (
+    '{"leveret":1,"package":"edge","service":"Edge","version":"0.1",'
+    '"description":"A service whose definition exercises what the generator must get '
+    "exactly right: keyword and hyphenated property names, nullable and optional fields,"
+    " defaults (including a list), named enums, nested objects and arrays, formats,"
+    " inline request and response schemas, errors with and without details,"
+    ' and a description long enough to need wrapping in the generated docstrings.",'
+    '"types":{"Color":{"type":"string","enum":["red","green","blue"],'
+    '"description":"A primary colour of light."},"Point":{"type":"object","required":["x",'
+    '"y"],"properties":{"x":{"type":"number"},"y":{"type":"number"}}},'
+    '"Shape":{"type":"object","description":"A closed polygon with a \\"label\\" and a '
+    'colour.","required":["points"],"properties":{"points":{"type":"array",'
+    '"items":{"$ref":"#/types/Point"},"minItems":3},"color":{"$ref":"#/types/Color"},'
+    '"label":{"type":["string","null"],"maxLength":40}}},"DrawRequest":{"type":"object",'
+    '"required":["shape","class"],"properties":{"shape":{"$ref":"#/types/Shape"},'
+    '"class":{"type":"string","description":"A Python keyword as a property name."},'
+    '"first-name":{"type":"string","description":"A hyphenated property name."},'
+    '"tags":{"type":"array","items":{"type":"string"},"default":[]},'
+    '"scale":{"type":"number","default":1.5,"minimum":0.1},"color":{"$ref":"#/types/Color",'
+    '"default":"green"},"note":{"type":["string","null"],"default":null},'
+    '"at":{"type":"string","format":"date-time"},"owner":{"type":"string",'
+    '"format":"email"}}},"Drawing":{"type":"object","required":["id","area"],'
+    '"properties":{"id":{"type":"string","format":"uuid"},"area":{"type":"number"},'
+    '"warnings":{"type":"array","items":{"type":"string"}}}}},'
+    '"errors":{"TooSmall":{"status":"INVALID_ARGUMENT",'
+    '"description":"The shape is too small to draw; see \\"minimum\\" in the details.",'
+    '"details":{"type":"object","required":["minimum"],'
+    '"properties":{"minimum":{"type":"number"},"hint":{"type":"string"}}}},'
+    '"Busy":{"status":"UNAVAILABLE","description":"Try again later."}},'
+    '"methods":{"draw":{"description":"Draw a shape and return what was drawn.",'
+    '"request":{"$ref":"#/types/DrawRequest"},"response":{"$ref":"#/types/Drawing"},'
+    '"errors":["TooSmall","Busy"],"timeout":2.5},"ping":{"request":{"type":"object",'
+    '"properties":{}},"response":{"type":"object","required":["ok"],'
+    '"properties":{"ok":{"type":"boolean"}}},"idempotent":true}}}'
+)
+
 SERVICE = leveret.ServiceSpec(
     name="Edge",
     queue="edge.Edge",
     methods=_METHODS,
     package="edge",
     version="0.1",
+    definition=_DEFINITION,
+    fingerprint="sha256:d7e543155b1afe0e205c80cc6e2afbc1e5c860ea8dc389be58b05822215229e5",
 )

@@ -23,11 +23,92 @@ ECHO: leveret.MethodSpec[Everything, Everything] = leveret.MethodSpec(
     errors=(),
     timeout=None,
     idempotent=False,
+    fingerprint="sha256:175bb223e8758d75815e87643ca9828603129f3f72f050869cbd8ac9a7347142",
 )
 
 # Typed as MethodSpec[Any, Any]: ServiceSpec takes MethodSpec[BaseModel, BaseModel], and
 # MethodSpec's type parameters are invariant.
 _METHODS: tuple[leveret.MethodSpec[Any, Any], ...] = (ECHO,)
+
+# The definition as one self-contained JSON document: the worker's answer to leveret.describe.
+_DEFINITION = (
+    '{"leveret":1,"package":"keywords","service":"Keywords","version":"1",'
+    '"description":"Every JSON Schema 2020-12 validation keyword the generated models '
+    "enforce beyond what pydantic says itself (issue 11): the golden record of the "
+    "generated code, and the service the wire tests "
+    '(tests/integration/test_schema_keywords.py) send raw JSON to.",'
+    '"types":{"Tags":{"description":"Distinct labels.","type":"array",'
+    '"items":{"type":"string"},"uniqueItems":true},"Point":{"description":"An x, y pair,'
+    ' nothing more.","type":"array","prefixItems":[{"type":"number"},{"type":"number"}],'
+    '"items":false,"minItems":2},"Versioned":{"description":"A version number,'
+    ' then any number of notes.","type":"array","prefixItems":[{"type":"integer"}],'
+    '"items":{"type":"string"}},"Evens":{"description":"Integers,'
+    ' one or two of them even.","type":"array","items":{"type":"integer"},'
+    '"contains":{"multipleOf":2},"minContains":1,"maxContains":2},'
+    '"Labels":{"description":"One to three labels named in lower case.","type":"object",'
+    '"minProperties":1,"maxProperties":3,"propertyNames":{"pattern":"^[a-z]+$"},'
+    '"additionalProperties":{"type":"string"}},"Env":{"description":"A name and X_ '
+    'variables, nothing else.","type":"object","properties":{"name":{"type":"string"}},'
+    '"patternProperties":{"^X_":{"type":"string"}},"additionalProperties":false},'
+    '"Card":{"description":"A card number needs its cvv; a billing address needs a card '
+    'number.","type":"object","properties":{"number":{"type":"string"},'
+    '"cvv":{"type":"string"},"billing":{"type":"string"}},'
+    '"dependentRequired":{"number":["cvv"]},"dependentSchemas":{"billing":{"required":["num'
+    'ber"]}}},"Name":{"description":"Any name but root.","type":"string",'
+    '"not":{"const":"root"}},"Shipping":{"description":"A US postcode has five digits.",'
+    '"type":"object","properties":{"country":{"type":"string"},'
+    '"postcode":{"type":"string"}},"if":{"properties":{"country":{"const":"US"}},'
+    '"required":["country"]},"then":{"properties":{"postcode":{"pattern":"^[0-9]{5}$"}}},'
+    '"else":{"properties":{"postcode":{"minLength":1}}}},'
+    '"Shape":{"description":"A circle or a square, never both.","oneOf":[{"type":"object",'
+    '"properties":{"radius":{"type":"number"}},"required":["radius"]},{"type":"object",'
+    '"properties":{"side":{"type":"number"}},"required":["side"]}]},'
+    '"Setting":{"description":"Any of these JSON values, with JSON\'s equality.",'
+    '"enum":[null,1,2.5,true,"auto",[1,2],{"mode":"fast"}]},'
+    '"Origin":{"description":"Exactly this object.","const":{"x":0,"y":[0]}},'
+    '"Id":{"description":"A string or an integer.","type":["string","integer"]},'
+    '"Loose":{"description":"Constraints without a type apply to their kind of value '
+    'only.","minimum":0,"maxLength":3},"Sealed":{"description":"a and b,'
+    ' where b comes from an allOf member, and nothing else.","type":"object",'
+    '"properties":{"a":{"type":"string"}},"allOf":[{"properties":{"b":{"type":"string"}}}],'
+    '"unevaluatedProperties":false},"Prefixed":{"description":"One string and nothing '
+    'after it.","type":"array","prefixItems":[{"type":"string"}],"unevaluatedItems":false},'
+    '"Never":{"description":"A property that must never be sent,'
+    ' and one that may be anything.","type":"object","properties":{"gone":false,'
+    '"any":true}},"Count":{"description":"An integer; JSON\'s 1.0 is one.",'
+    '"type":"integer","minimum":0},"Formats":{"description":"Every format leveret '
+    'asserts.","type":"object","properties":{"at":{"type":"string","format":"date-time"},'
+    '"day":{"type":"string","format":"date"},"clock":{"type":"string","format":"time"},'
+    '"span":{"type":"string","format":"duration"},"mail":{"type":"string",'
+    '"format":"email"},"host":{"type":"string","format":"hostname"},"v4":{"type":"string",'
+    '"format":"ipv4"},"v6":{"type":"string","format":"ipv6"},"link":{"type":"string",'
+    '"format":"uri"},"ref":{"type":"string","format":"uri-reference"},'
+    '"id":{"type":"string","format":"uuid"}}},"Stamps":{"description":"A format other '
+    'keywords read stays the text sent; a plain one is a datetime.","type":"object",'
+    '"properties":{"plain":{"type":"string","format":"date-time"},'
+    '"millis":{"type":"string","format":"date-time","pattern":"\\\\.[0-9]{3}Z$"},'
+    '"notz":{"type":"string","format":"date-time","not":{"pattern":"Z$"}},'
+    '"upper":{"type":"string","format":"uuid","pattern":"^[0-9A-F-]+$"},'
+    '"first":{"type":"string","format":"date","maxLength":10,"pattern":"-01$"}}},'
+    '"Unicode":{"description":"Property names beyond ASCII.","type":"object",'
+    '"properties":{"日本":{"type":"integer"},"größe":{"type":"integer","minimum":0},'
+    '"é":{"type":"integer","enum":[1,2]},"ünique":{"type":"array",'
+    '"items":{"type":"string"},"uniqueItems":true}}},'
+    '"Everything":{"description":"One optional field per keyword.","type":"object",'
+    '"additionalProperties":false,"properties":{"tags":{"$ref":"#/types/Tags"},'
+    '"point":{"$ref":"#/types/Point"},"versioned":{"$ref":"#/types/Versioned"},'
+    '"evens":{"$ref":"#/types/Evens"},"labels":{"$ref":"#/types/Labels"},'
+    '"env":{"$ref":"#/types/Env"},"card":{"$ref":"#/types/Card"},'
+    '"name":{"$ref":"#/types/Name"},"shipping":{"$ref":"#/types/Shipping"},'
+    '"shape":{"$ref":"#/types/Shape"},"setting":{"$ref":"#/types/Setting"},'
+    '"origin":{"$ref":"#/types/Origin"},"id":{"$ref":"#/types/Id"},'
+    '"loose":{"$ref":"#/types/Loose"},"sealed":{"$ref":"#/types/Sealed"},'
+    '"prefixed":{"$ref":"#/types/Prefixed"},"never":{"$ref":"#/types/Never"},'
+    '"count":{"$ref":"#/types/Count"},"formats":{"$ref":"#/types/Formats"},'
+    '"limit":{"type":"integer","maximum":10,"description":"An inline integer with a '
+    'bound."}}}},"methods":{"echo":{"description":"Return the request as it came.",'
+    '"request":{"$ref":"#/types/Everything"},"response":{"$ref":"#/types/Everything"}}}}'
+)
 
 SERVICE = leveret.ServiceSpec(
     name="Keywords",
@@ -35,4 +116,6 @@ SERVICE = leveret.ServiceSpec(
     methods=_METHODS,
     package="keywords",
     version="1",
+    definition=_DEFINITION,
+    fingerprint="sha256:f24322c4ebec6d5974a7538f6c30116306f59ad2978227b2a57ecfba1aae9d0c",
 )

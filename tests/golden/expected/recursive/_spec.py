@@ -23,11 +23,30 @@ PUT: leveret.MethodSpec[Holder, Holder] = leveret.MethodSpec(
     errors=(),
     timeout=None,
     idempotent=False,
+    fingerprint="sha256:e8af3969555f964d8304c74d24cfcd52fdc62241d021ffd66c359fbcf03a9d03",
 )
 
 # Typed as MethodSpec[Any, Any]: ServiceSpec takes MethodSpec[BaseModel, BaseModel], and
 # MethodSpec's type parameters are invariant.
 _METHODS: tuple[leveret.MethodSpec[Any, Any], ...] = (PUT,)
+
+# The definition as one self-contained JSON document: the worker's answer to leveret.describe.
+_DEFINITION = (
+    '{"leveret":1,"package":"recursive","service":"Recursive","version":"0.1",'
+    '"description":"Types that refer to themselves: arrays (whose item schema dmcg used to '
+    "drop, issue 15 F8), maps and unions. The models must be recursive aliases that mypy "
+    '--strict and ruff accept.","types":{"Nested":{"type":"array",'
+    '"items":{"anyOf":[{"type":"integer"},{"$ref":"#/types/Nested"}]}},'
+    '"Bounded":{"type":"array","minItems":1,"items":{"anyOf":[{"type":"string",'
+    '"maxLength":2},{"$ref":"#/types/Bounded"}]}},"IntMap":{"type":"object",'
+    '"additionalProperties":{"anyOf":[{"type":"integer"},{"$ref":"#/types/IntMap"}]}},'
+    '"Json":{"anyOf":[{"type":"integer"},{"type":"array","items":{"$ref":"#/types/Json"}},'
+    '{"type":"object","additionalProperties":{"$ref":"#/types/Json"}}]},'
+    '"Holder":{"type":"object","properties":{"nested":{"$ref":"#/types/Nested"},'
+    '"bounded":{"$ref":"#/types/Bounded"},"map":{"$ref":"#/types/IntMap"},'
+    '"json":{"$ref":"#/types/Json"}}}},"methods":{"put":{"request":{"$ref":"#/types/Holder"'
+    '},"response":{"$ref":"#/types/Holder"}}}}'
+)
 
 SERVICE = leveret.ServiceSpec(
     name="Recursive",
@@ -35,4 +54,6 @@ SERVICE = leveret.ServiceSpec(
     methods=_METHODS,
     package="recursive",
     version="0.1",
+    definition=_DEFINITION,
+    fingerprint="sha256:c5496df037e8def54b8dd13f26da9e686231c03d68a1bd9f244439d829990ac0",
 )

@@ -25,6 +25,7 @@ PUT: leveret.MethodSpec[PutRequest, Money] = leveret.MethodSpec(
     errors=(Nope, Gone),
     timeout=None,
     idempotent=False,
+    fingerprint="sha256:b8b8c2ed58e4f7b154f49b2c22091cb32b73b7ed792086e4e9ba30cb0996f955",
 )
 
 GET: leveret.MethodSpec[GetRequest, GetResponse] = leveret.MethodSpec(
@@ -35,6 +36,7 @@ GET: leveret.MethodSpec[GetRequest, GetResponse] = leveret.MethodSpec(
     errors=(),
     timeout=None,
     idempotent=False,
+    fingerprint="sha256:03c5a71c9b0000c732e91fb25da7585e92ac6c8644cfc9e720d012d396fff4d1",
 )
 
 # Typed as MethodSpec[Any, Any]: ServiceSpec takes MethodSpec[BaseModel, BaseModel], and
@@ -44,10 +46,54 @@ _METHODS: tuple[leveret.MethodSpec[Any, Any], ...] = (
     GET,
 )
 
+# The definition as one self-contained JSON document: the worker's answer to leveret.describe.
+_DEFINITION = (
+    '{"leveret":1,"package":"shadow","service":"Shadow","version":"0.1",'
+    '"description":"Request and error details properties named like every module-level '
+    "name of the generated package: the method spec constants, SERVICE,"
+    " the runtime and typing imports, the models,"
+    " the errors and the generated classes. Keyword arguments with these names must not "
+    'shadow what the generated method bodies use (issue 15, F7).",'
+    '"types":{"Money":{"type":"object","required":["amount"],'
+    '"properties":{"amount":{"type":"integer"},"at":{"type":"string",'
+    '"format":"date-time"}}}},"errors":{"Nope":{"status":"NOT_FOUND",'
+    '"details":{"type":"object","required":["Nope"],"properties":{"Nope":{"type":"string"},'
+    '"NopeDetails":{"type":"string"},"Gone":{"type":"string"},"leveret":{"type":"string"},'
+    '"ClassVar":{"type":"string"},"BaseModel":{"type":"string"},'
+    '"MISSING":{"type":"string"},"annotations":{"type":"string"},'
+    '"Money":{"$ref":"#/types/Money"}}}},"Gone":{"status":"UNAVAILABLE"}},'
+    '"methods":{"put":{"request":{"type":"object","required":["PUT"],'
+    '"properties":{"PUT":{"type":"string"},"GET":{"type":"string"},'
+    '"SERVICE":{"type":"string"},"leveret":{"type":"string"},"abc":{"type":"string"},'
+    '"annotations":{"type":"string"},"Any":{"type":"string"},"ClassVar":{"type":"string"},'
+    '"BaseModel":{"type":"string"},"MISSING":{"type":"string"},'
+    '"AwareDatetime":{"type":"string","format":"date-time"},'
+    '"AwareDatetime_aliased":{"type":"string"},"MISSING_aliased":{"type":"string"},'
+    '"Annotated":{"type":"string"},"ConfigDict":{"type":"string"},'
+    '"Field":{"type":"string"},"Money":{"$ref":"#/types/Money"},'
+    '"JsonInt":{"type":"string"},"JSON_INTEGER":{"type":"string"},'
+    '"JSON_DATE_TIME":{"type":"string"},"SchemaGuard":{"type":"string"},'
+    '"Final":{"type":"string"},"BeforeValidator":{"type":"string"},'
+    '"ValidationInfo":{"type":"string"},"model_validator":{"type":"string"},'
+    '"count":{"type":"integer","minimum":1},"tags":{"type":"array",'
+    '"items":{"type":"string"},"uniqueItems":true},"PutRequest":{"type":"string"},'
+    '"GetRequest":{"type":"string"},"GetResponse":{"type":"string"},'
+    '"Nope":{"type":"string"},"NopeDetails":{"type":"string"},"Gone":{"type":"string"},'
+    '"ShadowClient":{"type":"string"},"AsyncShadowClient":{"type":"string"},'
+    '"ShadowServicer":{"type":"string"},"AsyncShadowServicer":{"type":"string"},'
+    '"put":{"type":"string"},"get":{"type":"string"}}},"response":{"$ref":"#/types/Money"},'
+    '"errors":["Nope","Gone"]},"get":{"request":{"type":"object",'
+    '"properties":{"GET":{"type":"integer"},"PUT":{"type":"integer"}}},'
+    '"response":{"type":"object","required":["GET"],'
+    '"properties":{"GET":{"type":"integer"}}}}}}'
+)
+
 SERVICE = leveret.ServiceSpec(
     name="Shadow",
     queue="shadow.Shadow",
     methods=_METHODS,
     package="shadow",
     version="0.1",
+    definition=_DEFINITION,
+    fingerprint="sha256:98c6e6acc8f15ec9c98206eac4dc35ad8ec9a37b48b18300e34d43c657813d4c",
 )
