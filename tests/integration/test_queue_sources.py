@@ -1,0 +1,465 @@
+"""Issue 12, section 2, against the real broker: every command that takes a definition file
+takes ``queue:<QUEUE>`` too, the definition fetched from the running service by reflection.
+
+The service is a real ``leveret.Worker`` serving the generated Inventory servicer (its spec
+carries the self-contained definition), on a queue of its own. Bad input: a queue nobody
+serves, a worker that answers UNIMPLEMENTED to ``leveret.describe``, and a raw pika server
+answering it with a definition that does not load.
+
+The commands run in this process, through the parsers their modules register (the way
+``leveret`` builds them), so their output is captured as a user would see it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pika
+import pytest
+
+import leveret
+from generated.shop import InventoryServicer, Reservation, ReserveRequest
+from generated.shop._spec import SERVICE
+from leveret_codegen import _call_command, _describe_cli, _docs_cli, cli
+from leveret_codegen._review import cli as review_cli
+from tests.conftest import ROOT
+from tests.support.numbers import RawServer
+
+pytestmark = pytest.mark.integration
+
+
+class Inventory(InventoryServicer):
+    def reserve(self, request: ReserveRequest, context: leveret.CallContext) -> Reservation:
+        return Reservation(
+            id=uuid.UUID(int=request.quantity),
+            sku=request.sku,
+            quantity=request.quantity,
+            status="held",
+        )
+
+
+def leveret_command(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run ``leveret ARGV`` in this process: (exit status, stdout, stderr)."""
+    parser = argparse.ArgumentParser(prog="leveret")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for register in (
+        _describe_cli.register,
+        _call_command.register,
+        cli.register,
+        review_cli.register_breaking,
+        _docs_cli.register_docs,
+        _docs_cli.register_asyncapi,
+    ):
+        register(commands)
+    capsys.readouterr()
+    args = parser.parse_args(argv)
+    status = args.func(args)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def _delete_queue(url: str, queue: str) -> None:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        connection.channel().queue_delete(queue)
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def queue(amqp_url: str) -> Iterator[str]:
+    name = f"leveret.test.queue-source.{uuid.uuid4().hex[:12]}"
+    yield name
+    _delete_queue(amqp_url, name)
+
+
+@pytest.fixture
+def served(
+    amqp_url: str, queue: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[str]:
+    """``queue:<QUEUE>`` of a running Inventory worker; AMQP_URL set for the commands, and
+    the working directory a fresh folder."""
+    monkeypatch.setenv("AMQP_URL", amqp_url)
+    monkeypatch.chdir(tmp_path)
+    with leveret.Worker(Inventory(), url=amqp_url, queue=queue):
+        yield f"queue:{queue}"
+
+
+def _without_header(text: str) -> str:
+    return text.split("\n", 1)[1]
+
+
+# -- describe -----------------------------------------------------------------------------------
+
+
+def test_describe_prints_yaml_that_generates_the_same_models(
+    served: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = leveret_command(capsys, "describe", served)
+    assert (status, err) == (0, "")
+    assert out.startswith(f"# {served}: described by leveret ")
+    assert SERVICE.fingerprint is not None and SERVICE.fingerprint in out.splitlines()[0]
+    Path("inventory.yaml").write_text(out, encoding="utf-8")
+    status, _, err = leveret_command(capsys, "generate", "inventory.yaml", "--out", "out")
+    assert (status, err) == (0, "")
+    for name in ("models.py", "errors.py", "client.py", "servicer.py"):
+        generated = (ROOT / "generated" / "shop" / name).read_text(encoding="utf-8")
+        assert _without_header(Path("out/shop", name).read_text(encoding="utf-8")) == (
+            _without_header(generated)
+        ), name
+
+
+def test_describe_as_json_is_the_served_definition(
+    served: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = leveret_command(capsys, "describe", served, "--format", "json")
+    assert status == 0
+    assert SERVICE.definition is not None
+    assert json.loads(out) == json.loads(SERVICE.definition)
+
+
+def test_describe_takes_a_file_too(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    status, out, _ = leveret_command(
+        capsys, "describe", "schemas/inventory.yaml", "--format", "json"
+    )
+    assert status == 0
+    assert SERVICE.definition is not None
+    assert json.loads(out) == json.loads(SERVICE.definition)  # common.yaml's types inlined
+
+
+# -- call ---------------------------------------------------------------------------------------
+
+
+def test_call_needs_no_local_file(served: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = leveret_command(
+        capsys, "call", served, "reserve", '{"sku": "ABC-1234", "quantity": 2}'
+    )
+    assert (status, err) == (0, "")
+    assert json.loads(out) == {
+        "id": str(uuid.UUID(int=2)),
+        "sku": "ABC-1234",
+        "quantity": 2,
+        "status": "held",
+    }
+    # the request is still checked against the served definition before it is sent
+    status, _, err = leveret_command(
+        capsys, "call", served, "reserve", '{"sku": "nope", "quantity": 2}'
+    )
+    assert status == 2
+    assert "sku" in err and "does not match" in err
+
+
+# -- breaking -----------------------------------------------------------------------------------
+
+
+def _edited(old: str, new: str) -> Path:
+    """schemas/inventory.yaml (and common.yaml) in the working directory, with one edit."""
+    shutil.copy(ROOT / "schemas" / "common.yaml", "common.yaml")
+    text = (ROOT / "schemas" / "inventory.yaml").read_text(encoding="utf-8")
+    assert old in text
+    Path("inventory.yaml").write_text(text.replace(old, new), encoding="utf-8")
+    return Path("inventory.yaml")
+
+
+def test_breaking_against_the_served_definition(
+    served: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a tighter request breaks the callers of the deployed service
+    _edited("maximum: 1000}", "maximum: 10}")
+    status, out, _ = leveret_command(capsys, "breaking", "inventory.yaml", "--against", served)
+    assert status == 1
+    assert "maximum" in out
+    status, out, _ = leveret_command(
+        capsys, "breaking", "inventory.yaml", "--against", served, "--format", "json"
+    )
+    assert status == 1
+    report = json.loads(out)
+    assert report["failed"] is True
+    assert any(f["file"] == "inventory.yaml" for f in report["findings"])
+    # an optional request property is safe
+    _edited(
+        "note: {type: string,",
+        "gift: {type: boolean}\n      note: {type: string,",
+    )
+    status, out, _ = leveret_command(capsys, "breaking", "inventory.yaml", "--against", served)
+    assert status == 0, out
+    # unchanged: nothing at all
+    _edited("maximum: 1000}", "maximum: 1000}")
+    status, out, _ = leveret_command(
+        capsys, "breaking", "inventory.yaml", "--against", served, "--format", "json"
+    )
+    assert status == 0
+    assert json.loads(out)["findings"] == []
+
+
+def test_breaking_with_the_served_definition_as_the_new_side(
+    served: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # deployed: maximum 1000; compared with a file allowing more, the deployment tightened it
+    _edited("maximum: 1000}", "maximum: 5000}")
+    status, out, _ = leveret_command(capsys, "breaking", served, "--against", "inventory.yaml")
+    assert status == 1
+    assert "maximum" in out
+
+
+# -- generate, docs, asyncapi ------------------------------------------------------------------
+
+
+def test_generate_from_a_queue_gives_a_typed_package_that_calls_the_service(
+    served: str, amqp_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, out, err = leveret_command(capsys, "generate", served, "--out", "stubs")
+    assert (status, err) == (0, "")
+    assert f"generated shop ({served}) -> stubs/shop: 7 files" in out
+    package = tmp_path / "stubs" / "shop"
+    assert (
+        (package / "_spec.py")
+        .read_text(encoding="utf-8")
+        .startswith(f"# Code generated by leveret from {served}. DO NOT EDIT.")
+    )
+    program = tmp_path / "stubs" / "use_stubs.py"
+    program.write_text(
+        "import sys\n\n"
+        "from shop import InventoryClient, Reservation\n\n\n"
+        "def main(url: str, queue: str) -> Reservation:\n"
+        "    with InventoryClient.connect(url, queue=queue) as client:\n"
+        '        return client.reserve(sku="ABC-1234", quantity=3)\n\n\n'
+        'if __name__ == "__main__":\n'
+        "    print(main(sys.argv[1], sys.argv[2]).model_dump_json())\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "stubs")}
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "use_stubs.py", "shop"],
+        cwd=tmp_path / "stubs",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    ran = subprocess.run(
+        [sys.executable, str(program), amqp_url, served.removeprefix("queue:")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["quantity"] == 3
+
+
+@pytest.mark.parametrize(
+    ("command", "name"), [("docs", "shop.md"), ("asyncapi", "shop.asyncapi.yaml")]
+)
+def test_docs_and_asyncapi_from_a_queue(
+    served: str, command: str, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = leveret_command(capsys, command, served, "--out", "from-queue")
+    assert (status, err) == (0, "")
+    assert f"({served})" in out
+    shutil.copy(ROOT / "schemas" / "common.yaml", "common.yaml")
+    shutil.copy(ROOT / "schemas" / "inventory.yaml", "inventory.yaml")
+    status, _, _ = leveret_command(capsys, command, "inventory.yaml", "--out", "from-file")
+    assert status == 0
+    # the same document as from the definition files, but for the source it names
+    from_queue = Path("from-queue", name).read_text(encoding="utf-8")
+    assert from_queue.replace(served, "inventory.yaml") == Path("from-file", name).read_text(
+        encoding="utf-8"
+    )
+
+
+# -- bad input ----------------------------------------------------------------------------------
+
+ALL_COMMANDS = [
+    ("describe", "{q}"),
+    ("call", "{q}", "reserve", "{{}}"),
+    ("generate", "{q}", "--out", "out"),
+    ("docs", "{q}", "--out", "out"),
+    ("asyncapi", "{q}", "--out", "out"),
+    ("breaking", "{file}", "--against", "{q}"),
+]
+
+
+def _argv(template: tuple[str, ...], source: str) -> list[str]:
+    return [part.format(q=source, file="inventory.yaml") for part in template]
+
+
+@pytest.mark.parametrize("template", ALL_COMMANDS, ids=lambda t: t[0])
+def test_a_queue_nobody_serves_fails_at_once(
+    template: tuple[str, ...],
+    amqp_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("AMQP_URL", amqp_url)
+    monkeypatch.chdir(tmp_path)
+    _edited("maximum: 1000}", "maximum: 1000}")
+    source = f"queue:leveret.test.nobody.{uuid.uuid4().hex[:8]}"
+    began = time.monotonic()
+    status, out, err = leveret_command(capsys, *_argv(template, source))
+    assert time.monotonic() - began < 1.0
+    # breaking keeps its own exit status for a side it cannot read (1 means "breaking")
+    assert status == (2 if template[0] == "breaking" else 1)
+    assert out == ""
+    assert err.startswith(
+        f"leveret {template[0]}: {source}: UNAVAILABLE: no queue {source[6:]!r} to take "
+        "'leveret.describe': is the service running?"
+    )
+    assert err.count("\n") == 1  # one line
+    assert not Path("out").exists()
+
+
+@pytest.mark.parametrize("template", ALL_COMMANDS, ids=lambda t: t[0])
+def test_a_worker_without_reflection(
+    template: tuple[str, ...],
+    amqp_url: str,
+    queue: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Worker(reflection=False) answers UNIMPLEMENTED, as an older leveret or another
+    implementation does."""
+    monkeypatch.setenv("AMQP_URL", amqp_url)
+    monkeypatch.chdir(tmp_path)
+    _edited("maximum: 1000}", "maximum: 1000}")
+    with leveret.Worker(Inventory(), url=amqp_url, queue=queue, reflection=False):
+        status, out, err = leveret_command(capsys, *_argv(template, f"queue:{queue}"))
+    assert status == (2 if template[0] == "breaking" else 1)
+    assert out == ""
+    assert err.count("\n") == 1  # one line
+    assert err.startswith(
+        f"leveret {template[0]}: queue:{queue}: UNIMPLEMENTED: the worker on queue {queue!r} "
+    )
+    assert "does not describe itself" in err
+    assert not Path("out").exists()
+
+
+def _raw_describer(url: str, queue: str, definition: Any) -> RawServer:
+    """A raw pika server answering leveret.describe with ``definition``."""
+    body = json.dumps(
+        {"definition": definition, "fingerprint": "sha256:0", "methods": {}, "leveret": "9"}
+    ).encode()
+
+    def answer(properties: Any, _body: bytes) -> tuple[str, bytes, str, float]:
+        assert properties.type == "leveret.describe"
+        return "OK", body, "application/json", 0.0
+
+    return RawServer(url, queue, answer)
+
+
+HOSTILE: dict[str, Any] = {
+    "leveret": 1,
+    "package": "evil",
+    "service": "Evil",
+    "version": "1",
+    "types": {
+        "Secret": {"$ref": "../../../../etc/leveret-secret.yaml#/types/Key"},
+        "Odd": {"type": "strin"},
+    },
+    "methods": {
+        "get": {"request": {"$ref": "#/types/Secret"}, "response": {"type": "object"}},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "template", [t for t in ALL_COMMANDS if t[0] != "breaking"], ids=lambda t: t[0]
+)
+def test_a_definition_that_does_not_load_gets_located_diagnostics_and_nothing_is_generated(
+    template: tuple[str, ...],
+    amqp_url: str,
+    queue: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("AMQP_URL", amqp_url)
+    monkeypatch.chdir(tmp_path)
+    server = _raw_describer(amqp_url, queue, HOSTILE)
+    try:
+        status, out, err = leveret_command(capsys, *_argv(template, f"queue:{queue}"))
+    finally:
+        server.close()
+    assert status == (2 if template[0] == "call" else 1)
+    # line:col of the YAML `leveret describe` prints: the comment is line 1
+    assert f"queue:{queue}:10:11: error[LV204]" in err  # type: strin
+    assert '"strin" is not allowed for types.Odd.type' in err
+    # a reference to a file names nothing: a described definition reads no local file
+    assert (
+        f"queue:{queue}:8:11: error[LV302]: $ref to '../../../../etc/leveret-secret.yaml': "
+        "no such file"
+    ) in err
+    if template[0] == "describe":
+        assert out.splitlines()[9] == "    type: strin"
+    else:
+        assert out == ""
+    assert not Path("out").exists()
+
+
+def test_a_reference_to_a_local_file_is_never_followed(
+    amqp_url: str,
+    queue: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """A described definition is self-contained: its $ref to a file names nothing, even when
+    that file exists here."""
+    monkeypatch.setenv("AMQP_URL", amqp_url)
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    Path("lib.yaml").write_text(
+        "leveret: 1\ntypes:\n  Key: {type: object, properties: {k: {type: string}}}\n",
+        encoding="utf-8",
+    )
+    hostile = {
+        **HOSTILE,
+        "types": {"Secret": {"$ref": "lib.yaml#/types/Key"}},
+    }
+    server = _raw_describer(amqp_url, queue, hostile)
+    try:
+        status, _, err = leveret_command(capsys, "generate", f"queue:{queue}", "--out", "out")
+    finally:
+        server.close()
+    assert status == 1
+    assert f"queue:{queue}:8:11: error[LV302]: $ref to 'lib.yaml': no such file" in err
+    assert not Path("out").exists()
+
+
+def test_breaking_against_a_definition_that_does_not_load(
+    amqp_url: str,
+    queue: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("AMQP_URL", amqp_url)
+    monkeypatch.chdir(tmp_path)
+    _edited("maximum: 1000}", "maximum: 1000}")
+    server = _raw_describer(amqp_url, queue, HOSTILE)
+    try:
+        status, out, err = leveret_command(
+            capsys, "breaking", "inventory.yaml", "--against", f"queue:{queue}"
+        )
+    finally:
+        server.close()
+    assert status == 2  # as for an old definition file that cannot be read
+    assert out == ""
+    assert f"the old definitions (queue:{queue}) cannot be read" in err
+    assert f"queue:{queue}:10:11: error[LV204]" in err
