@@ -29,6 +29,7 @@ SUMMARIES = {
     "asyncapi": "write an AsyncAPI 3.0 document per service definition",
     "breaking": "report what a change to service definitions breaks",
     "call": "call a method of a running service with JSON, from its definition",
+    "describe": "print a running service's (or a file's) definition, self-contained",
     "docs": "write a Markdown reference per service definition",
     "generate": "generate typed client/servicer packages from service definitions",
     "lint": "check service definitions against style and evolution rules",
