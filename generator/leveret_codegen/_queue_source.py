@@ -24,6 +24,7 @@ import yaml
 from leveret import TLS, DynamicClient, LeveretError
 from leveret_codegen._frontend import Text
 from leveret_codegen._loader import MAX_NESTING, plain_is_string
+from leveret_codegen._refs import data_depth
 
 __all__ = [
     "DESCRIBE_TIMEOUT",
@@ -80,7 +81,7 @@ class Described:
 
     def source(self) -> Text:
         """The definition for the front end: the YAML text, so positions are that text's."""
-        if _depth(self.definition) > MAX_NESTING:
+        if data_depth(self.definition) > MAX_NESTING:
             # Too deep to write out (PyYAML recurses): a one-line text the loader refuses the
             # same way (LV105), rather than a RecursionError.
             return Text(self.name, "[" * (MAX_NESTING + 1), is_json=False)
@@ -142,18 +143,3 @@ def _shown(value: object) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def _depth(data: object) -> int:
-    """Levels of mappings and lists in ``data``, without recursion."""
-    deepest = 0
-    pending: list[tuple[object, int]] = [(data, 1)]
-    while pending:
-        value, level = pending.pop()
-        if isinstance(value, dict):
-            deepest = max(deepest, level)
-            pending.extend((v, level + 1) for v in value.values())
-        elif isinstance(value, list):
-            deepest = max(deepest, level)
-            pending.extend((v, level + 1) for v in value)
-    return deepest

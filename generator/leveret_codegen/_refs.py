@@ -181,7 +181,7 @@ class NestingCheck:
                 target = self._resolver.resolve(document, at, ref)
                 if target is not None:
                     refs.append((len(at) - len(pointer), target))
-        return _data_depth(schema), refs
+        return data_depth(schema), refs
 
     def _depth(
         self,
@@ -234,7 +234,7 @@ class _Frame:
     offset: int = 0
 
 
-def _data_depth(data: object) -> int:
+def data_depth(data: object) -> int:
     """Levels of mappings and lists in ``data`` (0 for a scalar), without recursion."""
     deepest = 0
     pending: list[tuple[object, int]] = [(data, 1)]
