@@ -16,7 +16,16 @@ from leveret_codegen._loader import MAX_NESTING, LoadedDocument, Pointer, too_de
 from leveret_codegen._suggest import closest
 from leveret_codegen._walk import iter_schema_roots, iter_subschemas
 
-__all__ = ["Fetch", "Followed", "Lookup", "NestingCheck", "Resolved", "Resolver", "TypeKey"]
+__all__ = [
+    "Fetch",
+    "Followed",
+    "Lookup",
+    "NestingCheck",
+    "Resolved",
+    "Resolver",
+    "TypeKey",
+    "data_depth",
+]
 
 
 class Lookup(enum.Enum):
