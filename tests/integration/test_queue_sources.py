@@ -13,6 +13,7 @@ The commands run in this process, through the parsers their modules register (th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -57,6 +58,7 @@ def leveret_command(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int
         _call_command.register,
         cli.register,
         review_cli.register_breaking,
+        review_cli.register_lint,
         _docs_cli.register_docs,
         _docs_cli.register_asyncapi,
     ):
@@ -84,13 +86,18 @@ def queue(amqp_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def served(
-    amqp_url: str, queue: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[str]:
-    """``queue:<QUEUE>`` of a running Inventory worker; AMQP_URL set for the commands, and
-    the working directory a fresh folder."""
+def workdir(amqp_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """AMQP_URL set for the commands, and the working directory a fresh folder holding a copy
+    of schemas/inventory.yaml (and the common.yaml it references)."""
     monkeypatch.setenv("AMQP_URL", amqp_url)
     monkeypatch.chdir(tmp_path)
+    _edited("maximum: 1000}", "maximum: 1000}")
+    return tmp_path
+
+
+@pytest.fixture
+def served(amqp_url: str, queue: str, workdir: Path) -> Iterator[str]:
+    """``queue:<QUEUE>`` of a running Inventory worker, the commands run in ``workdir``."""
     with leveret.Worker(Inventory(), url=amqp_url, queue=queue):
         yield f"queue:{queue}"
 
@@ -215,6 +222,32 @@ def test_breaking_with_the_served_definition_as_the_new_side(
     assert "maximum" in out
 
 
+# -- lint -----------------------------------------------------------------------------------------
+
+
+def test_lint_a_served_definition(served: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = leveret_command(capsys, "lint", served, "--format", "json")
+    assert (status, err) == (0, "")
+    served_findings = json.loads(out)["findings"]
+    assert served_findings and {f["file"] for f in served_findings} == {served}
+    # what lint finds in the definition files the service was generated from (common.yaml's
+    # types are inlined in the served definition)
+    status, out, _ = leveret_command(
+        capsys, "lint", "inventory.yaml", "common.yaml", "--format", "json"
+    )
+    assert status == 0
+    file_findings = json.loads(out)["findings"]
+    assert {(f["rule"], f["message"]) for f in served_findings} == {
+        (f["rule"], f["message"]) for f in file_findings
+    }
+    # each at its line of the YAML `leveret describe` prints
+    _, described, _ = leveret_command(capsys, "describe", served)
+    lines = described.splitlines()
+    for finding in served_findings:
+        name = finding["message"].split("'")[1] if "'" in finding["message"] else ""
+        assert name in lines[finding["line"] - 1], finding
+
+
 # -- generate, docs, asyncapi ------------------------------------------------------------------
 
 
@@ -271,8 +304,6 @@ def test_docs_and_asyncapi_from_a_queue(
     status, out, err = leveret_command(capsys, command, served, "--out", "from-queue")
     assert (status, err) == (0, "")
     assert f"({served})" in out
-    shutil.copy(ROOT / "schemas" / "common.yaml", "common.yaml")
-    shutil.copy(ROOT / "schemas" / "inventory.yaml", "inventory.yaml")
     status, _, _ = leveret_command(capsys, command, "inventory.yaml", "--out", "from-file")
     assert status == 0
     # the same document as from the definition files, but for the source it names
@@ -291,6 +322,7 @@ ALL_COMMANDS = [
     ("docs", "{q}", "--out", "out"),
     ("asyncapi", "{q}", "--out", "out"),
     ("breaking", "{file}", "--against", "{q}"),
+    ("lint", "{q}"),
 ]
 
 
@@ -300,15 +332,8 @@ def _argv(template: tuple[str, ...], source: str) -> list[str]:
 
 @pytest.mark.parametrize("template", ALL_COMMANDS, ids=lambda t: t[0])
 def test_a_queue_nobody_serves_fails_at_once(
-    template: tuple[str, ...],
-    amqp_url: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    template: tuple[str, ...], workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("AMQP_URL", amqp_url)
-    monkeypatch.chdir(tmp_path)
-    _edited("maximum: 1000}", "maximum: 1000}")
     source = f"queue:leveret.test.nobody.{uuid.uuid4().hex[:8]}"
     began = time.monotonic()
     status, out, err = leveret_command(capsys, *_argv(template, source))
@@ -329,15 +354,11 @@ def test_a_worker_without_reflection(
     template: tuple[str, ...],
     amqp_url: str,
     queue: str,
+    workdir: Path,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
 ) -> None:
     """Worker(reflection=False) answers UNIMPLEMENTED, as an older leveret or another
     implementation does."""
-    monkeypatch.setenv("AMQP_URL", amqp_url)
-    monkeypatch.chdir(tmp_path)
-    _edited("maximum: 1000}", "maximum: 1000}")
     with leveret.Worker(Inventory(), url=amqp_url, queue=queue, reflection=False):
         status, out, err = leveret_command(capsys, *_argv(template, f"queue:{queue}"))
     assert status == (2 if template[0] == "breaking" else 1)
@@ -350,8 +371,9 @@ def test_a_worker_without_reflection(
     assert not Path("out").exists()
 
 
-def _raw_describer(url: str, queue: str, definition: Any) -> RawServer:
-    """A raw pika server answering leveret.describe with ``definition``."""
+@contextlib.contextmanager
+def _raw_describer(url: str, queue: str, definition: Any) -> Iterator[None]:
+    """A raw pika server answering leveret.describe with ``definition``, while in use."""
     body = json.dumps(
         {"definition": definition, "fingerprint": "sha256:0", "methods": {}, "leveret": "9"}
     ).encode()
@@ -360,7 +382,11 @@ def _raw_describer(url: str, queue: str, definition: Any) -> RawServer:
         assert properties.type == "leveret.describe"
         return "OK", body, "application/json", 0.0
 
-    return RawServer(url, queue, answer)
+    server = RawServer(url, queue, answer)
+    try:
+        yield
+    finally:
+        server.close()
 
 
 HOSTILE: dict[str, Any] = {
@@ -379,23 +405,17 @@ HOSTILE: dict[str, Any] = {
 
 
 @pytest.mark.parametrize(
-    "template", [t for t in ALL_COMMANDS if t[0] != "breaking"], ids=lambda t: t[0]
+    "template", [t for t in ALL_COMMANDS if t[0] not in ("breaking", "lint")], ids=lambda t: t[0]
 )
 def test_a_definition_that_does_not_load_gets_located_diagnostics_and_nothing_is_generated(
     template: tuple[str, ...],
     amqp_url: str,
     queue: str,
+    workdir: Path,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("AMQP_URL", amqp_url)
-    monkeypatch.chdir(tmp_path)
-    server = _raw_describer(amqp_url, queue, HOSTILE)
-    try:
+    with _raw_describer(amqp_url, queue, HOSTILE):
         status, out, err = leveret_command(capsys, *_argv(template, f"queue:{queue}"))
-    finally:
-        server.close()
     assert status == (2 if template[0] == "call" else 1)
     # line:col of the YAML `leveret describe` prints: the comment is line 1
     assert f"queue:{queue}:10:11: error[LV204]" in err  # type: strin
@@ -432,34 +452,34 @@ def test_a_reference_to_a_local_file_is_never_followed(
         **HOSTILE,
         "types": {"Secret": {"$ref": "lib.yaml#/types/Key"}},
     }
-    server = _raw_describer(amqp_url, queue, hostile)
-    try:
+    with _raw_describer(amqp_url, queue, hostile):
         status, _, err = leveret_command(capsys, "generate", f"queue:{queue}", "--out", "out")
-    finally:
-        server.close()
     assert status == 1
     assert f"queue:{queue}:8:11: error[LV302]: $ref to 'lib.yaml': no such file" in err
     assert not Path("out").exists()
 
 
 def test_breaking_against_a_definition_that_does_not_load(
-    amqp_url: str,
-    queue: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    amqp_url: str, queue: str, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("AMQP_URL", amqp_url)
-    monkeypatch.chdir(tmp_path)
-    _edited("maximum: 1000}", "maximum: 1000}")
-    server = _raw_describer(amqp_url, queue, HOSTILE)
-    try:
+    with _raw_describer(amqp_url, queue, HOSTILE):
         status, out, err = leveret_command(
             capsys, "breaking", "inventory.yaml", "--against", f"queue:{queue}"
         )
-    finally:
-        server.close()
     assert status == 2  # as for an old definition file that cannot be read
     assert out == ""
     assert f"the old definitions (queue:{queue}) cannot be read" in err
     assert f"queue:{queue}:10:11: error[LV204]" in err
+
+
+def test_lint_a_definition_that_does_not_load(
+    amqp_url: str, queue: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """lint reports what it finds (on stdout, as for a file): the same located diagnostics."""
+    with _raw_describer(amqp_url, queue, HOSTILE):
+        status, out, err = leveret_command(capsys, "lint", f"queue:{queue}", "--format", "json")
+    assert (status, err) == (1, "")
+    findings = json.loads(out)["findings"]
+    located = {(f["file"], f["line"], f["col"], f["rule"]) for f in findings}
+    assert (f"queue:{queue}", 10, 11, "DEFINITION_VALID") in located  # type: strin
+    assert (f"queue:{queue}", 8, 11, "DEFINITION_VALID") in located  # the $ref to a file

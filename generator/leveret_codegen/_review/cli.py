@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from leveret_codegen._diagnostics import Diagnostic, Severity
+from leveret_codegen._queue_source import is_queue_source
 from leveret_codegen._review.breaking import compare_sides
 from leveret_codegen._review.findings import Finding, Level, RuleSet, failing
 from leveret_codegen._review.ignores import (
@@ -78,10 +79,15 @@ Check definitions against the style and evolution rules (see --list-rules): nami
 timeouts and idempotency stated, closed requests and tolerant responses, no keyword the models
 would not enforce, no unused types or errors, and everything `leveret generate` checks.
 
+A PATH may be queue:<QUEUE>: the definition the service running on that queue describes itself
+with (over --url or AMQP_URL), reported as queue:<QUEUE> at the lines of `leveret describe`.
+
 Errors fail the run; warnings never do. Ignore a rule for one definition, with a reason, in
 leveret.yaml (lint: {ignore: [{rule, file, reason}]}) or in the definition (x-leveret-ignore).
 
-Exit status: 0 no error, 1 an error that is not ignored, 2 an unreadable config.
+Exit status: 0 no error, 1 an error that is not ignored (an unreadable definition is one, and so
+is a queue:<QUEUE> nobody serves or whose worker does not answer reflection), 2 an unreadable
+config.
 """
 
 
@@ -140,11 +146,18 @@ def register_lint(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
         "lint",
         help="check service definitions against style and evolution rules",
         description=_LINT_DESCRIPTION,
-        epilog="example:\n  leveret lint schemas --format github",
+        epilog="examples:\n  leveret lint schemas --format github\n"
+        "  leveret lint queue:shop.Inventory",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="definition files or folders")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="definition files or folders, or queue:<QUEUE> of a running service",
+    )
     _common(parser)
+    add_source_arguments(parser)
     parser.set_defaults(func=run_lint, parser=parser)
 
 
@@ -213,7 +226,7 @@ def _from_repository_root(findings: Sequence[Finding], cwd: Path) -> list[Findin
             file = (cwd / finding.file).resolve().relative_to(root).as_posix()
         except ValueError:
             file = finding.file
-        if not finding.file:
+        if not finding.file or is_queue_source(finding.file):  # no file: a running service
             file = finding.file
         moved.append(dataclasses.replace(finding, file=file))
     return moved
@@ -243,7 +256,7 @@ def run_breaking(args: argparse.Namespace) -> int:
     described = fetch_sources([*args.paths, args.against], args, "breaking")
     if described is None:  # a running service that cannot be described: unreadable
         return 2
-    files = TextReader({s: d.text("yaml") for s, d in described.items()}, FileReader())
+    files = TextReader({s: d.source().text for s, d in described.items()}, FileReader())
     try:
         ignores = _config_ignores(args, "breaking")
         new = load_side(files, args.paths)
@@ -289,9 +302,13 @@ def run_lint(args: argparse.Namespace) -> int:
         return _list_rules(LINT_RULES)
     if not args.paths:
         return _usage_error(args, "give the definitions to check (PATH)")
+    described = fetch_sources(args.paths, args, "lint")
+    if described is None:  # as a definition that cannot be read: an error, not the config
+        return 1
     try:
         ignores = _config_ignores(args, "lint")
-        findings, side = lint_paths(args.paths)
+        texts = {source: d.source() for source, d in described.items()}
+        findings, side = lint_paths(args.paths, texts)
         for document in side.documents:
             ignores += definition_ignores(document, _ALL_RULES)
     except ConfigError as exc:

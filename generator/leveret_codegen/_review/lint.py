@@ -8,16 +8,17 @@ the named folders hold); usage and roles are computed over every file the run lo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Final
 
 from leveret_codegen._diagnostics import Diagnostic
-from leveret_codegen._frontend import load_services
+from leveret_codegen._frontend import Text, load_services
 from leveret_codegen._loader import LoadedDocument, Pointer, too_deep
 from leveret_codegen._review.compare_schema import Role
 from leveret_codegen._review.findings import Finding
 from leveret_codegen._review.rules_lint import LINT_RULES
-from leveret_codegen._review.sources import FileReader, Side, load_side
+from leveret_codegen._review.sources import FileReader, Side, TextReader, load_side
 from leveret_codegen._review.usage import Usage, find_usage, label
 from leveret_codegen._walk import iter_schemas
 
@@ -37,10 +38,17 @@ def _mapping(value: object) -> dict[str, object]:
     return value if isinstance(value, dict) else {}
 
 
-def lint_paths(paths: Sequence[str]) -> tuple[list[Finding], Side]:
-    """Every finding for the definitions at ``paths`` (files or folders), and what was loaded."""
-    _, diagnostics = load_services(paths)
-    side = load_side(FileReader(), paths, keep_invalid=True)
+def lint_paths(
+    paths: Sequence[str], texts: Mapping[str, Text] | None = None
+) -> tuple[list[Finding], Side]:
+    """Every finding for the definitions at ``paths`` (files or folders), and what was loaded.
+
+    ``texts``: definitions given as text by the path that names them (``queue:<QUEUE>``);
+    every other path is a file or folder."""
+    given = texts or {}
+    _, diagnostics = load_services([given.get(p) or Path(p) for p in paths])
+    reader = TextReader({n: t.text for n, t in given.items()}, FileReader())
+    side = load_side(reader, paths, keep_invalid=True)
     own: list[Finding] = []
     try:
         usage = find_usage(side)
