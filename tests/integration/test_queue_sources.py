@@ -483,3 +483,30 @@ def test_lint_a_definition_that_does_not_load(
     located = {(f["file"], f["line"], f["col"], f["rule"]) for f in findings}
     assert (f"queue:{queue}", 10, 11, "DEFINITION_VALID") in located  # type: strin
     assert (f"queue:{queue}", 8, 11, "DEFINITION_VALID") in located  # the $ref to a file
+
+
+def _nested(depth: int) -> Any:
+    value: Any = {"type": "string"}
+    for _ in range(depth):
+        value = {"allOf": [value]}
+    return value
+
+
+@pytest.mark.parametrize("template", ALL_COMMANDS, ids=lambda t: t[0])
+def test_a_definition_nested_too_deep_is_refused_like_a_file(
+    template: tuple[str, ...],
+    amqp_url: str,
+    queue: str,
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Nested deeper than the loader takes (but not so deep that the reply's JSON is refused):
+    the same LV105 as a file, and nothing generated."""
+    deep = {**HOSTILE, "types": {"Deep": _nested(70)}}
+    with _raw_describer(amqp_url, queue, deep):
+        status, out, err = leveret_command(capsys, *_argv(template, f"queue:{queue}"))
+    assert status == (2 if template[0] in ("breaking", "call") else 1)
+    reported = err if template[0] != "lint" else out
+    assert f"queue:{queue}:1:101: error[" in reported
+    assert "LV105: nested too deeply" in reported or "error[LV105]: nested too deeply" in reported
+    assert not Path("out").exists()
