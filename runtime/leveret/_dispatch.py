@@ -62,7 +62,7 @@ from leveret._wire import (
     read_trace_headers,
 )
 
-__all__ = ["Call", "Dispatcher", "Outcome"]
+__all__ = ["DESCRIBE_SPEC", "Call", "Dispatcher", "Outcome"]
 
 log = SafeLogger("leveret.server")  # logging never fails a call
 
@@ -191,12 +191,32 @@ class Dispatcher:
             return self._fit(accepted, delivery.method or "")
         return accepted
 
-    def _describe(self, delivery: Delivery, reply_to: str | bytes, cid: str | bytes) -> Outcome:
-        """The reply to ``leveret.describe``: through the deadline check and the size limit as
-        any call, not through ``authorize`` or middleware (it runs no handler)."""
-        deadline = read_deadline(delivery.headers)
+    def _describe(
+        self, delivery: Delivery, reply_to: str | bytes, cid: str | bytes, caller: str | None
+    ) -> Outcome:
+        """The reply to ``leveret.describe``: through the deadline check, the servicer's
+        ``authorize`` hook (as :data:`DESCRIBE_SPEC`: the definition says more than any
+        validation error the hook keeps from a refused caller) and the size limit as any call;
+        not through middleware (it runs no handler)."""
+        headers = delivery.headers
+        deadline = read_deadline(headers)
         if deadline is not None and time.time() >= deadline:
             return Outcome(None, ack=True)
+        if self._authorize is not None:
+            entries = read_metadata(headers)  # invalid metadata: the hook sees none
+            context = CallContext(
+                method=DESCRIBE_METHOD,
+                correlation_id=_cid_text(cid),
+                deadline=deadline,
+                headers=headers,
+                redelivered=delivery.redelivered,
+                metadata=MappingProxyType(entries) if entries else EMPTY_METADATA,
+                attempt=read_attempt(headers),
+                caller=caller or None,
+            )
+            refused = self._authorized(DESCRIBE_SPEC, context, reply_to, cid)
+            if refused is not None:
+                return refused
         assert self.description is not None
         log.debug("described %s (cid=%r)", self.service.name, cid)
         reply = OutgoingReply(reply_to, cid, STATUS_OK, self.description, self.service.fingerprint)
@@ -249,7 +269,7 @@ class Dispatcher:
                 InvalidArgument(f"unsupported content type {delivery.content_type!r}"),
             )
         if delivery.method == DESCRIBE_METHOD and self.description is not None:
-            return self._describe(delivery, reply_to, cid)
+            return self._describe(delivery, reply_to, cid, caller)
         method = self.service.by_name.get(delivery.method or "")
         if method is None:
             return _refuse(
@@ -296,7 +316,7 @@ class Dispatcher:
                 metadata = MappingProxyType(entries)
         context = CallContext(
             method=method.name,
-            correlation_id=cid if isinstance(cid, str) else cid.decode("utf-8", "backslashreplace"),
+            correlation_id=_cid_text(cid),
             deadline=deadline,
             headers=headers,
             redelivered=delivery.redelivered,
@@ -687,11 +707,27 @@ def _authorizer(
     return hook  # type: ignore[no-any-return]
 
 
+def _cid_text(cid: str | bytes) -> str:
+    return cid if isinstance(cid, str) else cid.decode("utf-8", "backslashreplace")
+
+
 def _refuse(
     reply_to: str | bytes, cid: str | bytes, error: RpcError, fingerprint: str | None = None
 ) -> Outcome:
     body = encode_exception(error)
     return Outcome(OutgoingReply(reply_to, cid, error.status.name, body, fingerprint), ack=False)
+
+
+#: What the servicer's ``authorize`` hook is given for ``leveret.describe``, the built-in method
+#: that answers with the service's definition: it reads, so it is idempotent; it has no
+#: handler (``python_name`` empty), no request or response model of its own, no fingerprint.
+DESCRIBE_SPEC: MethodSpec[BaseModel, BaseModel] = MethodSpec(
+    name=DESCRIBE_METHOD,
+    python_name="",
+    request=BaseModel,
+    response=BaseModel,
+    idempotent=True,
+)
 
 
 def describe(service: ServiceSpec) -> bytes | None:

@@ -251,9 +251,11 @@ class Worker:
     Kubernetes to restart it, with the new credentials). None retries for ever. See
     docs/resilience.md, "A login refused". ``reflection``: answer the built-in
     ``leveret.describe`` with the service's definition and fingerprints (``leveret describe
-    queue:<queue>``); False answers it UNIMPLEMENTED. ``on_drift``: a caller generated from
-    another contract of a method (its ``rpc-fingerprint`` differs from the worker's) is served
-    and logged once per pair of fingerprints (``"warn"``), or refused with FAILED_PRECONDITION
+    queue:<queue>``), to the callers the servicer's ``authorize`` hook lets through (it is
+    asked with ``method.name == "leveret.describe"``); False answers it UNIMPLEMENTED.
+    ``on_drift``: a caller generated from another contract of a method (its
+    ``rpc-fingerprint`` differs from the worker's) is served and logged once per pair of
+    fingerprints (``"warn"``), or refused with FAILED_PRECONDITION
     (``"reject"``, for teams that deploy in lockstep). See docs/wire-protocol.md, "Reflection"
     and "Contract drift".
 

@@ -135,6 +135,22 @@ def test_describe_as_json_is_the_served_definition(
     assert json.loads(out) == json.loads(SERVICE.definition)
 
 
+def test_describe_refused_by_the_authorize_hook(
+    amqp_url: str, queue: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Private(Inventory):
+        def authorize(self, method: leveret.MethodSpec[Any, Any], context: Any) -> None:
+            if method.name == "leveret.describe":
+                raise leveret.PermissionDenied(f"{context.caller} may not read the definition")
+
+    with leveret.Worker(Private(), url=amqp_url, queue=queue):
+        status, out, err = leveret_command(capsys, "describe", f"queue:{queue}")
+    assert (status, out) == (1, "")
+    assert err == (
+        f"leveret describe: queue:{queue}: PERMISSION_DENIED: guest may not read the definition\n"
+    )
+
+
 def test_describe_takes_a_file_too(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -224,6 +224,65 @@ def test_a_worker_without_a_definition_does_not_describe_itself(amqp_url: str, q
         client.describe(queue)
 
 
+class Guarded(Inventory):
+    """Lets only ``readers`` describe the service; records what its hook was asked."""
+
+    def __init__(self, readers: frozenset[str]) -> None:
+        super().__init__()
+        self.readers = readers
+        self.asked: list[tuple[str, bool, str | None, dict[str, str]]] = []
+
+    def authorize(self, method: MethodSpec[Any, Any], context: CallContext) -> None:
+        self.asked.append((method.name, method.idempotent, context.caller, dict(context.metadata)))
+        if method.name == "leveret.describe" and context.caller not in self.readers:
+            raise leveret.PermissionDenied(f"{context.caller} may not read the definition")
+
+
+@pytest.mark.parametrize(
+    "readers", [frozenset({"guest"}), frozenset({"ops"})], ids=["allowed", "refused"]
+)
+def test_describe_goes_through_the_authorize_hook(
+    amqp_url: str, queue: str, readers: frozenset[str]
+) -> None:
+    """The definition tells a caller what a refused call's validation errors would (and
+    more), so the servicer's hook decides on it as on any method, before it is sent."""
+    servicer = Guarded(readers)
+    with (
+        leveret.Worker(servicer, url=amqp_url, queue=queue),
+        leveret.DynamicClient.connect(amqp_url) as client,
+    ):
+        if "guest" in readers:
+            assert client.describe(queue)["definition"] == DEFINITION_V2
+        else:
+            with pytest.raises(leveret.PermissionDenied, match="guest may not read"):
+                client.describe(queue)
+        # the methods are the hook's business as before
+        assert client.call(queue, "reserve", {"sku": "A", "quantity": 1})["id"] == "r-A"
+    assert servicer.asked == [
+        ("leveret.describe", True, "guest", {}),
+        ("reserve", False, "guest", {}),
+    ]
+
+
+def test_describe_refused_by_a_failing_hook_is_internal(amqp_url: str, queue: str) -> None:
+    """A hook written for the definition's methods only (a lookup by name) fails closed."""
+
+    class ByName(Inventory):
+        ROLES: ClassVar[dict[str, frozenset[str]]] = {"reserve": frozenset({"guest"})}
+
+        def authorize(self, method: MethodSpec[Any, Any], context: CallContext) -> None:
+            if context.caller not in self.ROLES[method.name]:
+                raise leveret.PermissionDenied("no")
+
+    with (
+        leveret.Worker(ByName(), url=amqp_url, queue=queue),
+        leveret.DynamicClient.connect(amqp_url) as client,
+    ):
+        with pytest.raises(leveret.Internal):
+            client.describe(queue)
+        assert client.call(queue, "reserve", {"sku": "A", "quantity": 1})["id"] == "r-A"
+
+
 # -- 3. drift -----------------------------------------------------------------------------------
 
 
