@@ -228,6 +228,20 @@ def test_breaking_against_the_served_definition(
     assert json.loads(out)["findings"] == []
 
 
+@pytest.mark.parametrize(
+    "old", ["missing.yaml", "git:no-such-revision", "queue:leveret.test.nobody"]
+)
+def test_breaking_exits_2_for_any_old_side_it_cannot_read(
+    old: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A queue that cannot be described is one more unreadable side: exit 2, as a missing file
+    or a git revision that cannot be read (exit 1 means a breaking change was found)."""
+    subprocess.run(["git", "init", "-q", "."], check=True)
+    status, out, err = leveret_command(capsys, "breaking", "inventory.yaml", "--against", old)
+    assert (status, out) == (2, "")
+    assert err.startswith("leveret breaking: ")
+
+
 def test_breaking_with_the_served_definition_as_the_new_side(
     served: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
