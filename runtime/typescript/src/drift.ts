@@ -13,7 +13,16 @@ export interface ContractDrift {
 /** At most this many pairs are remembered: a peer inventing fingerprints cannot grow memory. */
 export const MAX_REMEMBERED = 1024;
 
+/** Where leveret logs: `console` fits; each line starts with `leveret.client:` or `leveret.server:`. */
 export type Logger = Pick<Console, 'debug' | 'info' | 'warn' | 'error'>;
+
+/** Warnings and errors to the console; debug and info dropped. */
+export const defaultLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (...args: unknown[]) => console.warn(...args),
+  error: (...args: unknown[]) => console.error(...args),
+};
 
 export class DriftLog {
   private readonly seen = new Set<string>();

@@ -36,7 +36,9 @@ export {
   type ServiceSpec,
 } from './spec';
 export type { CallContext } from './context';
-export type { ContractDrift } from './drift';
+export type { ContractDrift, Logger } from './drift';
+export type { RetryOptions } from './retry';
+export { VERSION } from './version';
 export { Client, type CallOptions, type ConnectOptions } from './client';
 export { serveService, type Handler, type ServeOptions, type Worker } from './worker';
 export { check, type ErrorDetail } from './validate';

@@ -1,23 +1,608 @@
+// The server side of docs/wire-protocol.md: declare the queue, consume with manual acks, apply
+// the checks of §3 in order, run handlers (at most `concurrency` at once), publish the reply
+// and only then ack. Malformed messages cost the worker that message only.
+
+import type * as amqp from 'amqplib';
+
+import { Backoff, connectAny, loginOf, resolveUrls, sleep } from './connection';
 import type { CallContext } from './context';
-import type { ServiceSpec } from './spec';
+import { defaultLogger, DriftLog, type ContractDrift, type Logger } from './drift';
+import {
+  ConfigurationError,
+  FailedPrecondition,
+  Internal,
+  InvalidArgument,
+  ResourceExhausted,
+  RpcError,
+  Unauthenticated,
+  Unavailable,
+  Unimplemented,
+} from './errors';
+import type { MethodSpec, ServiceSpec } from './spec';
+import type { StatusName } from './status';
+import { BodyError, check, findNonFinite, readBody, summary } from './validate';
+import { VERSION } from './version';
+import {
+  CONTENT_TYPE,
+  DESCRIBE_METHOD,
+  encodeError,
+  HEADER_FINGERPRINT,
+  HEADER_STATUS,
+  MAX_MESSAGE_SIZE,
+  metadataError,
+  pyRepr,
+  readAttempt,
+  readDeadline,
+  readFingerprint,
+  readMetadata,
+} from './wire';
 
 export type Handler<Req, Res> = (request: Req, context: CallContext) => Res | Promise<Res>;
+
 export interface ServeOptions {
+  /** Broker URL(s), comma-separated; default AMQP_URL, else amqp://guest:guest@127.0.0.1:5672/%2F. */
   url?: string;
+  /** The request queue; default the service's. */
   queue?: string;
+  /** Deliveries the broker hands this worker before acks (per consumer); default `concurrency`. */
   prefetch?: number;
+  /** Handlers running at once; default 64. */
   concurrency?: number;
+  /** Answer `leveret.describe` (default true, when the service carries its definition). */
   reflection?: boolean;
+  /** Arguments of the queue declare, e.g. `{ 'x-queue-type': 'quorum' }`; all workers must agree. */
+  queueArguments?: Record<string, unknown>;
+  /** `classic` (default) or `quorum`: a shorthand for the `x-queue-type` argument. */
+  queueType?: 'classic' | 'quorum';
+  /** A caller generated from another contract: served with a warning, or refused FAILED_PRECONDITION. */
+  onDrift?: 'warn' | 'reject';
+  /** Refuse requests without a user_id (UNAUTHENTICATED). */
+  requireCaller?: boolean;
+  /** The largest request or reply body, in bytes (default 4 MiB). */
+  maxMessageSize?: number;
+  /** Seconds close() waits for handlers in progress (default 10). */
+  grace?: number;
+  /** The connection's name, shown by the broker's management tools. */
+  name?: string;
+  /** Where the worker logs (warnings, handler failures with their stack); default: warnings and errors to the console. */
+  logger?: Logger;
 }
+
 export interface Worker {
   readonly queue: string;
+  /** Stop consuming, return unstarted deliveries, let handlers in progress finish, disconnect. */
   close(): Promise<void>;
 }
+
+/** What to do with a delivery: publish `reply` (if any), then ack or reject without requeue. */
+interface Outcome {
+  reply: { status: StatusName; body: Buffer; fingerprint: string | null } | null;
+  ack: boolean;
+}
+
+interface Delivery {
+  msg: amqp.ConsumeMessage;
+  generation: number;
+}
+
+function errorOutcome(error: RpcError, ack: boolean, fingerprint: string | null): Outcome {
+  const body = encodeError({ code: error.status, message: error.message, error: error.errorName, details: error.details });
+  return { reply: { status: error.status, body, fingerprint }, ack };
+}
+
+function isJson(contentType: string | undefined): boolean {
+  if (contentType === undefined || contentType === null) return true;
+  return contentType.split(';')[0]!.trim().toLowerCase() === CONTENT_TYPE;
+}
+
+class WorkerImpl implements Worker {
+  readonly queue: string;
+  private readonly urls: string[];
+  private readonly concurrency: number;
+  private readonly prefetch: number;
+  private readonly maxMessageSize: number;
+  private readonly logger: Logger;
+  private readonly drifts: DriftLog;
+  private readonly description: Buffer | null;
+  private readonly queueArguments: Record<string, unknown> | undefined;
+  private readonly declaring = new Map<string, string[]>();
+
+  private model: amqp.ChannelModel | null = null;
+  private channel: amqp.ConfirmChannel | null = null;
+  private consumerTag: string | null = null;
+  private generation = 0;
+  private user = 'guest';
+  private running = 0;
+  private readonly waiting: Delivery[] = [];
+  private readonly idle = new Set<() => void>();
+  private closing = false;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private reconnects = 0;
+  private readonly backoff = new Backoff(0.1, 2, 5, 0.2);
+  /** The signals of the handlers running, aborted when close() gives up on them. */
+  private readonly runningCalls = new Set<AbortController>();
+
+  constructor(
+    private readonly service: ServiceSpec,
+    private readonly handlers: Record<string, Handler<any, any>>,
+    private readonly options: ServeOptions,
+  ) {
+    this.queue = options.queue ?? service.queue;
+    this.urls = resolveUrls(options.url);
+    this.concurrency = options.concurrency ?? 64;
+    this.prefetch = options.prefetch ?? this.concurrency;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
+      throw new ConfigurationError(`concurrency is a positive integer, not ${String(options.concurrency)}`);
+    }
+    if (!Number.isInteger(this.prefetch) || this.prefetch < 0 || this.prefetch > 65535) {
+      throw new ConfigurationError(`prefetch is an integer from 0 to 65535, not ${String(options.prefetch)}`);
+    }
+    if (options.onDrift !== undefined && options.onDrift !== 'warn' && options.onDrift !== 'reject') {
+      throw new ConfigurationError(`onDrift is 'warn' or 'reject', not ${String(options.onDrift)}`);
+    }
+    this.maxMessageSize = options.maxMessageSize ?? MAX_MESSAGE_SIZE;
+    this.logger = options.logger ?? defaultLogger;
+    this.drifts = new DriftLog('server', this.logger);
+    const args = { ...(options.queueArguments ?? {}) };
+    if (options.queueType === 'quorum') args['x-queue-type'] = 'quorum';
+    this.queueArguments = Object.keys(args).length > 0 ? args : undefined;
+    for (const [name, method] of Object.entries(service.methods)) {
+      if (typeof handlers[name] !== 'function') {
+        throw new ConfigurationError(`no handler for ${service.name}.${name}`);
+      }
+      for (const error of method.errors) {
+        const list = this.declaring.get(error.errorName) ?? [];
+        list.push(name);
+        this.declaring.set(error.errorName, list);
+      }
+    }
+    this.description =
+      options.reflection === false || service.definition === null || service.definition === undefined
+        ? null
+        : Buffer.from(
+            JSON.stringify({
+              definition: service.definition,
+              fingerprint: service.fingerprint,
+              methods: Object.fromEntries(Object.entries(service.methods).map(([n, m]) => [n, m.fingerprint])),
+              leveret: VERSION,
+            }),
+            'utf8',
+          );
+  }
+
+  /** Connect, declare, consume. A queue declared with other arguments is a ConfigurationError. */
+  async open(): Promise<void> {
+    const { connection, url } = await connectAny(this.urls, this.options.name);
+    try {
+      const channel = await connection.createConfirmChannel();
+      channel.on('error', () => undefined);
+      try {
+        await channel.assertQueue(this.queue, {
+          durable: true,
+          exclusive: false,
+          autoDelete: false,
+          arguments: this.queueArguments,
+        });
+      } catch (error) {
+        const text = (error as Error).message;
+        if (/PRECONDITION_FAILED|406/.test(text)) {
+          throw new ConfigurationError(
+            `queue '${this.queue}' exists with other arguments than this worker's (${text}): ` +
+              'every worker of a queue must declare it the same way',
+          );
+        }
+        throw error;
+      }
+      await channel.prefetch(this.prefetch, false);
+      if (this.closing) {
+        await connection.close().catch(() => undefined);
+        return;
+      }
+      this.generation += 1;
+      const generation = this.generation;
+      this.user = loginOf(url);
+      this.model = connection;
+      this.channel = channel;
+      connection.on('error', () => undefined);
+      connection.on('close', () => this.lost(connection));
+      channel.on('close', () => this.lost(connection));
+      const ok = await channel.consume(this.queue, (msg) => this.onDelivery(msg, generation), { noAck: false });
+      this.consumerTag = ok.consumerTag;
+      this.reconnects = 0;
+    } catch (error) {
+      await connection.close().catch(() => undefined);
+      if (error instanceof ConfigurationError || error instanceof RpcError) throw error;
+      throw new Unavailable(`cannot serve queue '${this.queue}': ${(error as Error).message}`, null, { cause: error });
+    }
+  }
+
+  private lost(connection: amqp.ChannelModel): void {
+    if (this.model !== connection) return;
+    this.model = null;
+    this.channel = null;
+    this.consumerTag = null;
+    connection.close().catch(() => undefined);
+    // Deliveries not started belong to the lost channel: the broker requeues them.
+    this.waiting.length = 0;
+    this.notifyIdle();
+    if (!this.closing) {
+      this.logger.warn(`leveret.server: lost the connection serving '${this.queue}'; reconnecting`);
+      this.scheduleReconnect();
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.reconnectTimer !== null || this.closing) return;
+    const delay = this.backoff.delayMs(this.reconnects++);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.open().catch((error: unknown) => {
+        this.logger.warn(`leveret.server: reconnect failed: ${(error as Error).message}`);
+        this.scheduleReconnect();
+      });
+    }, delay);
+  }
+
+  private onDelivery(msg: amqp.ConsumeMessage | null, generation: number): void {
+    if (msg === null) {
+      // The broker cancelled the consumer (the queue was deleted): start over.
+      const model = this.model;
+      if (model !== null && generation === this.generation) this.lost(model);
+      return;
+    }
+    if (this.closing) {
+      this.channel?.nack(msg, false, true);
+      return;
+    }
+    this.waiting.push({ msg, generation });
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.waiting.length > 0 && !this.closing) {
+      const delivery = this.waiting.shift()!;
+      this.running += 1;
+      this.handle(delivery)
+        .catch((error: unknown) => {
+          this.logger.error(`leveret.server: a delivery could not be settled: ${String(error)}`);
+        })
+        .finally(() => {
+          this.running -= 1;
+          this.notifyIdle();
+          this.pump();
+        });
+    }
+  }
+
+  private notifyIdle(): void {
+    if (this.running === 0) for (const done of this.idle) done();
+  }
+
+  private async handle(delivery: Delivery): Promise<void> {
+    let outcome: Outcome;
+    try {
+      const decided = this.accept(delivery.msg);
+      outcome = 'ack' in decided ? decided : await this.run(decided);
+    } catch (error) {
+      // A message no check foresaw must cost this message only: refused, never left unsettled.
+      const { correlationId, replyTo, type } = delivery.msg.properties;
+      this.logger.error(`leveret.server: could not handle a delivery (cid=${String(correlationId)}):`, error);
+      outcome =
+        correlationId && replyTo
+          ? errorOutcome(new Internal(`internal error in ${String(type)} (correlation id ${String(correlationId)})`), false, null)
+          : { reply: null, ack: false };
+    }
+    await this.settle(delivery, outcome);
+  }
+
+  /** The checks of §3 up to the handler: an Outcome, or a call to run. */
+  private accept(msg: amqp.ConsumeMessage): Outcome | PreparedCall {
+    const props = msg.properties;
+    const cid = props.correlationId as string | undefined;
+    const replyTo = props.replyTo as string | undefined;
+    const name = props.type as string | undefined;
+    if (!cid || !replyTo) {
+      this.logger.warn(
+        `leveret.server: rejected a request without ${!cid ? 'correlation_id' : 'reply_to'} (method=${String(name)})`,
+      );
+      return { reply: null, ack: false };
+    }
+    const methods = this.service.methods;
+    const method = name && Object.hasOwn(methods, name) ? methods[name] : undefined;
+    const fingerprint = method?.fingerprint ?? null;
+    const caller = typeof props.userId === 'string' && props.userId ? props.userId : null;
+    if (caller === null && this.options.requireCaller) {
+      return errorOutcome(
+        new Unauthenticated(
+          'this service requires callers to identify themselves: publish the request with the AMQP user_id ' +
+            'property set to your broker login',
+        ),
+        false,
+        fingerprint,
+      );
+    }
+    if (!isJson(props.contentType as string | undefined)) {
+      return errorOutcome(
+        new InvalidArgument(`unsupported content type ${pyRepr(String(props.contentType))}`),
+        false,
+        fingerprint,
+      );
+    }
+    const headers = (props.headers ?? {}) as Record<string, unknown>;
+    if (name === DESCRIBE_METHOD && this.description !== null) {
+      const deadline = readDeadline(headers);
+      if (deadline !== null && Date.now() >= deadline) return { reply: null, ack: true };
+      return { reply: { status: 'OK', body: this.description, fingerprint: this.service.fingerprint }, ack: true };
+    }
+    if (method === undefined) {
+      return errorOutcome(
+        new Unimplemented(
+          name
+            ? `${this.service.name} has no method ${pyRepr(name)}`
+            : "the request names no method (the AMQP 'type' property is empty)",
+        ),
+        false,
+        null,
+      );
+    }
+    const deadline = readDeadline(headers);
+    if (deadline !== null && Date.now() >= deadline) {
+      this.logger.debug(`leveret.server: skipped ${method.name} (cid=${cid}): the caller's deadline has passed`);
+      return { reply: null, ack: true };
+    }
+    let drift: ContractDrift | null = null;
+    const theirs = readFingerprint(headers);
+    if (theirs !== null && fingerprint !== null && theirs !== fingerprint) {
+      drift = { service: this.service.name, method: method.name, client: theirs, server: fingerprint };
+      this.drifts.report(drift, `caller ${caller ?? '(no user_id)'}, cid '${cid}'`);
+      if (this.options.onDrift === 'reject') {
+        return errorOutcome(
+          new FailedPrecondition(
+            `${this.service.name}.${method.name}: the caller was generated from contract ${theirs}, this worker ` +
+              `serves ${fingerprint}; it refuses calls across contracts (on_drift='reject'): regenerate the client`,
+          ),
+          false,
+          fingerprint,
+        );
+      }
+    }
+    const metadata = readMetadata(headers);
+    if (metadata === null) {
+      const problem = metadataError(headers);
+      this.logger.warn(`leveret.server: refused a request with invalid metadata (cid='${cid}'): ${problem}`);
+      return errorOutcome(new InvalidArgument(problem), false, fingerprint);
+    }
+    const size = msg.content.length;
+    if (size > this.maxMessageSize) {
+      const limit = this.maxMessageSize;
+      return errorOutcome(
+        new ResourceExhausted(
+          `the request is ${size} bytes, ${size - limit} bytes over the worker's max_message_size (${limit} bytes); it was not read`,
+        ),
+        false,
+        fingerprint,
+      );
+    }
+    let request: unknown;
+    try {
+      request = readBody(msg.content, method.request);
+    } catch (error) {
+      if (!(error instanceof BodyError)) throw error;
+      return errorOutcome(
+        new InvalidArgument(`${method.name}: request failed validation: ${summary(error.details)}`, error.details),
+        false,
+        fingerprint,
+      );
+    }
+    return {
+      method,
+      request,
+      cid,
+      deadline,
+      context: {
+        method: method.name,
+        correlationId: cid,
+        deadline,
+        metadata: Object.freeze(metadata),
+        attempt: readAttempt(headers),
+        caller,
+        redelivered: msg.fields.redelivered,
+        headers: Object.freeze({ ...headers }),
+        contractDrift: drift,
+      },
+    };
+  }
+
+  /** Run the handler; its result or error as an Outcome (§3 cases 6-9). */
+  private async run(call: PreparedCall): Promise<Outcome> {
+    const { method, cid } = call;
+    const fingerprint = method.fingerprint ?? null;
+    const controller = new AbortController();
+    this.runningCalls.add(controller);
+    let timer: NodeJS.Timeout | null = null;
+    if (call.deadline !== null) {
+      timer = setTimeout(() => controller.abort(new Error('the deadline has passed')), Math.max(0, call.deadline - Date.now()));
+      timer.unref();
+    }
+    const deadline = call.deadline;
+    const context: CallContext = {
+      ...call.context,
+      signal: controller.signal,
+      timeRemaining: () => (deadline === null ? Infinity : Math.max(0, deadline - Date.now())),
+    };
+    try {
+      const handler = this.handlers[method.name]!;
+      let result: unknown;
+      try {
+        result = await handler(call.request, context);
+      } catch (error) {
+        if (error instanceof RpcError) {
+          this.checkDeclared(method, error, cid);
+          try {
+            return errorOutcome(error, true, fingerprint);
+          } catch (encodeFailure) {
+            return this.internal(method, cid, encodeFailure, fingerprint);
+          }
+        }
+        return this.internal(method, cid, error, fingerprint);
+      }
+      const where = findNonFinite(result);
+      if (where !== null) {
+        return this.internal(
+          method,
+          cid,
+          new Error(`handler of '${method.name}' returned ${where.join('.') || '(body)'} = NaN or an infinity, which JSON cannot carry`),
+          fingerprint,
+        );
+      }
+      let text: string | undefined;
+      try {
+        text = JSON.stringify(result);
+      } catch (error) {
+        return this.internal(method, cid, error, fingerprint);
+      }
+      const sent: unknown = text === undefined ? undefined : JSON.parse(text);
+      const details = check(method.response, sent);
+      if (details !== null) {
+        return this.internal(
+          method,
+          cid,
+          new Error(`handler of '${method.name}' returned a response its schema refuses: ${summary(details)}`),
+          fingerprint,
+        );
+      }
+      return { reply: { status: 'OK', body: Buffer.from(text!, 'utf8'), fingerprint }, ack: true };
+    } finally {
+      if (timer !== null) clearTimeout(timer);
+      this.runningCalls.delete(controller);
+    }
+  }
+
+  private internal(method: MethodSpec<any, any>, cid: string, error: unknown, fingerprint: string | null): Outcome {
+    // The stack goes to the log, with the correlation id the caller's message quotes; never on the wire.
+    this.logger.error(
+      `leveret.server: handler ${method.name} failed (cid=${cid}):`,
+      error instanceof Error ? (error.stack ?? error.message) : error,
+    );
+    return errorOutcome(new Internal(`internal error in ${method.name} (correlation id ${cid})`), true, fingerprint);
+  }
+
+  /** Warn about a named error the method does not declare: its caller gets a plain status. */
+  private checkDeclared(method: MethodSpec<any, any>, error: RpcError, cid: string): void {
+    const name = error.errorName;
+    if (!name || method.errors.some((declared) => declared.errorName === name)) return;
+    const others = (this.declaring.get(name) ?? []).filter((m) => m !== method.name);
+    this.logger.warn(
+      `leveret.server: handler ${method.name} raised ${name}, which ${method.name} does not declare` +
+        `${others.length ? ` (declared by ${others.join(', ')})` : ''}: the caller gets a plain ${error.status} (cid=${cid})`,
+    );
+  }
+
+  /** Publish the reply (confirmed), then ack or reject; a delivery is never left unsettled. */
+  private async settle(delivery: Delivery, outcome: Outcome): Promise<void> {
+    const { msg } = delivery;
+    let reply = outcome.reply;
+    if (reply !== null && reply.body.length > this.maxMessageSize) {
+      const size = reply.body.length;
+      const limit = this.maxMessageSize;
+      const error = new ResourceExhausted(
+        `the reply of ${String(msg.properties.type)} is ${size} bytes, ${size - limit} bytes over the worker's ` +
+          `max_message_size (${limit} bytes); it was not sent`,
+      );
+      this.logger.error(`leveret.server: ${error.message}`);
+      reply = errorOutcome(error, outcome.ack, reply.fingerprint).reply;
+    }
+    let ack = outcome.ack;
+    if (reply !== null) {
+      const channel = this.channel;
+      if (channel === null) return; // no channel to answer on; the broker requeued the request
+      const headers: Record<string, unknown> = { [HEADER_STATUS]: reply.status };
+      if (reply.fingerprint) headers[HEADER_FINGERPRINT] = reply.fingerprint;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          try {
+            channel.publish(
+              '',
+              msg.properties.replyTo as string,
+              reply!.body,
+              { contentType: CONTENT_TYPE, correlationId: msg.properties.correlationId as string, headers, userId: this.user },
+              (error: unknown) => (error ? reject(error as Error) : resolve()),
+            );
+          } catch (error) {
+            reject(error as Error);
+          }
+        });
+      } catch (error) {
+        this.logger.error(`leveret.server: the reply to cid=${String(msg.properties.correlationId)} could not be published: ${String(error)}`);
+        ack = false;
+      }
+    }
+    // A delivery tag names a delivery on one channel only: after a reconnect the broker has
+    // already requeued this request, and the same tag would name another delivery.
+    const channel = this.channel;
+    if (channel === null || delivery.generation !== this.generation) return;
+    try {
+      if (ack) channel.ack(msg);
+      else channel.reject(msg, false);
+    } catch (error) {
+      this.logger.warn(`leveret.server: could not settle a delivery: ${String(error)}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    const channel = this.channel;
+    if (channel !== null && this.consumerTag !== null) {
+      await channel.cancel(this.consumerTag).catch(() => undefined);
+    }
+    // Deliveries received but not started go back to the queue at once, for another worker.
+    for (const delivery of this.waiting.splice(0)) {
+      if (delivery.generation === this.generation) channel?.nack(delivery.msg, false, true);
+    }
+    if (this.running > 0) {
+      const grace = (this.options.grace ?? 10) * 1000;
+      let done: () => void = () => undefined;
+      const idle = new Promise<void>((resolve) => {
+        done = resolve;
+        this.idle.add(resolve);
+      });
+      const stop = new AbortController();
+      await Promise.race([idle, sleep(grace, stop.signal)]);
+      stop.abort();
+      this.idle.delete(done);
+      for (const controller of this.runningCalls) {
+        controller.abort(new Error('the worker stopped past its grace period'));
+      }
+    }
+    const model = this.model;
+    this.model = null;
+    this.channel = null;
+    if (model !== null) await model.close().catch(() => undefined);
+  }
+}
+
+interface PreparedCall {
+  method: MethodSpec<any, any>;
+  request: unknown;
+  cid: string;
+  deadline: number | null;
+  context: Omit<CallContext, 'signal' | 'timeRemaining'>;
+}
+
+/**
+ * Serve `service` with `handlers` (keyed by wire method name) until `close()`. Resolves once the
+ * worker consumes its queue; rejects with Unavailable when no broker can be reached, or
+ * ConfigurationError when the queue exists with other arguments.
+ */
 export async function serveService(
   service: ServiceSpec,
   handlers: Record<string, Handler<any, any>>,
-  options?: ServeOptions,
+  options: ServeOptions = {},
 ): Promise<Worker> {
-  void handlers;
-  return { queue: options?.queue ?? service.queue, close: async () => {} };
+  const worker = new WorkerImpl(service, handlers, options);
+  await worker.open();
+  return worker;
 }

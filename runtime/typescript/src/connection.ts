@@ -1,0 +1,99 @@
+// Broker addresses, backoff and connecting (runtime/leveret/_amqp/_connection.py, _backoff.py).
+
+import * as amqp from 'amqplib';
+
+import { ConfigurationError, Unavailable } from './errors';
+
+export const DEFAULT_URL = 'amqp://guest:guest@127.0.0.1:5672/%2F';
+
+/** The broker addresses of `url` (comma-separated), else of AMQP_URL, else the default. */
+export function resolveUrls(url?: string): string[] {
+  const text = url ?? process.env.AMQP_URL ?? DEFAULT_URL;
+  const urls = text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
+  if (urls.length === 0) throw new ConfigurationError('no broker URL given');
+  for (const item of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(item);
+    } catch {
+      throw new ConfigurationError(`not a broker URL: ${redact(item)}`);
+    }
+    if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
+      throw new ConfigurationError(`a broker URL starts with amqp:// or amqps://, not ${redact(item)}`);
+    }
+  }
+  return urls;
+}
+
+/** The URL without its password, for messages and logs. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparsable URL>';
+  }
+}
+
+/** The user a PLAIN login with `url` logs in as (amqplib's default is guest). */
+export function loginOf(url: string): string {
+  const parsed = new URL(url);
+  return parsed.username ? decodeURIComponent(parsed.username) : 'guest';
+}
+
+/** Exponential backoff with jitter: initial seconds, doubling, at most `maximum`. */
+export class Backoff {
+  constructor(
+    readonly initial = 0.1,
+    readonly multiplier = 2,
+    readonly maximum = 5,
+    readonly jitter = 0.2,
+  ) {}
+
+  /** Milliseconds to wait before retry number `attempt` (0 for the first). */
+  delayMs(attempt: number): number {
+    const base = Math.min(this.maximum, this.initial * this.multiplier ** Math.min(attempt, 30));
+    const spread = base * this.jitter;
+    return Math.max(0, (base - spread + Math.random() * 2 * spread) * 1000);
+  }
+}
+
+export interface ConnectResult {
+  connection: amqp.ChannelModel;
+  url: string;
+}
+
+/** One round over the addresses, in order; Unavailable naming the last failure. */
+export async function connectAny(urls: readonly string[], name: string | undefined): Promise<ConnectResult> {
+  let last: unknown = null;
+  let lastUrl = urls[0]!;
+  for (const url of urls) {
+    try {
+      const connection = await amqp.connect(url, name ? { clientProperties: { connection_name: name } } : undefined);
+      return { connection, url };
+    } catch (error) {
+      last = error;
+      lastUrl = url;
+    }
+  }
+  const reason = last instanceof Error ? last.message : String(last);
+  throw new Unavailable(`cannot reach RabbitMQ at ${redact(lastUrl)}: ${reason}`, null, { origin: 'local', cause: last });
+}
+
+/** A promise settled after `ms`, or at once when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
