@@ -23,7 +23,7 @@ from pathlib import Path
 from leveret_codegen._loader import LoadedDocument
 from leveret_codegen._refs import Lookup, Resolver
 from leveret_codegen._review.fingerprint import canonical
-from leveret_codegen._review.sources import Schema
+from leveret_codegen._review.sources import Schema, follow_refs
 
 __all__ = ["Fingerprints", "contract_fingerprints"]
 
@@ -71,13 +71,7 @@ class _Document:
         self.resolver = resolver
 
     def follow(self, schema: Schema) -> Schema:
-        if not isinstance(schema.data.get("$ref"), str):
-            return schema
-        followed = self.resolver.follow(schema.document, schema.pointer, schema.data)
-        if followed is None:
-            return schema
-        name = followed.named.name if followed.named is not None else schema.name
-        return Schema(followed.document, followed.pointer, followed.schema, name)
+        return follow_refs(self.resolver, schema)
 
     def canonical(
         self, document: LoadedDocument, pointer: tuple[str, ...], parent: dict[str, object]

@@ -31,6 +31,7 @@ __all__ = [
     "Side",
     "TextReader",
     "find_moved",
+    "follow_refs",
     "load_side",
 ]
 
@@ -244,13 +245,7 @@ class Side:
 
     def follow(self, schema: Schema) -> Schema:
         """Follow ``$ref``-only chains to the schema that says something (unchanged if broken)."""
-        if not isinstance(schema.data.get("$ref"), str):
-            return schema
-        followed = self.resolver.follow(schema.document, schema.pointer, schema.data)
-        if followed is None:
-            return schema
-        name = followed.named.name if followed.named is not None else schema.name
-        return Schema(followed.document, followed.pointer, followed.schema, name)
+        return follow_refs(self.resolver, schema)
 
     def type_schema(self, document: LoadedDocument, name: str) -> Schema | None:
         types = _mapping(_mapping(document.data).get("types"))
@@ -258,6 +253,18 @@ class Side:
         if not isinstance(data, dict):
             return None
         return Schema(document, ("types", name), data, name)
+
+
+def follow_refs(resolver: Resolver, schema: Schema) -> Schema:
+    """``schema``, or the schema its ``$ref`` chain leads to through ``resolver`` (named as the
+    type it reaches, if any); unchanged when it has no ``$ref`` or the reference is broken."""
+    if not isinstance(schema.data.get("$ref"), str):
+        return schema
+    followed = resolver.follow(schema.document, schema.pointer, schema.data)
+    if followed is None:
+        return schema
+    name = followed.named.name if followed.named is not None else schema.name
+    return Schema(followed.document, followed.pointer, followed.schema, name)
 
 
 def load_side(reader: Reader, paths: Sequence[str], *, keep_invalid: bool = False) -> Side:
