@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 
 import type * as amqp from 'amqplib';
 
-import { Backoff, connectAny, loginOf, resolveUrls } from './connection';
+import { Backoff } from './backoff';
+import { connectAny, loginOf, resolveUrls } from './connection';
 import { defaultLogger, DriftLog, type Logger } from './drift';
 import {
   Cancelled,

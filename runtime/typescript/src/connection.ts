@@ -45,23 +45,6 @@ export function loginOf(url: string): string {
   return parsed.username ? decodeURIComponent(parsed.username) : 'guest';
 }
 
-/** Exponential backoff with jitter: initial seconds, doubling, at most `maximum`. */
-export class Backoff {
-  constructor(
-    readonly initial = 0.1,
-    readonly multiplier = 2,
-    readonly maximum = 5,
-    readonly jitter = 0.2,
-  ) {}
-
-  /** Milliseconds to wait before retry number `attempt` (0 for the first). */
-  delayMs(attempt: number): number {
-    const base = Math.min(this.maximum, this.initial * this.multiplier ** Math.min(attempt, 30));
-    const spread = base * this.jitter;
-    return Math.max(0, (base - spread + Math.random() * 2 * spread) * 1000);
-  }
-}
-
 export interface ConnectResult {
   connection: amqp.ChannelModel;
   url: string;
@@ -82,18 +65,4 @@ export async function connectAny(urls: readonly string[], name: string | undefin
   }
   const reason = last instanceof Error ? last.message : String(last);
   throw new Unavailable(`cannot reach RabbitMQ at ${redact(lastUrl)}: ${reason}`, null, { origin: 'local', cause: last });
-}
-
-/** A promise settled after `ms`, or at once when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

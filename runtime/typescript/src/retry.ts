@@ -3,7 +3,7 @@
 // never reached a queue. Retries of failures the service or broker reported are charged to a
 // token bucket (gRPC's retry throttling); connection trouble is not.
 
-import { Backoff } from './connection';
+import { Backoff } from './backoff';
 import { RpcError, Unavailable } from './errors';
 
 export class RetryBudget {

@@ -4,7 +4,8 @@
 
 import type * as amqp from 'amqplib';
 
-import { Backoff, connectAny, loginOf, resolveUrls, sleep } from './connection';
+import { Backoff, sleep } from './backoff';
+import { connectAny, loginOf, resolveUrls } from './connection';
 import type { CallContext } from './context';
 import { defaultLogger, DriftLog, type ContractDrift, type Logger } from './drift';
 import {
