@@ -27,10 +27,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 import leveret
 from tests.conftest import ROOT
+from tests.support.drift import Seen, drift_warnings
 from tests.support.serve import Serve
 
 pytestmark = pytest.mark.integration
@@ -125,18 +125,6 @@ def v2(versions: dict[str, Path]) -> ModuleType:
     return _import(versions["v2"])
 
 
-class Seen(leveret.Middleware):
-    """Records ``CallInfo.contract_drift`` after ``call_next`` (set by then on both sides)."""
-
-    def __init__(self) -> None:
-        self.drifts: list[leveret.ContractDrift | None] = []
-
-    def intercept(self, call: leveret.CallInfo, call_next: Any) -> BaseModel:
-        result: BaseModel = call_next(call)
-        self.drifts.append(call.contract_drift)
-        return result
-
-
 def _servicer(v2: ModuleType) -> Any:
     """An implementation of version 2 that keeps what ``context.contract_drift`` said."""
 
@@ -155,14 +143,6 @@ def _fingerprint(package: ModuleType) -> str:
     fingerprint = package.SERVICE.by_name["reserve"].fingerprint
     assert isinstance(fingerprint, str) and fingerprint.startswith("sha256:")
     return fingerprint
-
-
-def _drift_warnings(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
-    return [
-        r.getMessage()
-        for r in caplog.records
-        if r.name == logger and r.levelno == logging.WARNING and "contract drift" in r.getMessage()
-    ]
 
 
 def test_the_two_versions_have_different_fingerprints(v1: ModuleType, v2: ModuleType) -> None:
@@ -193,8 +173,8 @@ def test_an_older_generated_client_calls_a_newer_worker(
     assert worker_seen.drifts == [drift] * 3  # CallInfo.contract_drift, worker middleware
     assert client_seen.drifts == [drift] * 3  # and client middleware
     worker, client = (
-        _drift_warnings(caplog, "leveret.server"),
-        _drift_warnings(caplog, "leveret.client"),
+        drift_warnings(caplog, "leveret.server"),
+        drift_warnings(caplog, "leveret.client"),
     )
     assert len(worker) == 1 and len(client) == 1, (worker, client)  # once per pair and side
     for record in (worker[0], client[0]):
@@ -216,8 +196,8 @@ def test_the_same_version_does_not_drift(
         reply = current.reserve(sku="A", quantity=1)
     assert (reply.id, reply.expires) == ("r-A", "2026-12-31")
     assert servicer.drifts == worker_seen.drifts == client_seen.drifts == [None]
-    assert _drift_warnings(caplog, "leveret.server") == []
-    assert _drift_warnings(caplog, "leveret.client") == []
+    assert drift_warnings(caplog, "leveret.server") == []
+    assert drift_warnings(caplog, "leveret.client") == []
 
 
 def test_on_drift_reject_refuses_the_older_client(

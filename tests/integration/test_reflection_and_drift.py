@@ -23,6 +23,7 @@ from pydantic import BaseModel
 import leveret
 from leveret import CallContext, MethodSpec, ServiceSpec
 from leveret.prometheus import Metrics
+from tests.support.drift import Seen, drift_warnings
 from tests.support.raw import RawPeer
 
 pytestmark = pytest.mark.integration
@@ -127,31 +128,6 @@ class Inventory(InventoryServicer):
     def reserve(self, request: ReserveRequest, context: CallContext) -> ReservationV2:
         self.drifts.append(context.contract_drift)
         return ReservationV2(id=f"r-{request.sku}", expires="2026-12-31")
-
-
-class Seen(leveret.Middleware):
-    """Records ``CallInfo.contract_drift`` after ``call_next``, as a metrics middleware would."""
-
-    def __init__(self) -> None:
-        self.drifts: list[leveret.ContractDrift | None] = []
-
-    def intercept(self, call: leveret.CallInfo, call_next: Any) -> BaseModel:
-        result: BaseModel = call_next(call)
-        self.drifts.append(call.contract_drift)
-        return result
-
-
-@pytest.fixture
-def queue() -> str:
-    return f"leveret.test.reflection.{uuid.uuid4().hex[:12]}"
-
-
-def _drift_records(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
-    return [
-        r.getMessage()
-        for r in caplog.records
-        if r.name == logger and r.levelno == logging.WARNING and "contract drift" in r.getMessage()
-    ]
 
 
 # -- 1. reflection ----------------------------------------------------------------------------
@@ -305,8 +281,8 @@ def test_drift_is_warned_once_per_pair_on_both_sides_and_the_call_succeeds(
     assert server_seen.drifts == [drift, drift, drift, None]
     assert client_seen.drifts == [drift, drift, drift]
     server, client = (
-        _drift_records(caplog, "leveret.server"),
-        _drift_records(caplog, "leveret.client"),
+        drift_warnings(caplog, "leveret.server"),
+        drift_warnings(caplog, "leveret.client"),
     )
     assert len(server) == 1 and len(client) == 1, (server, client)
     for record in (server[0], client[0]):
@@ -332,7 +308,7 @@ def test_a_new_pair_is_warned_again(
     ):
         for client in (v1, v0, v1, v0):
             client.reserve(sku="A", quantity=1)
-    server = _drift_records(caplog, "leveret.server")
+    server = drift_warnings(caplog, "leveret.server")
     assert len(server) == 2, server
     assert {V1 in server[0], V1 in server[1]} == {True, False}
 
@@ -395,4 +371,4 @@ def test_a_fingerprint_header_that_is_not_a_short_string_is_ignored(
     finally:
         peer.close()
     assert servicer.drifts == [None] * 4
-    assert _drift_records(caplog, "leveret.server") == []
+    assert drift_warnings(caplog, "leveret.server") == []
