@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from leveret_codegen._diagnostics import Diagnostic, Severity, has_errors
-from leveret_codegen._pipeline import generate_files
+from leveret_codegen._lang import add_lang_argument, generate_for
 from leveret_codegen._source_args import SOURCE_HELP, add_source_arguments, resolve_sources
 from leveret_codegen._writer import apply_plan, plan_changes, render_diff
 
@@ -33,6 +33,9 @@ generate are never overwritten.
 With --check nothing is written: the command prints a unified diff of every stale, missing or
 extra file and exits 1, or exits 0 when DIR is up to date (use it in CI).
 
+With --lang typescript each package is TypeScript instead, for a project that depends on the
+leveret npm package: types.ts, errors.ts, spec.ts, client.ts, servicer.ts and index.ts.
+
 Exit status: 0 success (or fresh with --check), 1 errors in a definition, stale output, or
 a queue:<QUEUE> nobody serves or whose worker does not answer reflection.
 """
@@ -42,6 +45,7 @@ examples:
   leveret generate schemas --out generated
   leveret generate schemas/inventory.yaml --out src --check
   leveret generate queue:shop.Inventory --out src
+  leveret generate schemas --lang typescript --out generated/ts
 """
 
 
@@ -75,6 +79,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="print only diagnostics and diffs"
     )
+    add_lang_argument(parser)
     add_source_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -118,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     sources = resolve_sources(args.paths, args, "generate")
     if sources is None:
         return 1
-    result = generate_files(sources)
+    result = generate_for(args.lang, sources)
     _print_diagnostics(result.diagnostics, sys.stderr)
     if has_errors(result.diagnostics):
         print("leveret generate: nothing written: fix the errors above.", file=sys.stderr)
