@@ -467,8 +467,10 @@ export class Client {
     if (declared !== undefined) {
       const schema = declared.detailsSchema;
       if (schema === undefined || schema === null) {
-        return throwIt(new declared(payload.message, payload.details, { origin: 'server' }));
+        // An error without details (as Python's, whose details model is None): none are kept.
+        return throwIt(new declared(payload.message, null, { origin: 'server' }));
       }
+      // Details that do not fit (a newer server's, or NaN on the wire) keep the plain status class.
       if (findNonFinite(payload.details) === null && check(schema, payload.details) === null) {
         return throwIt(new declared(payload.message, payload.details, { origin: 'server' }));
       }

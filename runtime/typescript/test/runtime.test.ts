@@ -8,10 +8,12 @@ import { after, before, describe, it } from 'node:test';
 
 import {
   Cancelled,
+  ConfigurationError,
   DeadlineExceeded,
   FailedPrecondition,
   Internal,
   InvalidArgument,
+  NotFound,
   RpcError,
   serveService,
   Unavailable,
@@ -21,6 +23,7 @@ import {
   type Worker,
 } from '../src/index';
 import {
+  AMQP_URL,
   brokerUp,
   deferred,
   deleteQueue,
@@ -44,6 +47,8 @@ function handlers(state: { calls: number; held: Map<string, () => void>; holding
     },
     reserve: ({ quantity }: { quantity: number }) => {
       state.calls += 1;
+      // Details that break the error's schema (a newer server's, say): the client keeps the plain class.
+      if (quantity === 100) throw new OutOfStock('odd', { available: -1 });
       if (quantity > 3) throw new OutOfStock('only 3 left', { available: 3 });
       return { id: randomUUID() };
     },
@@ -194,6 +199,25 @@ describe('leveret TypeScript runtime, over RabbitMQ', () => {
     assert.equal(reply.status, 'FAILED_PRECONDITION');
     assert.deepEqual(reply.json, { code: 'FAILED_PRECONDITION', message: 'only 3 left', error: 'OutOfStock', details: { available: 3 } });
     assert.match((await s.client.reserve({ sku: 'ABC-1234', quantity: 1 })).id, /^[0-9a-f-]{36}$/);
+    const odd = await rejection(s.client.reserve({ sku: 'ABC-1234', quantity: 100 }));
+    assert.ok(!(odd instanceof OutOfStock));
+    assert.equal(odd.constructor, FailedPrecondition);
+    assert.equal(odd.remoteError, 'OutOfStock');
+    assert.deepEqual(odd.details, { available: -1 });
+  });
+
+  it('an aborted call fails with Cancelled', async (t) => {
+    if (!up) return t.skip('no broker');
+    const holding = deferred();
+    s.state.holding.set('abort', holding.resolve);
+    const controller = new AbortController();
+    const call = rejection(s.client.hold({ key: 'abort' }, { signal: controller.signal }));
+    await holding.promise;
+    controller.abort();
+    const error = await call;
+    assert.ok(error instanceof Cancelled);
+    assert.equal(error.status, 'CANCELLED');
+    s.state.held.get('abort')!();
   });
 
   it('an invalid request is stopped by the client, and nothing is sent', async (t) => {
@@ -503,6 +527,109 @@ describe('connection loss', () => {
       await worker.close();
       await deleteQueue(queue);
       await proxy.stop();
+    }
+  });
+});
+
+describe('worker options', () => {
+  it('max message size, require caller, and a queue declared with other arguments', async (t) => {
+    if (!(await brokerUp())) return t.skip('no broker');
+    const queue = uniqueQueue('options');
+    const state = { calls: 0, held: new Map<string, () => void>(), holding: new Map<string, () => void>() };
+    const logger = new TestLogger();
+    const worker = await serveService(numbersService(queue), handlers(state), {
+      maxMessageSize: 300,
+      requireCaller: true,
+      logger,
+    });
+    const raw = await RawCaller.open();
+    try {
+      const anonymous = await raw.call(queue, 'add', '{"a":1,"b":2}');
+      assert.equal(anonymous.status, 'UNAUTHENTICATED');
+      const big = await raw.call(queue, 'add', `{"a":1,"b":2,"pad":"${'x'.repeat(400)}"}`, { userId: 'guest' });
+      assert.equal(big.status, 'RESOURCE_EXHAUSTED');
+      assert.match(
+        (big.json as { message: string }).message,
+        /^the request is 422 bytes, 122 bytes over the worker's max_message_size \(300 bytes\); it was not read$/,
+      );
+      const ok = await raw.call(queue, 'add', '{"a":1,"b":2}', { userId: 'guest' });
+      assert.deepEqual(ok.json, { value: 3 });
+      // A reply over the limit is replaced by RESOURCE_EXHAUSTED.
+      const seen = await raw.call(queue, 'seen', '{}', { userId: 'guest', headers: { 'leveret-md-pad': 'y'.repeat(400) } });
+      assert.equal(seen.status, 'RESOURCE_EXHAUSTED');
+      assert.match((seen.json as { message: string }).message, /^the reply of seen is \d+ bytes/);
+      await assert.rejects(
+        serveService(numbersService(queue), handlers(state), { queueType: 'quorum', logger }),
+        (error: unknown) => error instanceof ConfigurationError && /other arguments/.test(error.message),
+      );
+    } finally {
+      await raw.close();
+      await worker.close();
+      await deleteQueue(queue);
+    }
+  });
+});
+
+describe('the client against a raw peer', () => {
+  it('reads statuses and bodies as the protocol says', async (t) => {
+    if (!(await brokerUp())) return t.skip('no broker');
+    const queue = uniqueQueue('raw-peer');
+    const amqp = await import('amqplib');
+    const conn = await amqp.connect(AMQP_URL);
+    const ch = await conn.createChannel();
+    await ch.assertQueue(queue, { durable: false, autoDelete: true });
+    // Each request says, in its sku, what the peer answers.
+    const answers: Record<string, [Record<string, unknown>, string]> = {
+      'BAD-0001': [{ 'rpc-status': 'OK' }, '{"id": 7}'],
+      'BAD-0002': [{ 'rpc-status': 'OK' }, '{"id": NaN}'],
+      'BAD-0003': [{ 'rpc-status': 'SOMETHING_NEW' }, '{"code":"SOMETHING_NEW","message":"new"}'],
+      'BAD-0004': [{}, 'not json at all'],
+      'BAD-0005': [{ 'rpc-status': 'NOT_FOUND' }, '[1, 2]'],
+      'BAD-0006': [{ 'rpc-status': 'FAILED_PRECONDITION' }, '{"code":"FAILED_PRECONDITION","message":"m","error":"Unheard","details":{"x":1}}'],
+      'BAD-0007': [{ 'rpc-status': 'OK' }, '{"id": "6f1c1ba4-53b5-4f7b-9a53-d1d5b0c7a001", "more": 1}'],
+    };
+    await ch.consume(
+      queue,
+      (msg) => {
+        if (msg === null) return;
+        const { sku } = JSON.parse(msg.content.toString()) as { sku: string };
+        const [headers, body] = answers[sku]!;
+        ch.sendToQueue(msg.properties.replyTo as string, Buffer.from(body), {
+          correlationId: msg.properties.correlationId as string,
+          headers,
+        });
+      },
+      { noAck: true },
+    );
+    const client = await NumbersClient.connect(undefined, { queue });
+    try {
+      const call = (sku: string) => rejection(client.reserve({ sku, quantity: 1 }));
+      let error = await call('BAD-0001');
+      assert.ok(error instanceof Internal);
+      assert.equal(error.message, 'reserve: response failed validation: id: Input should be a valid string');
+      error = await call('BAD-0002');
+      assert.ok(error instanceof Internal);
+      assert.match(error.message, /^reserve: response failed validation: \(body\): NaN, Infinity and -Infinity are not JSON numbers/);
+      error = await call('BAD-0003');
+      assert.equal(error.status, 'UNKNOWN');
+      assert.equal(error.message, 'new');
+      error = await call('BAD-0004');
+      assert.equal(error.status, 'UNKNOWN');
+      assert.equal(error.message, 'not json at all');
+      error = await call('BAD-0005');
+      assert.ok(error instanceof NotFound);
+      assert.equal(error.message, 'NOT_FOUND');
+      assert.deepEqual(error.details, [1, 2]);
+      error = await call('BAD-0006');
+      assert.equal(error.constructor, FailedPrecondition);
+      assert.equal(error.remoteError, 'Unheard');
+      // A response with a property the schema forbids is refused.
+      error = await call('BAD-0007');
+      assert.ok(error instanceof Internal);
+      assert.match(error.message, /more: Extra inputs are not permitted/);
+    } finally {
+      await client.close();
+      await conn.close();
     }
   });
 });
