@@ -307,12 +307,14 @@ class Transport {
  * `static readonly service = SERVICE`) and call `this.call(METHOD, request, options)`.
  */
 export class Client {
-  readonly queue: string;
-  private readonly transport: Transport;
-  private readonly retry: RetryPolicy;
-  private readonly maxMessageSize: number;
-  private readonly drifts: DriftLog;
-  private readonly serviceName: string;
+  // ES private names: a generated subclass's methods (any name a definition gives) cannot
+  // collide with them.
+  readonly #queue: string;
+  readonly #transport: Transport;
+  readonly #retry: RetryPolicy;
+  readonly #maxMessageSize: number;
+  readonly #drifts: DriftLog;
+  readonly #serviceName: string;
 
   /** Not for direct use: `await SomeClient.connect(url, options)`. */
   constructor(connection: unknown) {
@@ -320,12 +322,12 @@ export class Client {
     if (!(setup instanceof ClientSetup)) {
       throw new ConfigurationError('create clients with `await Client.connect(url, options)`');
     }
-    this.transport = setup.transport;
-    this.queue = setup.queue;
-    this.serviceName = setup.serviceName;
-    this.retry = new RetryPolicy(setup.options.retry);
-    this.maxMessageSize = setup.options.maxMessageSize ?? MAX_MESSAGE_SIZE;
-    this.drifts = new DriftLog('client', this.transport.logger);
+    this.#transport = setup.transport;
+    this.#queue = setup.queue;
+    this.#serviceName = setup.serviceName;
+    this.#retry = new RetryPolicy(setup.options.retry);
+    this.#maxMessageSize = setup.options.maxMessageSize ?? MAX_MESSAGE_SIZE;
+    this.#drifts = new DriftLog('client', this.#transport.logger);
   }
 
   /**
@@ -356,7 +358,7 @@ export class Client {
         { origin: 'local' },
       );
     }
-    const body = this.encode(method, request);
+    const body = this.#encode(method, request);
     const headers: Record<string, unknown> = {};
     if (options.metadata !== undefined) {
       let metadata: Record<string, string>;
@@ -378,8 +380,8 @@ export class Client {
     const deadline = timeout === null ? null : Date.now() + timeout * 1000;
     for (let attempt = 0; ; attempt++) {
       try {
-        const reply = await this.transport.send({
-          queue: this.queue,
+        const reply = await this.#transport.send({
+          queue: this.#queue,
           method: method.name,
           body,
           deadline,
@@ -387,12 +389,12 @@ export class Client {
           headers,
           signal: options.signal,
         });
-        const result = this.decode(method, reply);
-        this.retry.recordSuccess();
+        const result = this.#decode(method, reply);
+        this.#retry.recordSuccess();
         return result;
       } catch (error) {
         if (!(error instanceof RpcError)) throw error;
-        const delay = this.retry.nextDelay(error, method.idempotent, attempt, deadline);
+        const delay = this.#retry.nextDelay(error, method.idempotent, attempt, deadline);
         if (delay === null || options.signal?.aborted) throw error;
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
@@ -400,7 +402,7 @@ export class Client {
   }
 
   /** The request body, or InvalidArgument (origin local): nothing is sent. */
-  private encode<Req>(method: MethodSpec<Req, unknown>, request: Req): Buffer {
+  #encode<Req>(method: MethodSpec<Req, unknown>, request: Req): Buffer {
     const unsendable = findUnsendable(request);
     if (unsendable !== null) {
       throw new InvalidArgument(`${method.name}: request failed validation: ${summary([unsendable])}`, [unsendable], {
@@ -425,9 +427,9 @@ export class Client {
       });
     }
     const body = Buffer.from(text!, 'utf8');
-    if (body.length > this.maxMessageSize) {
+    if (body.length > this.#maxMessageSize) {
       throw new ResourceExhausted(
-        `${method.name}: the request is ${body.length} bytes, more than max_message_size (${this.maxMessageSize} bytes); nothing was sent`,
+        `${method.name}: the request is ${body.length} bytes, more than max_message_size (${this.#maxMessageSize} bytes); nothing was sent`,
         null,
         { origin: 'local' },
       );
@@ -436,18 +438,18 @@ export class Client {
   }
 
   /** The response of an OK reply, or the error the reply stands for. */
-  private decode<Res>(method: MethodSpec<unknown, Res>, reply: Reply): Res {
+  #decode<Res>(method: MethodSpec<unknown, Res>, reply: Reply): Res {
     if (reply.fingerprint !== null && method.fingerprint && reply.fingerprint !== method.fingerprint) {
-      this.drifts.report(
-        { service: this.serviceName, method: method.name, client: method.fingerprint, server: reply.fingerprint },
-        `queue ${this.queue}`,
+      this.#drifts.report(
+        { service: this.#serviceName, method: method.name, client: method.fingerprint, server: reply.fingerprint },
+        `queue ${this.#queue}`,
       );
     }
-    if (reply.body.length > this.maxMessageSize) {
+    if (reply.body.length > this.#maxMessageSize) {
       const size = reply.body.length;
       throw new ResourceExhausted(
-        `${method.name}: the reply is ${size} bytes, ${size - this.maxMessageSize} bytes over the client's ` +
-          `max_message_size (${this.maxMessageSize} bytes); it was dropped unread`,
+        `${method.name}: the reply is ${size} bytes, ${size - this.#maxMessageSize} bytes over the client's ` +
+          `max_message_size (${this.#maxMessageSize} bytes); it was dropped unread`,
         null,
         { origin: 'server' },
       );
@@ -484,7 +486,7 @@ export class Client {
 
   /** Close the connection; calls still waiting fail with Cancelled. */
   async close(): Promise<void> {
-    await this.transport.close();
+    await this.#transport.close();
   }
 }
 
