@@ -25,16 +25,20 @@ from leveret._cli import main
 from leveret_codegen._frontend import load_services
 from leveret_codegen._pipeline import generate_files
 from leveret_codegen._ts import generate_typescript
+from leveret_codegen._ts._checks import CLIENT_MEMBERS
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = ROOT / "runtime" / "typescript"
 TSC = RUNTIME / "node_modules" / ".bin" / "tsc"
+TOOLS = ROOT / "tests" / "typescript"
+PRETTIER = TOOLS / "node_modules" / ".bin" / "prettier"
 DEFINITIONS = [
     "schemas",
     "tests/golden/definitions/edge.yaml",
     "tests/golden/definitions/keywords.yaml",
     "tests/golden/definitions/recursive.yaml",
     "tests/golden/definitions/shadow.yaml",
+    "tests/typescript/definitions/literals.yaml",
 ]
 TS_FILES = ["client.ts", "errors.ts", "index.ts", "servicer.ts", "spec.ts", "types.ts"]
 
@@ -74,6 +78,7 @@ def test_two_runs_write_byte_identical_trees(
     one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
     assert one == two
     packages = {"calculator", "shop", "library", "edge", "keywords", "recursive", "shadow"}
+    packages.add("literals")
     assert set(one) == {f"{p}/{f}" for p in packages for f in TS_FILES}
 
 
@@ -225,12 +230,36 @@ def _toolchain() -> Path:
         problems.append(f"{TSC.relative_to(ROOT)} is missing (npm ci in runtime/typescript)")
     if not (RUNTIME / "dist" / "index.d.ts").exists():
         problems.append("runtime/typescript/dist is not built (npm ci in runtime/typescript)")
+    _require(problems)
+    return TSC
+
+
+def _require(problems: list[str]) -> None:
     if problems:
         message = "; ".join(problems)
         if os.environ.get("LEVERET_REQUIRE_BROKER") == "1" or os.environ.get("CI"):
             pytest.fail(f"{message}, and CI requires the TypeScript tests", pytrace=False)
         pytest.skip(message)
-    return TSC
+
+
+def test_output_is_prettier_formatted(in_root: None, tmp_path: Path) -> None:
+    """prettier (tests/typescript's dev dependency, its config there) changes nothing."""
+    problems = [] if shutil.which("node") else ["node is not on PATH"]
+    if not PRETTIER.exists():
+        problems.append("tests/typescript/node_modules is missing (npm ci in tests/typescript)")
+    _require(problems)
+    result = generate_typescript(DEFINITIONS)
+    assert result.ok, result.diagnostics
+    _write(result.files, tmp_path)
+    run = subprocess.run(
+        [str(PRETTIER), "--config", str(TOOLS / "prettier.config.json"), "--list-different", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+    assert len(result.files) == 8 * len(TS_FILES)
 
 
 #: Small programs using the generated shop and calculator packages: what tsc must accept, and
@@ -556,3 +585,21 @@ def test_specs_hold_the_python_schemas_and_definition(
                     assert schema is None
                 else:
                     assert schema["$defs"][details[name]] == defs[details[name]]
+
+
+_MEMBER = re.compile(
+    r"^    (?:(?:private|protected|public|static|readonly|async|get|set)\s+)*"
+    r"(?P<name>[A-Za-z_$][\w$]*)\s*[(<:;?]",
+    re.M,
+)
+
+
+def test_refused_method_names_cover_the_runtime_client() -> None:
+    """Every member of the runtime's Client class (public, protected or private: TypeScript
+    refuses a subclass member named like any of them) is a method name the generator refuses."""
+    _toolchain()
+    declarations = (RUNTIME / "dist" / "client.d.ts").read_text(encoding="utf-8")
+    body = declarations.split("export declare class Client {", 1)[1].split("\n}", 1)[0]
+    members = {m["name"] for m in _MEMBER.finditer(body)}
+    assert {"call", "close", "connect", "constructor"} <= members
+    assert members <= CLIENT_MEMBERS | {"service"}, sorted(members - CLIENT_MEMBERS)

@@ -654,7 +654,8 @@ export const SERVICE: leveret.ServiceSpec = {
     package: 'library',
     service: 'Library',
     version: '2.1.0',
-    description: 'A lending library: search the catalogue, borrow and return books, and register members.',
+    description:
+      'A lending library: search the catalogue, borrow and return books, and register members.',
     queue: 'library.Library.v2',
     types: {
       BookId: {

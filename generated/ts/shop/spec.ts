@@ -41,7 +41,8 @@ export const RESERVE = leveret.methodSpec<ReserveRequest, Reservation>({
         },
       },
       Money: {
-        description: 'An amount of money in minor units (cents for EUR and USD, pence for GBP), so that no rounding ever happens on the wire.',
+        description:
+          'An amount of money in minor units (cents for EUR and USD, pence for GBP), so that no rounding ever happens on the wire.',
         type: 'object',
         required: ['amount', 'currency'],
         additionalProperties: false,
@@ -102,7 +103,8 @@ export const SERVICE: leveret.ServiceSpec = {
         },
       },
       Money: {
-        description: 'An amount of money in minor units (cents for EUR and USD, pence for GBP), so that no rounding ever happens on the wire.',
+        description:
+          'An amount of money in minor units (cents for EUR and USD, pence for GBP), so that no rounding ever happens on the wire.',
         type: 'object',
         required: ['amount', 'currency'],
         additionalProperties: false,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+import unicodedata
 from typing import Final
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "doc_comment",
     "is_identifier",
     "json_literal",
+    "number_literal",
+    "object_key",
     "property_key",
     "string_literal",
 ]
@@ -25,8 +28,11 @@ __all__ = [
 INDENT: Final = "  "
 WIDTH: Final = 100
 
-# ASCII identifiers only: a property name with other letters is quoted, which is always valid.
-_IDENTIFIER: Final = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+# ECMAScript identifiers: ID_Start (letters) then ID_Continue (letters, marks, digits,
+# connectors), and $ and _. A name with anything else (or a rarer ID_Start code point) is quoted,
+# which is always valid.
+_START: Final = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo"})
+_CONTINUE: Final = _START | {"Mn", "Mc", "Nd", "Pc"}
 _ESCAPES: Final = {
     "\\": "\\\\",
     "\n": "\\n",
@@ -42,7 +48,13 @@ _ESCAPES: Final = {
 
 
 def is_identifier(name: str) -> bool:
-    return bool(_IDENTIFIER.match(name))
+    """Whether ``name`` can be written bare as a property name (prettier unquotes it then)."""
+    if not name:
+        return False
+    first, rest = name[0], name[1:]
+    if not (first in "$_" or unicodedata.category(first) in _START):
+        return False
+    return all(c in "$_\u200c\u200d" or unicodedata.category(c) in _CONTINUE for c in rest)
 
 
 def string_literal(text: str) -> str:
@@ -60,6 +72,12 @@ def string_literal(text: str) -> str:
     return quote + "".join(out) + quote
 
 
+def object_key(name: str) -> str:
+    """A key of an object literal: ``__proto__`` computed, since written as a plain key (quoted
+    or not) it sets the object's prototype instead of making a property."""
+    return "['__proto__']" if name == "__proto__" else property_key(name)
+
+
 def property_key(name: str) -> str:
     """A property name as an object key or interface member: bare when it is an identifier.
 
@@ -68,8 +86,13 @@ def property_key(name: str) -> str:
 
 
 def number_literal(value: int | float) -> str:
-    """A JSON number as JSON wrote it (``5.0`` stays ``5.0``: the same double in JavaScript)."""
-    return json.dumps(value)
+    """A JSON number as a TypeScript literal of the same double, in prettier's normal form:
+    ``1e+20`` -> ``1e20``, ``1e-07`` -> ``1e-7``, ``1.50`` -> ``1.5`` (``5.0`` stays)."""
+    text = json.dumps(value).lower()
+    text = re.sub(r"^([+-]?[\d.]+e)(?:\+|(-))?0*(\d)", r"\1\2\3", text)
+    text = re.sub(r"^([+-]?[\d.]+)e[+-]?0+$", r"\1", text)
+    text = re.sub(r"(\.\d+?)0+(?=e|$)", r"\1", text)
+    return re.sub(r"\.(?=e|$)", "", text)
 
 
 def json_literal(value: object, indent: str = "", column: int | None = None) -> str:
@@ -84,8 +107,13 @@ def json_literal(value: object, indent: str = "", column: int | None = None) -> 
     if isinstance(value, dict):
         lines = []
         for k, v in value.items():
-            head = f"{inner}{property_key(str(k))}: "
-            lines.append(f"{head}{json_literal(v, inner, len(head))},")
+            head = f"{inner}{object_key(str(k))}: "
+            text = json_literal(v, inner, len(head))
+            if isinstance(v, str) and len(head) + len(text) + 1 > WIDTH:
+                # A string cannot break: it goes on a line of its own, as prettier puts it.
+                lines.append(f"{head.rstrip()}\n{inner}{INDENT}{text},")
+            else:
+                lines.append(f"{head}{text},")
         return "{\n" + "\n".join(lines) + f"\n{indent}}}"
     if isinstance(value, list):
         lines = [f"{inner}{json_literal(v, inner)}," for v in value]
@@ -108,7 +136,7 @@ def _flat(value: object) -> str:
     if isinstance(value, dict):
         if not value:
             return "{}"
-        items = (f"{property_key(str(k))}: {_flat(v)}" for k, v in value.items())
+        items = (f"{object_key(str(k))}: {_flat(v)}" for k, v in value.items())
         return "{ " + ", ".join(items) + " }"
     if isinstance(value, list):
         return "[" + ", ".join(str(_flat(v)) for v in value) + "]"

@@ -26,7 +26,14 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from leveret_codegen._ts._literal import INDENT, WIDTH, doc_comment, property_key, string_literal
+from leveret_codegen._ts._literal import (
+    INDENT,
+    WIDTH,
+    doc_comment,
+    number_literal,
+    property_key,
+    string_literal,
+)
 
 __all__ = [
     "Member",
@@ -276,7 +283,7 @@ def literal_type(value: object) -> TsType:
     if isinstance(value, float):
         if value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
             return Leaf(str(int(value)))
-        return Leaf(json.dumps(value))
+        return Leaf(number_literal(value))
     if isinstance(value, str):
         return Leaf(string_literal(value))
     if isinstance(value, list):
@@ -320,7 +327,7 @@ def print_type(t: TsType, indent: str, column: int) -> str:
             )
         return "[" + ", ".join(parts) + "]"
     if isinstance(t, ObjectType):
-        return _print_object(t, indent)
+        return _print_object(t, indent, column)
     if isinstance(t, UnionType):
         texts = [_operand(item, indent, isinstance(item, UnionType)) for item in t.items]
         flat = " | ".join(texts)
@@ -350,11 +357,17 @@ def _one_line(t: TsType, indent: str) -> str:
     return print_type(t, indent, 0)
 
 
-def _print_object(t: ObjectType, indent: str) -> str:
-    if not t.members:
-        assert t.index is not None
-        flat = f"{{ [key: string]: {_one_line(t.index, indent)} }}"
-        if "\n" not in flat:
+def _print_object(t: ObjectType, indent: str, column: int) -> str:
+    """On one line when it fits and no member has a doc comment, else one member a line."""
+    if not any(m.doc for m in t.members):
+        parts = [
+            f"{property_key(m.name)}{'?' if m.optional else ''}: {_one_line(m.type, indent)}"
+            for m in t.members
+        ]
+        if t.index is not None:
+            parts.append(f"[key: string]: {_one_line(t.index, indent)}")
+        flat = "{ " + "; ".join(parts) + " }"
+        if "\n" not in flat and column + len(flat) + 1 <= WIDTH:
             return flat
     inner = indent + INDENT
     lines = ["{"]
