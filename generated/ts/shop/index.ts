@@ -2,6 +2,6 @@
 
 export * from './types.js';
 export * from './errors.js';
-export { SERVICE } from './spec.js';
+export * from './spec.js';
 export * from './client.js';
 export * from './servicer.js';

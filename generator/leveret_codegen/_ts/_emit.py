@@ -377,7 +377,7 @@ def _index(package: _Package) -> list[str]:
         lines.append("export * from './errors.js';")
     lines.extend(
         [
-            "export { SERVICE } from './spec.js';",
+            "export * from './spec.js';",
             "export * from './client.js';",
             "export * from './servicer.js';",
         ]
