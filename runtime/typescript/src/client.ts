@@ -117,6 +117,7 @@ class Transport {
     let channel: amqp.ConfirmChannel;
     try {
       channel = await connection.createConfirmChannel();
+      channel.on('error', () => undefined); // 'close' follows, handled below
       await channel.consume(DIRECT_REPLY_TO, (msg) => this.onReply(msg), { noAck: true });
     } catch (error) {
       await connection.close().catch(() => undefined);
@@ -129,8 +130,6 @@ class Transport {
     this.model = connection;
     this.channel = channel;
     this.reconnects = 0;
-    connection.on('error', () => undefined); // 'close' follows; an unhandled 'error' would crash
-    channel.on('error', () => undefined);
     connection.on('close', () => this.lost(connection, 'the connection to RabbitMQ was lost'));
     channel.on('close', () => this.lost(connection, 'the channel to RabbitMQ was closed'));
     channel.on('return', (msg: amqp.Message) => this.onReturn(msg));

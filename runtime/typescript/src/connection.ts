@@ -57,6 +57,9 @@ export async function connectAny(urls: readonly string[], name: string | undefin
   for (const url of urls) {
     try {
       const connection = await amqp.connect(url, name ? { clientProperties: { connection_name: name } } : undefined);
+      // At once: an 'error' event with no listener would throw out of the process; 'close' follows
+      // it, and the owner handles that.
+      connection.on('error', () => undefined);
       return { connection, url };
     } catch (error) {
       last = error;

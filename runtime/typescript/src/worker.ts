@@ -204,7 +204,6 @@ class WorkerImpl implements Worker {
       this.user = loginOf(url);
       this.model = connection;
       this.channel = channel;
-      connection.on('error', () => undefined);
       connection.on('close', () => this.lost(connection));
       channel.on('close', () => this.lost(connection));
       const ok = await channel.consume(this.queue, (msg) => this.onDelivery(msg, generation), { noAck: false });

@@ -531,6 +531,24 @@ describe('connection loss', () => {
   });
 });
 
+describe('no broker at the address', () => {
+  it('connect and serve reject with Unavailable; a bad URL is a ConfigurationError', async () => {
+    // Port 1 on loopback: nothing listens there, whatever the machine.
+    const url = 'amqp://guest:guest@127.0.0.1:1/%2F';
+    const service = numbersService(uniqueQueue('nobroker'));
+    const state = { calls: 0, held: new Map<string, () => void>(), holding: new Map<string, () => void>() };
+    await assert.rejects(NumbersClient.connect(url, { queue: 'q' }), (error: unknown) => {
+      assert.ok(error instanceof Unavailable);
+      assert.match(error.message, /^cannot reach RabbitMQ at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:1\//);
+      return true;
+    });
+    await assert.rejects(serveService(service, handlers(state), { url }), Unavailable);
+    await assert.rejects(NumbersClient.connect('http://example.invalid/', { queue: 'q' }), ConfigurationError);
+    await assert.rejects(NumbersClient.connect(undefined), ConfigurationError); // no service, no queue
+    await assert.rejects(serveService(service, { add: () => ({ value: 1 }) }), /no handler for Numbers\.reserve/);
+  });
+});
+
 describe('worker options', () => {
   it('max message size, require caller, and a queue declared with other arguments', async (t) => {
     if (!(await brokerUp())) return t.skip('no broker');
