@@ -25,8 +25,8 @@ import type {
 /**
  * A lending library: search the catalogue, borrow and return books, and register members.
  *
- * Client of the Library service: `const client = await LibraryClient.connect(url)`, then `await
- * client.searchBooks(request)`; `await client.close()` when done.
+ * Client of the Library service: `const client = await LibraryClient.connect(url)`, then
+ * `await client.searchBooks(request)`; `await client.close()` when done.
  */
 export class LibraryClient extends leveret.Client {
   static readonly service: leveret.ServiceSpec = SERVICE;

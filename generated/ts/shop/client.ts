@@ -8,8 +8,8 @@ import type { Reservation, ReserveRequest } from './types.js';
 /**
  * Stock levels and reservations.
  *
- * Client of the Inventory service: `const client = await InventoryClient.connect(url)`, then `await
- * client.reserve(request)`; `await client.close()` when done.
+ * Client of the Inventory service: `const client = await InventoryClient.connect(url)`, then
+ * `await client.reserve(request)`; `await client.close()` when done.
  */
 export class InventoryClient extends leveret.Client {
   static readonly service: leveret.ServiceSpec = SERVICE;

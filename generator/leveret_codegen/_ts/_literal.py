@@ -143,6 +143,10 @@ def _flat(value: object) -> str:
     raise TypeError(f"not JSON data: {value!r}")
 
 
+#: Stands for a space inside a code span while wrapping (a private-use character).
+_GLUE: Final = "\ue000"
+
+
 def doc_comment(text: str, indent: str) -> list[str]:
     """A ``/** ... */`` block for ``text`` (empty list for empty text), one line when it fits.
 
@@ -158,13 +162,17 @@ def doc_comment(text: str, indent: str) -> list[str]:
         if line[:1].isspace():  # indented (code, a nested list): as written
             lines.append(line.rstrip())
             continue
+        # Code spans (`...`) stay whole: their spaces are hidden from the wrapper.
+        glued = line.rstrip()
+        if _GLUE not in glued:
+            glued = re.sub(r"`[^`]*`", lambda m: m.group().replace(" ", _GLUE), glued)
         wrapped = textwrap.wrap(
-            line.rstrip(),
+            glued,
             width=max(WIDTH - len(indent) - 3, 40),
             break_long_words=False,
             break_on_hyphens=False,
             drop_whitespace=True,
         )
-        lines.extend(wrapped or [""])
+        lines.extend([w.replace(_GLUE, " ") for w in wrapped] or [""])
     body = [f"{indent} *" + (f" {line}" if line else "") for line in lines]
     return [f"{indent}/**", *body, f"{indent} */"]
