@@ -4,11 +4,14 @@ written (fail closed), never code that is subtly wrong."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from leveret._cli import main
+from leveret_codegen._frontend import Text
 from leveret_codegen._pipeline import generate_files
 from leveret_codegen._ts import generate_typescript
 
@@ -119,3 +122,18 @@ def test_a_referenced_file_is_checked_at_its_own_position(
     assert [d.render().partition(":")[0] for d in result.diagnostics] == ["common.yaml"]
     assert result.diagnostics[0].code == "LV521"
     assert (result.diagnostics[0].line, result.diagnostics[0].col) == (3, 33)
+
+
+def test_a_described_definition_is_checked_in_its_own_text() -> None:
+    """A definition that is no file (``queue:<QUEUE>``, what a running service described itself
+    with) is refused the same way, located in the document it came as."""
+    document = json.dumps(yaml.safe_load(CASES["client_member"][0]), separators=(",", ":"))
+    result = generate_typescript([Text("queue:refused.Refused", document, is_json=True)])
+    assert not result.ok and result.files == {}
+    (diagnostic,) = result.diagnostics
+    assert (diagnostic.file, diagnostic.code, diagnostic.line) == (
+        "queue:refused.Refused",
+        "LV522",
+        1,
+    )
+    assert document[diagnostic.col - 1 :].startswith('"call"')
