@@ -19,7 +19,7 @@ import {
   Unavailable,
   Unimplemented,
 } from './errors';
-import type { MethodSpec, ServiceSpec } from './spec';
+import type { MethodSpec, Schema, ServiceSpec } from './spec';
 import type { StatusName } from './status';
 import { BodyError, check, findNonFinite, readBody, summary } from './validate';
 import { VERSION } from './version';
@@ -438,6 +438,19 @@ class WorkerImpl implements Worker {
       } catch (error) {
         if (error instanceof RpcError) {
           this.checkDeclared(method, error, cid);
+          const schema = (error.constructor as typeof RpcError).detailsSchema;
+          if (schema !== null && schema !== undefined) {
+            // As a Python declared error's details model would refuse to be built: the handler's bug.
+            const wrong = check(schema as Schema, error.details);
+            if (wrong !== null) {
+              return this.internal(
+                method,
+                cid,
+                new Error(`the details of ${String(error.errorName)} break its schema: ${summary(wrong)}`),
+                fingerprint,
+              );
+            }
+          }
           try {
             return errorOutcome(error, true, fingerprint);
           } catch (encodeFailure) {

@@ -47,7 +47,7 @@ function handlers(state: { calls: number; held: Map<string, () => void>; holding
     },
     reserve: ({ quantity }: { quantity: number }) => {
       state.calls += 1;
-      // Details that break the error's schema (a newer server's, say): the client keeps the plain class.
+      // Details that break the error's schema: the handler's bug, INTERNAL (as in Python).
       if (quantity === 100) throw new OutOfStock('odd', { available: -1 });
       if (quantity > 3) throw new OutOfStock('only 3 left', { available: 3 });
       return { id: randomUUID() };
@@ -200,10 +200,8 @@ describe('leveret TypeScript runtime, over RabbitMQ', () => {
     assert.deepEqual(reply.json, { code: 'FAILED_PRECONDITION', message: 'only 3 left', error: 'OutOfStock', details: { available: 3 } });
     assert.match((await s.client.reserve({ sku: 'ABC-1234', quantity: 1 })).id, /^[0-9a-f-]{36}$/);
     const odd = await rejection(s.client.reserve({ sku: 'ABC-1234', quantity: 100 }));
-    assert.ok(!(odd instanceof OutOfStock));
-    assert.equal(odd.constructor, FailedPrecondition);
-    assert.equal(odd.remoteError, 'OutOfStock');
-    assert.deepEqual(odd.details, { available: -1 });
+    assert.ok(odd instanceof Internal);
+    assert.ok(s.logger.lines.some((line) => line.includes('the details of OutOfStock break its schema: available:')));
   });
 
   it('an aborted call fails with Cancelled', async (t) => {
@@ -605,6 +603,9 @@ describe('the client against a raw peer', () => {
       'BAD-0005': [{ 'rpc-status': 'NOT_FOUND' }, '[1, 2]'],
       'BAD-0006': [{ 'rpc-status': 'FAILED_PRECONDITION' }, '{"code":"FAILED_PRECONDITION","message":"m","error":"Unheard","details":{"x":1}}'],
       'BAD-0007': [{ 'rpc-status': 'OK' }, '{"id": "6f1c1ba4-53b5-4f7b-9a53-d1d5b0c7a001", "more": 1}'],
+      'BAD-0008': [{ 'rpc-status': 'FAILED_PRECONDITION' }, '{"code":"FAILED_PRECONDITION","message":"m","error":"OutOfStock","details":{"available":-1}}'],
+      'BAD-0009': [{ 'rpc-status': 'FAILED_PRECONDITION' }, '{"code":"FAILED_PRECONDITION","message":"m","error":"OutOfStock","details":{"available":1e400}}'],
+      'BAD-0010': [{ 'rpc-status': 'FAILED_PRECONDITION' }, '{"message":"only 2","error":"OutOfStock","details":{"available":2}}'],
     };
     await ch.consume(
       queue,
@@ -645,6 +646,18 @@ describe('the client against a raw peer', () => {
       error = await call('BAD-0007');
       assert.ok(error instanceof Internal);
       assert.match(error.message, /more: Extra inputs are not permitted/);
+      // Declared details that do not fit (a newer server's, or an infinity): the plain class, raw details.
+      error = await call('BAD-0008');
+      assert.equal(error.constructor, FailedPrecondition);
+      assert.equal(error.remoteError, 'OutOfStock');
+      assert.deepEqual(error.details, { available: -1 });
+      error = await call('BAD-0009');
+      assert.equal(error.constructor, FailedPrecondition);
+      assert.equal(error.remoteError, 'OutOfStock');
+      // A lenient body (no code) with the declared name and fitting details: the declared class.
+      error = await call('BAD-0010');
+      assert.ok(error instanceof OutOfStock);
+      assert.deepEqual(error.details, { available: 2 });
     } finally {
       await client.close();
       await conn.close();
