@@ -57,6 +57,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
 from fractions import Fraction
@@ -69,12 +70,15 @@ from ._regex import PatternError, Regex, UnsupportedPattern, compile_ecma, ecma_
 __all__ = [
     "FORMATS",
     "MAX_FAILURES",
+    "SCOPE",
     "Check",
     "Failure",
     "SchemaError",
+    "Scope",
     "UnsupportedSchema",
     "compile_schema",
     "format_check",
+    "shared_verdict",
 ]
 
 PathItem: TypeAlias = "str | int"
@@ -157,7 +161,9 @@ def _canon(value: Any) -> Any:
     Strings stay themselves; a number becomes ``(_NUMBER, text)``, the text being the same for
     equal numbers (``1`` and ``1.0``: an integral value as its hex digits, any other float as
     :meth:`float.hex`, both exact and never limited in length); booleans are tagged (``true``
-    is never ``1``); containers become tuples/frozensets of canonical values.
+    is never ``1``); containers become frozensets of canonical values (an array's of (index,
+    value) pairs): a frozenset keeps its hash, so hashing a nested value costs its top level
+    only, once its parts are built (a tuple would hash its whole depth again each time).
     """
     if isinstance(value, str):
         return value
@@ -174,10 +180,66 @@ def _canon(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, list):
-        return (_ARRAY, tuple(_canon(v) for v in value))
+        return (_ARRAY, frozenset(enumerate(map(_canon, value))))
     if isinstance(value, dict):
         return frozenset((k, _canon(v)) for k, v in value.items())
     raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+class Scope:
+    """What one validation has evaluated so far (review r11 F8): verdicts and canonical values.
+
+    A generated model's guards run once per nesting level, each over the value it is given, and
+    a guard whose schema refers to another type evaluates that type over the whole subtree; so a
+    body nested ``d`` deep cost ``d`` times its size. While a scope is active (:data:`SCOPE`,
+    set by :class:`leveret.schema.SchemaGuard` around the outermost guarded validation and reset
+    when it ends), a ``$ref``'d schema of a :func:`compile_schema` given ``share`` keeps its
+    verdict per array/object it checked, and canonical values (``uniqueItems``, ``enum``,
+    ``const``) are kept per array/object, so each (value, schema) pair is evaluated once and
+    one body costs time linear in its size. Values are keyed by ``id`` and kept alive here, so
+    an ``id`` is never reused while the scope lasts.
+    """
+
+    __slots__ = ("_canon", "_kept", "converted", "verdicts")
+
+    def __init__(self) -> None:
+        # One is made per outermost guarded validation: the other tables only when used.
+        #: per shared schema key: id(value) -> its failures
+        self.verdicts: dict[object, dict[int, _Failures]] = {}
+        #: id(value) -> its JSON form (a Python caller's values, see leveret.schema)
+        self.converted: dict[int, Any] | None = None
+        self._canon: dict[int, Any] | None = None
+        self._kept: list[Any] = []
+
+    def keep(self, value: Any) -> None:
+        """Keep ``value`` alive as long as the scope: its ``id`` keys an entry."""
+        self._kept.append(value)
+
+    def canon(self, value: Any) -> Any:
+        """:func:`_canon`, each array/object computed once per scope."""
+        kind = type(value)
+        if kind is not list and kind is not dict:
+            return _canon(value)
+        if self._canon is None:
+            self._canon = {}
+        known = self._canon.get(id(value))
+        if known is None:
+            if kind is list:
+                known = (_ARRAY, frozenset(enumerate(map(self.canon, value))))
+            else:
+                known = frozenset((k, self.canon(v)) for k, v in value.items())
+            self._canon[id(value)] = known
+            self._kept.append(value)
+        return known
+
+
+#: The scope of the validation running in this thread or task, if any (see :class:`Scope`).
+SCOPE: Final[ContextVar[Scope | None]] = ContextVar("leveret_schema_scope", default=None)
+
+
+def _canonical() -> Callable[[Any], Any]:
+    scope = SCOPE.get()
+    return _canon if scope is None else scope.canon
 
 
 def _json_type(value: Any) -> str:
@@ -667,6 +729,31 @@ class _Node:
         return indexes
 
 
+class _Shared(_Node):
+    """A ``$ref``'d schema whose verdicts on arrays and objects are kept in the active
+    :class:`Scope`, under ``key`` (the same for every check compiled with the same ``share``)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, where: str, key: object) -> None:
+        super().__init__(where)
+        self.key = key
+
+    def check(self, instance: Any) -> _Failures:
+        scope = SCOPE.get()
+        kind = type(instance)
+        if scope is None or (kind is not dict and kind is not list):
+            return _Node.check(self, instance)  # a scalar costs its own size only
+        known = scope.verdicts.get(self.key)
+        if known is None:
+            known = scope.verdicts[self.key] = {}
+        failures = known.get(id(instance))
+        if failures is None:
+            failures = known[id(instance)] = _Node.check(self, instance)
+            scope.keep(instance)
+        return failures
+
+
 def _base_type(instance: Any) -> type:
     for t in _INSTANCE_TYPES:
         if isinstance(instance, t):
@@ -703,16 +790,29 @@ class Check:
         return not self._root.check(instance)
 
 
-def compile_schema(schema: bool | Mapping[str, Any]) -> Check:
+def compile_schema(schema: bool | Mapping[str, Any], *, share: object = None) -> Check:
     """Compile a JSON Schema 2020-12 schema (already parsed) into a :class:`Check`.
+
+    ``share``, when given, names the document the schema's ``$ref``s resolve in: checks
+    compiled with the same ``share`` must resolve each pointer to the same schema, and then
+    share, within one :class:`Scope`, the verdict of each ``$ref``'d schema on each array or
+    object (:func:`shared_verdict`).
 
     Raises :class:`SchemaError` for an invalid schema, an unknown keyword or format, and
     :class:`UnsupportedSchema` for what this evaluator does not implement (non-local refs...).
     """
-    compiler = _Compiler(schema)
+    compiler = _Compiler(schema, share)
     root = compiler.node(schema, "#")
     compiler.finish()
     return Check(root)
+
+
+def shared_verdict(scope: Scope, share: object, pointer: str, instance: Any) -> bool | None:
+    """Whether ``instance`` passed the schema at ``pointer`` (``#/$defs/Name``) of the document
+    ``share``, if a check compiled with that ``share`` evaluated it in ``scope``; else ``None``."""
+    known = scope.verdicts.get((share, pointer))
+    failures = None if known is None else known.get(id(instance))
+    return None if failures is None else not failures
 
 
 def _pointer_parts(pointer: str) -> list[str]:
@@ -726,8 +826,9 @@ def _pointer_parts(pointer: str) -> list[str]:
 
 
 class _Compiler:
-    def __init__(self, root: bool | Mapping[str, Any]) -> None:
+    def __init__(self, root: bool | Mapping[str, Any], share: object = None) -> None:
         self.root = root
+        self.share = share
         self.by_pointer: dict[str, _Node] = {}
         self.pending: list[tuple[_Node, Any]] = []
 
@@ -796,7 +897,9 @@ class _Compiler:
         if target is True or target is False:
             return _TRUE_NODE if target else _FALSE_NODE
         # Registered before its keywords are compiled, so a recursive ref finds it.
-        node = _Node(canonical)
+        node = (
+            _Node(canonical) if self.share is None else _Shared(canonical, (self.share, canonical))
+        )
         self.by_pointer[canonical] = node
         if not isinstance(target, Mapping):
             raise SchemaError(f"{where}: $ref {pointer!r} is not a schema")
@@ -1113,7 +1216,7 @@ def _check_enum(values: Any, where: str) -> _KwCheck:
 
     def check(v: Any) -> _Failures:
         try:
-            if _canon(v) in allowed:
+            if _canonical()(v) in allowed:
                 return _OK
         except TypeError:
             pass
@@ -1128,7 +1231,7 @@ def _check_const(value: Any) -> _KwCheck:
 
     def check(v: Any) -> _Failures:
         try:
-            if _canon(v) == want:
+            if _canonical()(v) == want:
                 return _OK
         except TypeError:
             pass
@@ -1317,8 +1420,9 @@ def _check_contains(contained: _Node, low: int, high: int | None) -> _KwCheck:
 
 def _check_unique(v: list[Any]) -> _Failures:
     seen: dict[Any, int] = {}
+    canon = _canonical()
     for i, x in enumerate(v):
-        key = _canon(x)
+        key = canon(x)
         if key in seen:
             return _fail("uniqueItems", f"items {seen[key]} and {i} are equal")
         seen[key] = i

@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Final, TypeAlias
 
 from pydantic import (
@@ -34,12 +34,23 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     GetCoreSchemaHandler,
+    ModelWrapValidatorHandler,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError, core_schema, to_jsonable_python
 
-from leveret._schema import Check, Failure, compile_schema, format_check
+from leveret._schema import (
+    SCOPE,
+    Check,
+    Failure,
+    Scope,
+    compile_schema,
+    format_check,
+    shared_verdict,
+)
 
 __all__ = [
     "JSON_DATE",
@@ -275,23 +286,36 @@ def clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return cleaned
 
 
-def _as_json(value: Any) -> Any:
+def _as_json(value: Any, scope: Scope) -> Any:
     """A Python caller's value as the JSON it will be sent as: models dumped by alias, datetimes
-    and UUIDs as strings, and ``MISSING`` (an argument not given) left out."""
-    if isinstance(value, dict):
-        return {k: _as_json(v) for k, v in value.items() if v is not MISSING}
-    if isinstance(value, list | tuple):
-        return [_as_json(v) for v in value]
+    and UUIDs as strings, and ``MISSING`` (an argument not given) left out.
+
+    Each dict, list or tuple is converted once per ``scope``: the guards of the types nested in
+    it get the same converted values, whose verdicts the scope already holds (review r11 F8)."""
     if isinstance(value, str | int | float | bool) or value is None:
         return value
-    return to_jsonable_python(value, by_alias=True)
+    if not isinstance(value, dict | list | tuple):
+        converted = to_jsonable_python(value, by_alias=True)
+        scope.keep(converted)  # its id may key a verdict
+        return converted
+    if scope.converted is None:
+        scope.converted = {}
+    known = scope.converted.get(id(value))
+    if known is None:
+        if isinstance(value, dict):
+            known = {k: _as_json(v, scope) for k, v in value.items() if v is not MISSING}
+        else:
+            known = [_as_json(v, scope) for v in value]
+        scope.converted[id(value)] = known
+        scope.keep(value)
+    return known
 
 
 #: How many failures one guard error lists; the rest are counted.
 _LISTED: Final = 10
 
 
-def _describe(failures: list[Failure]) -> str:
+def _describe(failures: Sequence[Failure]) -> str:
     parts = [
         (".".join(str(p) for p in f.path) + ": " if f.path else "") + f"{f.message} ({f.keyword})"
         for f in failures[:_LISTED]
@@ -308,6 +332,13 @@ class SchemaGuard:
     ``defs`` the types those parts refer to (refs ``#/$defs/<Name>``). Each check is compiled on
     first use. :meth:`model_validator` and :meth:`before` give what a generated class or type
     alias runs before pydantic's own validation.
+
+    One body is checked in time linear in its size (review r11 F8): the outermost guarded
+    validation opens a :class:`leveret._schema.Scope` for its whole duration (a context
+    variable, so threads and tasks each have their own), in which every ``defs`` type's
+    verdict on each array or object is kept; a nested type's guard is skipped when its value
+    already passed that type's whole schema, and its own verdict is kept too (a union tries
+    it more than once).
     """
 
     def __init__(self, checks: Mapping[str, Any], defs: Mapping[str, Any]) -> None:
@@ -315,6 +346,8 @@ class SchemaGuard:
         self._defs = dict(defs)
         self._checks: dict[str, Check] = {}
         self._lock = threading.Lock()
+        #: names this module's $defs in a scope (every check resolves refs in the same defs)
+        self._share = object()
 
     def _check(self, name: str) -> Check:
         check = self._checks.get(name)
@@ -323,7 +356,7 @@ class SchemaGuard:
                 check = self._checks.get(name)
                 if check is None:
                     root = {"allOf": [self._schemas[name]], "$defs": self._defs}
-                    check = compile_schema(root)
+                    check = compile_schema(root, share=self._share)
                     self._checks[name] = check
         return check
 
@@ -331,32 +364,68 @@ class SchemaGuard:
         """The failures of a JSON ``instance`` against type ``name`` (empty when valid)."""
         return self._check(name)(instance)
 
-    def _enforce(self, name: str, data: Any, python: bool) -> Any:
+    def _enforce(self, name: str, data: Any, python: bool, scope: Scope, nested: bool) -> None:
         # Python callers may pass models, datetimes, UUIDs...: checked in their JSON form.
-        instance = _as_json(data) if python else data
-        failures = self._check(name)(instance)
+        instance = _as_json(data, scope) if python else data
+        if nested and (type(instance) is dict or type(instance) is list):
+            # the whole type's schema passed (an enclosing guard's evaluation): so does its guard
+            if shared_verdict(scope, self._share, _def_pointer(name), instance):
+                return
+            known = scope.verdicts.setdefault((self._share, name), {})
+            failures = known.get(id(instance))
+            if failures is None:
+                failures = known[id(instance)] = tuple(self._check(name)(instance))
+                scope.keep(instance)
+        else:
+            # the outermost guard's value is checked once (a new scope holds nothing yet)
+            failures = tuple(self._check(name)(instance))
         if failures:
             raise PydanticCustomError("json_schema", "{reason}", {"reason": _describe(failures)})
-        return data
+
+    def _run(
+        self, name: str, data: Any, handler: Callable[[Any], Any], info: ValidationInfo
+    ) -> Any:
+        scope = SCOPE.get()
+        if scope is not None:
+            self._enforce(name, data, info.mode == "python", scope, nested=True)
+            return handler(data)
+        scope = Scope()
+        token = SCOPE.set(scope)
+        try:
+            self._enforce(name, data, info.mode == "python", scope, nested=False)
+            return handler(data)
+        finally:
+            SCOPE.reset(token)
 
     def model_validator(self, name: str) -> Any:
-        """A before model validator checking a class's input against type ``name``.
+        """A model validator checking a class's input against type ``name`` before pydantic's
+        own validation of it (a wrap validator: the scope lasts while the fields are validated).
 
         Generated as ``_leveret_schema = _SCHEMA.model_validator("Name")`` in the class body."""
 
-        def check(cls: type[BaseModel], data: Any, info: ValidationInfo) -> Any:
+        def check(
+            cls: type[BaseModel],
+            data: Any,
+            handler: ModelWrapValidatorHandler[Any],
+            info: ValidationInfo,
+        ) -> Any:
             if isinstance(data, cls):
                 return data  # validated when it was made
-            return self._enforce(name, data, info.mode == "python")
+            return self._run(name, data, handler, info)
 
         check.__qualname__ = check.__name__ = f"schema_of_{name}"
-        return model_validator(mode="before")(classmethod(check))  # type: ignore[arg-type]
+        return model_validator(mode="wrap")(classmethod(check))  # type: ignore[arg-type]
 
-    def before(self, name: str) -> BeforeValidator:
-        """``Annotated`` metadata checking a type alias's value against type ``name``."""
+    def before(self, name: str) -> WrapValidator:
+        """``Annotated`` metadata checking a type alias's value against type ``name`` before
+        pydantic's own validation of it."""
 
-        def check(data: Any, info: ValidationInfo) -> Any:
-            return self._enforce(name, data, info.mode == "python")
+        def check(data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+            return self._run(name, data, handler, info)
 
         check.__qualname__ = check.__name__ = f"schema_of_{name}"
-        return BeforeValidator(check)
+        return WrapValidator(check)
+
+
+def _def_pointer(name: str) -> str:
+    return "#/$defs/" + name.replace("~", "~0").replace("/", "~1")

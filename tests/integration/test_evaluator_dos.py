@@ -1,12 +1,13 @@
 """Hostile bodies against a real worker: schema checks cost time linear in the body.
 
-Issue 11 review r11 (F1, F2, F5): a worker validates a request on its I/O loop thread, so a body
-that costs the evaluator seconds holds every request behind it (and a backtracking regex holds
-the GIL). Each hostile body here took the worker minutes to hours before the fixes: ~4 MiB of
-failing array items or unknown keys, ~4 MiB of integers colliding in Python's int hash under
-``uniqueItems``, a 60-byte property name against ``^(a|aa)+$``. Now each is refused (or
-accepted) in well under the bound, and a small request published right after it is answered
-within the bound too. Setup as in ``test_schema_keywords.py``: generated packages, an
+Issue 11 review r11 (F1, F2, F5, F8): a worker validates a request on its I/O loop thread, so a
+body that costs the evaluator seconds holds every request behind it (and a backtracking regex
+holds the GIL). Each hostile body here took the worker minutes to hours before the fixes: ~4 MiB
+of failing array items or unknown keys, ~4 MiB of integers colliding in Python's int hash under
+``uniqueItems``, a 60-byte property name against ``^(a|aa)+$``; and 0.5 MB of guarded recursive
+types 90 levels deep, whose guards checked the subtree again at every level (F8: over 10 s). Now
+each is refused (or accepted) in well under the bound, and a small request published right after
+it is answered within the bound too. Setup as in ``test_schema_keywords.py``: generated packages, an
 in-process ``leveret.Worker``, a raw pika peer.
 """
 
@@ -53,6 +54,38 @@ methods:
     response: {$ref: "#/types/Keys"}
 """
 
+DEEP = """\
+leveret: 1
+package: evaldeep
+service: EvalDeep
+version: "1"
+types:
+  Json:
+    oneOf:
+      - {type: integer}
+      - {type: array, items: {$ref: "#/types/Json"}}
+      - {type: object, additionalProperties: {$ref: "#/types/Json"}}
+  Sealed:
+    type: object
+    properties:
+      v: {type: integer}
+      kids: {type: array, items: {$ref: "#/types/Sealed"}, uniqueItems: true}
+    unevaluatedProperties: false
+  Deep:
+    type: object
+    properties:
+      json: {$ref: "#/types/Json"}
+      sealed: {$ref: "#/types/Sealed"}
+methods:
+  echo:
+    request: {$ref: "#/types/Deep"}
+    response: {$ref: "#/types/Deep"}
+"""
+#: nesting of the F8 bodies (pydantic's parser allows 200)
+DEPTH = 90
+#: size of the F8 bodies: about 0.5 MB (each took the worker over 10 s before the fix)
+DEEP_SIZE = 500_000
+
 #: answering a hostile body, or a small request queued behind it, must take less than this
 BOUND = 5.0
 #: under leveret's default max_message_size (4 MiB)
@@ -78,14 +111,18 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Mod
     out = tmp_path_factory.mktemp("evaldos")
     definition = out / "evaldos.yaml"
     definition.write_text(PATTERNS)
+    deep = out / "evaldeep.yaml"
+    deep.write_text(DEEP)
     try:
         yield {
             "keywords": _load([KEYWORDS], "keywords", out / "keywords"),
             "evaldos": _load([definition], "evaldos", out / "evaldos"),
+            "evaldeep": _load([deep], "evaldeep", out / "evaldeep"),
         }
     finally:
         _unload("keywords", out / "keywords")
         _unload("evaldos", out / "evaldos")
+        _unload("evaldeep", out / "evaldeep")
 
 
 def _echo_worker(base: type, amqp_url: str, queue: str) -> leveret.Worker:
@@ -103,6 +140,24 @@ def _many(item: str, prefix: str, suffix: str) -> bytes:
 
 def _compact(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _deep_json() -> bytes:
+    item = 10**12
+    width = DEEP_SIZE // DEPTH // (len(str(item)) + 1)
+    value: Any = 0
+    for level in range(DEPTH):
+        value = {"w": [item + level * width + i for i in range(width)], "n": value}
+    return _compact({"json": value})
+
+
+def _deep_sealed() -> bytes:
+    width = DEEP_SIZE // DEPTH // len('{"v":123456},')
+    value: Any = {"v": -1}
+    for level in range(DEPTH):
+        kids = [{"v": level * width + i} for i in range(width)]
+        value = {"v": level, "kids": [*kids, value]}
+    return _compact({"sealed": value})
 
 
 def _unique_colliding() -> bytes:
@@ -149,8 +204,15 @@ HOSTILE: dict[str, tuple[str, Any, str, str]] = {
         "OK",
         "",
     ),
+    # F8: valid, so every level's guard runs (and the echoed reply is checked again)
+    "deep-oneOf": ("evaldeep", _deep_json, "OK", ""),
+    "deep-unevaluated-unique": ("evaldeep", _deep_sealed, "OK", ""),
 }
-SMALL: dict[str, bytes] = {"keywords": b'{"tags": ["a"]}', "evaldos": b'{"names": {"aa": 1}}'}
+SMALL: dict[str, bytes] = {
+    "keywords": b'{"tags": ["a"]}',
+    "evaldos": b'{"names": {"aa": 1}}',
+    "evaldeep": b'{"json": [1, {"a": 2}]}',
+}
 
 
 @pytest.mark.parametrize("case", list(HOSTILE))
