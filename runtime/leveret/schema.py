@@ -43,6 +43,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError, core_schema, to_jsonable_python
 
 from leveret._schema import (
+    MAX_FAILURES,
     SCOPE,
     Check,
     Failure,
@@ -311,7 +312,8 @@ def _as_json(value: Any, scope: Scope) -> Any:
     return known
 
 
-#: How many failures one guard error lists; the rest are counted.
+#: How many failures one guard error lists; the rest are counted (up to the evaluator's
+#: :data:`~leveret._schema.MAX_FAILURES`, where it stops, which the message then says).
 _LISTED: Final = 10
 
 
@@ -320,8 +322,12 @@ def _describe(failures: Sequence[Failure]) -> str:
         (".".join(str(p) for p in f.path) + ": " if f.path else "") + f"{f.message} ({f.keyword})"
         for f in failures[:_LISTED]
     ]
-    if len(failures) > _LISTED:
-        parts.append(f"... and {len(failures) - _LISTED} more")
+    more = len(failures) - _LISTED
+    if len(failures) >= MAX_FAILURES:
+        # the evaluator stopped there: there may be many more than it found
+        parts.append(f"... and at least {more} more (the check stopped after {MAX_FAILURES})")
+    elif more > 0:
+        parts.append(f"... and {more} more")
     return "; ".join(parts)
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
 from leveret._regex import compile_ecma, ecma_to_python
 from leveret._schema import MAX_FAILURES, compile_schema, format_check
+from leveret.schema import SchemaGuard
 
 #: a prime such that hash(k * _M) == 0 for every int k (CPython's numeric hash modulus)
 _M = 2**61 - 1
@@ -273,3 +275,30 @@ def test_a_lone_surrogate_from_a_python_caller_is_decided_by_re() -> None:
 def test_dates_follow_rfc_3339_including_year_zero(text: str, valid: bool) -> None:
     assert format_check("date")(text) is valid
     assert format_check("date-time")(text + "T00:00:00Z") is valid
+
+
+# -- a guard's message when the evaluator stopped ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("count", "ending"),
+    [
+        (25, "; ... and 15 more"),
+        (MAX_FAILURES - 1, f"; ... and {MAX_FAILURES - 11} more"),
+        (
+            MAX_FAILURES,
+            f"; ... and at least {MAX_FAILURES - 10} more (the check stopped after 100)",
+        ),
+        (100_000, f"; ... and at least {MAX_FAILURES - 10} more (the check stopped after 100)"),
+    ],
+)
+def test_a_guard_message_says_when_the_check_stopped_counting(count: int, ending: str) -> None:
+    """Below MAX_FAILURES the count is exact; at it, the evaluator stopped, and the message says
+    "at least" rather than implying the list is complete."""
+    guard = SchemaGuard(checks={"T": {"items": {"type": "string"}}}, defs={})
+    adapter = TypeAdapter(Annotated[list[Any], guard.before("T")])
+    with pytest.raises(ValidationError) as caught:
+        adapter.validate_json("[" + ",".join(["1"] * count) + "]", strict=True)
+    message = caught.value.errors()[0]["msg"]
+    assert message.count("(type)") == 10
+    assert message.endswith(ending), message
