@@ -16,6 +16,8 @@ check every request and response against the schema itself (it travels in ``spec
   plain object type: TypeScript has no exact types, an object type admits extra properties on
   any value that is not a fresh object literal, and the excess-property check on literals is
   what catches a misspelled property name. ``additionalProperties: false`` itself is Ajv's.
+  Properties that only ``dependentSchemas`` or ``then``/``else`` declare are optional members
+  too (unless ``additionalProperties`` rules them out).
 - A schema without ``type`` (and no ``$ref``, ``enum``, ``const`` or composition to say more)
   accepts any JSON value: ``unknown``, as the Python models' ``Any``.
 """
@@ -223,6 +225,8 @@ def _object(schema: dict[str, object]) -> TsType:
     members += [
         Member(n, UNKNOWN, False) for n in dict.fromkeys(required_names) if n not in properties
     ]
+    if "additionalProperties" not in schema:
+        members += _conditional_members(schema, {m.name for m in members})
     others: list[TsType] = []
     patterns = schema.get("patternProperties")
     if isinstance(patterns, dict):
@@ -242,6 +246,23 @@ def _object(schema: dict[str, object]) -> TsType:
     elif not members and additional is False:
         index = NEVER  # the empty object, exactly
     return ObjectType(tuple(members), index)
+
+
+def _conditional_members(schema: dict[str, object], declared: set[str]) -> list[Member]:
+    """Optional members for the properties only ``dependentSchemas`` or ``then``/``else``
+    declare: values may have them, so an object literal must be allowed to name them."""
+    branches: list[object] = [schema.get("then"), schema.get("else")]
+    dependent = schema.get("dependentSchemas")
+    if isinstance(dependent, dict):
+        branches.extend(dependent.values())
+    found: dict[str, list[TsType]] = {}
+    for branch in branches:
+        properties = branch.get("properties") if isinstance(branch, dict) else None
+        if isinstance(properties, dict):
+            for name, sub in properties.items():
+                if name not in declared:
+                    found.setdefault(name, []).append(schema_type(sub))
+    return [Member(name, union(types), True) for name, types in found.items()]
 
 
 def _member_doc(schema: object) -> str:
