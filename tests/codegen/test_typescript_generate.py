@@ -603,3 +603,11 @@ def test_refused_method_names_cover_the_runtime_client() -> None:
     members = {m["name"] for m in _MEMBER.finditer(body)}
     assert {"call", "close", "connect", "constructor"} <= members
     assert members <= CLIENT_MEMBERS | {"service"}, sorted(members - CLIENT_MEMBERS)
+
+
+def test_serve_declares_the_definitions_queue_type(in_root: None) -> None:
+    result = generate_typescript(["schemas/inventory.yaml", *DEFINITIONS[-1:]])
+    assert result.ok, result.diagnostics
+    assert "\n    options,\n  );\n}\n" in result.files["shop/servicer.ts"]
+    quorum = "\n    { queueType: 'quorum', ...options },\n  );\n}\n"
+    assert quorum in result.files["literals/servicer.ts"]

@@ -364,7 +364,12 @@ def _servicer(package: _Package) -> list[str]:
         lines.append(f"{INDENT * 2}}},")
     else:
         lines.append(f"{INDENT * 2}{{}},")
-    lines.append(f"{INDENT * 2}options,")
+    if service.queue_type == "classic":
+        lines.append(f"{INDENT * 2}options,")
+    else:  # the definition's queue type, as the Python ServiceSpec's queue_type
+        lines.append(
+            f"{INDENT * 2}{{ queueType: {string_literal(service.queue_type)}, ...options }},"
+        )
     lines.append(f"{INDENT});")
     lines.append("}")
     return lines
