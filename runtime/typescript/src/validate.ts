@@ -263,6 +263,13 @@ function nonFiniteToken(text: string): number {
   return -1;
 }
 
+/** Whether the digit at `i` starts a number's integer part (not its fraction or exponent). */
+function integerPartStarts(text: string, i: number): boolean {
+  let before = text[i - 1];
+  if (before === '+' || before === '-') before = text[i - 2];
+  return before !== '.' && before !== 'e' && before !== 'E';
+}
+
 /** Where the text has an integer of more than MAX_INTEGER_DIGITS digits outside strings, or -1. */
 function hugeInteger(text: string): number {
   if (text.length <= MAX_INTEGER_DIGITS) return -1;
@@ -279,6 +286,7 @@ function hugeInteger(text: string): number {
       inString = true;
       run = 0;
     } else if (ch >= 0x30 && ch <= 0x39) {
+      if (run === 0 && !integerPartStarts(text, i)) run = -Infinity; // a fraction or an exponent
       run += 1;
       if (run > MAX_INTEGER_DIGITS) return i - run + 1;
     } else run = 0;

@@ -1,0 +1,125 @@
+// The parts of the runtime that need no broker: reading bodies, metadata rules, retry decisions.
+
+import * as assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { Backoff } from '../src/backoff';
+import { Unavailable, InvalidArgument, errorClassFor, Unknown, DeadlineExceeded } from '../src/errors';
+import { RetryPolicy } from '../src/retry';
+import { statusFromWire } from '../src/status';
+import { BodyError, readBody } from '../src/validate';
+import { checkMetadata, decodeError, pyRepr, readAttempt, readDeadline, readFingerprint, readMetadata } from '../src/wire';
+
+function bodyError(text: string | Buffer, schema?: Record<string, unknown>) {
+  try {
+    readBody(Buffer.isBuffer(text) ? text : Buffer.from(text), schema);
+  } catch (error) {
+    assert.ok(error instanceof BodyError);
+    return error.details;
+  }
+  assert.fail(`accepted ${String(text)}`);
+}
+
+describe('reading a body', () => {
+  it('refuses what leveret does not take as JSON', () => {
+    assert.equal(bodyError('{"a": NaN}')[0]!.type, 'json_invalid');
+    assert.match(bodyError('[Infinity]')[0]!.msg, /^NaN, Infinity and -Infinity are not JSON numbers \(at line 1 column 2\)$/);
+    assert.deepEqual(bodyError('{"a": 1, "b": 2e999}'), [
+      { loc: ['b'], msg: 'a number too large for a double (it would read as infinity)', type: 'finite_number' },
+    ]);
+    assert.match(bodyError(`[${'1'.repeat(4301)}]`)[0]!.msg, /^Invalid JSON: number out of range at line 1 column 2$/);
+    assert.equal(bodyError('"\\udc00"')[0]!.type, 'json_invalid');
+    assert.equal(bodyError(Buffer.from([0x22, 0xc3, 0x28, 0x22]))[0]!.type, 'json_invalid');
+    assert.equal(bodyError('\ufeff{}')[0]!.msg, 'Invalid JSON: expected value at line 1 column 1');
+  });
+
+  it('takes what it should', () => {
+    assert.deepEqual(readBody(Buffer.from('{"a": 1, "b": 1, "a": 40}')), { a: 40, b: 1 }); // last key wins
+    assert.deepEqual(readBody(Buffer.from('{"a": 1e-400, "s": "NaN Infinity"}')), { a: 0, s: 'NaN Infinity' });
+    assert.deepEqual(readBody(Buffer.from(`[1.${'0'.repeat(5000)}]`)), [1]);
+  });
+
+  it('reports schema failures as pydantic does (loc, msg, type)', () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        points: {
+          type: 'array',
+          items: { type: 'object', properties: { x: { type: 'number' }, y: { type: 'number' } }, required: ['x', 'y'] },
+        },
+        n: { type: 'integer', enum: [1, 2] },
+      },
+    };
+    assert.deepEqual(bodyError('{"points": [{"x": "1"}]}', schema), [
+      { loc: ['points', '0', 'y'], msg: 'Field required', type: 'missing' },
+      { loc: ['points', '0', 'x'], msg: 'Input should be a valid number', type: 'float_type' },
+    ]);
+    assert.equal(bodyError('{"n": true}', schema)[0]!.loc[0], 'n'); // true is not 1
+    const many = bodyError(JSON.stringify({ points: Array.from({ length: 150 }, () => ({})) }), schema);
+    assert.equal(many.length, 101);
+    assert.deepEqual(many[100], { loc: [], msg: '... and 200 more error(s)', type: 'too_many_errors' });
+  });
+});
+
+describe('headers', () => {
+  it('metadata rules, as the Python runtime words them', () => {
+    assert.deepEqual(checkMetadata({ tenant: 'acme', 'a.b-c_d': '' }), { tenant: 'acme', 'a.b-c_d': '' });
+    assert.throws(() => checkMetadata({ Tenant: 'x' }), /^Error: metadata key 'Tenant': 1 to 64 characters of a-z, 0-9, '-', '_' and '.'$/);
+    assert.throws(() => checkMetadata({ k: 'line\nbreak' }), /control character or a line separator/);
+    assert.throws(() => checkMetadata({ k: '\u2028' }), /control character/);
+    assert.throws(() => checkMetadata({ k: 'é'.repeat(2049) }), /over 4096 bytes of UTF-8/);
+    assert.throws(() => checkMetadata({ k: 1 as unknown as string }), /values are str, not int/);
+    assert.throws(() => checkMetadata(Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']))), /65 entries/);
+    assert.throws(() => checkMetadata({ a: 'x'.repeat(4096), b: 'x'.repeat(4096), c: 'x' }), /more than 8192/);
+    assert.equal(readMetadata({ 'leveret-md-ok': 'v', other: 1 })?.ok, 'v');
+    assert.equal(readMetadata({ 'leveret-md-BAD': 'v' }), null);
+  });
+
+  it('deadline, attempt and fingerprint are read leniently', () => {
+    assert.equal(readDeadline({ 'rpc-deadline': 1795712345678 }), 1795712345678);
+    assert.equal(readDeadline({ 'rpc-deadline': 1795712345678.9 }), 1795712345678);
+    assert.equal(readDeadline({ 'rpc-deadline': '1795712345678' }), null);
+    assert.equal(readDeadline({ 'rpc-deadline': true }), null);
+    assert.equal(readAttempt({ 'rpc-attempt': 3 }), 2);
+    assert.equal(readAttempt({ 'rpc-attempt': 0 }), 0);
+    assert.equal(readAttempt({ 'rpc-attempt': 2 ** 31 }), 0);
+    assert.equal(readAttempt({}), 0);
+    assert.equal(readFingerprint({ 'rpc-fingerprint': 'sha256:ab' }), 'sha256:ab');
+    assert.equal(readFingerprint({ 'rpc-fingerprint': 'é' }), null);
+    assert.equal(readFingerprint({ 'rpc-fingerprint': 'x'.repeat(129) }), null);
+    assert.equal(statusFromWire('NOT_FOUND'), 'NOT_FOUND');
+    assert.equal(statusFromWire('SOMETHING_NEW'), 'UNKNOWN');
+    assert.equal(statusFromWire(undefined), 'UNKNOWN');
+    assert.equal(errorClassFor('OK'), Unknown);
+    assert.equal(pyRepr("it's"), '"it\'s"');
+    assert.deepEqual(decodeError('INTERNAL', Buffer.from('{"message": 5, "error": 1}')), {
+      code: 'INTERNAL',
+      message: 'INTERNAL',
+      error: null,
+      details: null,
+    });
+  });
+});
+
+describe('retries', () => {
+  it('only UNAVAILABLE, only when safe, never past the deadline', () => {
+    const policy = new RetryPolicy();
+    const far = Date.now() + 60_000;
+    const server = new Unavailable('down', null, { origin: 'server' });
+    assert.ok(policy.nextDelay(server, true, 0, far) !== null);
+    assert.equal(policy.nextDelay(server, false, 0, far), null); // not idempotent, and it reached the service
+    assert.ok(policy.nextDelay(new Unavailable('x', null, { origin: 'nack' }), false, 0, far) !== null);
+    assert.ok(policy.nextDelay(new Unavailable('x', null, { origin: 'no-route' }), false, 0, far) !== null);
+    assert.equal(policy.nextDelay(new Unavailable('x', null, { origin: 'no-route' }), false, 1, far), null);
+    assert.equal(policy.nextDelay(new Unavailable('x', null, { origin: 'lost' }), false, 0, far), null);
+    assert.ok(policy.nextDelay(new Unavailable('x', null, { origin: 'lost' }), true, 0, far) !== null);
+    assert.equal(policy.nextDelay(new Unavailable('x', null, { origin: 'refused' }), true, 0, far), null);
+    assert.equal(policy.nextDelay(new DeadlineExceeded('x'), true, 0, far), null);
+    assert.equal(policy.nextDelay(new InvalidArgument('x'), true, 0, far), null);
+    assert.equal(policy.nextDelay(new Unavailable('x', null, { origin: 'local' }), true, 0, Date.now() + 1), null);
+    assert.equal(new RetryPolicy({ maxAttempts: 1 }).nextDelay(server, true, 0, far), null);
+    const backoff = new Backoff(0.05, 2, 2, 0.2);
+    assert.ok(backoff.delayMs(0) >= 40 && backoff.delayMs(0) <= 60);
+    assert.ok(backoff.delayMs(20) >= 1600 && backoff.delayMs(20) <= 2400);
+  });
+});
