@@ -214,7 +214,7 @@ class Transport {
       };
       const finish = (reply: Reply | null, error: RpcError | null): void => {
         if (timer !== null) clearTimeout(timer);
-        out.signal?.removeEventListener('abort', onAbort);
+        if (out.signal) unwatch(out.signal, onAbort);
         if (error !== null) reject(error);
         else resolve(reply!);
       };
@@ -237,7 +237,7 @@ class Transport {
         }, left);
       }
       this.pending.set(cid, { method: out.method, settle: finish });
-      out.signal?.addEventListener('abort', onAbort, { once: true });
+      if (out.signal) watch(out.signal, onAbort);
       try {
         channel.publish(
           '',
@@ -487,6 +487,32 @@ export class Client {
   async close(): Promise<void> {
     await this.#transport.close();
   }
+}
+
+// One 'abort' listener per signal, however many calls share it (a listener per call would make
+// Node warn past ten calls in flight on one signal).
+const watchers = new WeakMap<AbortSignal, Set<() => void>>();
+
+function watch(signal: AbortSignal, onAbort: () => void): void {
+  let set = watchers.get(signal);
+  if (set === undefined) {
+    const calls = new Set<() => void>();
+    set = calls;
+    watchers.set(signal, calls);
+    signal.addEventListener(
+      'abort',
+      () => {
+        watchers.delete(signal);
+        for (const call of calls) call();
+      },
+      { once: true },
+    );
+  }
+  set.add(onAbort);
+}
+
+function unwatch(signal: AbortSignal, onAbort: () => void): void {
+  watchers.get(signal)?.delete(onAbort);
 }
 
 function throwIt(error: LeveretError): never {

@@ -17,6 +17,9 @@ export interface CallContext {
   readonly caller: string | null;
   /** True when the broker delivered this request before (a worker died with it). */
   readonly redelivered: boolean;
+  /** The valid W3C trace headers of the request (traceparent, tracestate, baggage), to pass on:
+   * `client.method(request, { trace: context.trace })`. */
+  readonly trace: Readonly<Record<string, string>>;
   /** The request's whole headers table, as amqplib decoded it. */
   readonly headers: Readonly<Record<string, unknown>>;
   /** Aborted at the deadline, and when the worker is closed past its grace period. */

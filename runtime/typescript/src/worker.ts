@@ -36,6 +36,7 @@ import {
   readDeadline,
   readFingerprint,
   readMetadata,
+  readTraceHeaders,
 } from './wire';
 
 export type Handler<Req, Res> = (request: Req, context: CallContext) => Res | Promise<Res>;
@@ -407,6 +408,7 @@ class WorkerImpl implements Worker {
         attempt: readAttempt(headers),
         caller,
         redelivered: msg.fields.redelivered,
+        trace: Object.freeze(readTraceHeaders(headers)),
         headers: Object.freeze({ ...headers }),
         contractDrift: drift,
       },

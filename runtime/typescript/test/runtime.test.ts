@@ -60,7 +60,7 @@ function handlers(state: { calls: number; held: Map<string, () => void>; holding
         metadata: { ...context.metadata },
         deadline: context.deadline,
         caller: context.caller,
-        traceparent: (context.headers.traceparent as string | undefined) ?? null,
+        traceparent: context.trace.traceparent ?? null,
       };
     },
     flaky: () => {
@@ -321,9 +321,16 @@ describe('leveret TypeScript runtime, over RabbitMQ', () => {
 
   it('64 concurrent calls on one connection, each matched to its caller', async (t) => {
     if (!up) return t.skip('no broker');
-    const calls = Array.from({ length: 64 }, (_, i) => s.client.add({ a: i, b: i * 1000 }));
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    const shared = new AbortController(); // one signal for all: no listener leak warning
+    const calls = Array.from({ length: 64 }, (_, i) => s.client.add({ a: i, b: i * 1000 }, { signal: shared.signal }));
     const results = await Promise.all(calls);
     results.forEach((result, i) => assert.deepEqual(result, { value: i * 1001 }));
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    assert.deepEqual(warnings.map((w) => w.name), []);
   });
 
   it('INTERNAL for a handler that throws, without its stack on the wire', async (t) => {
