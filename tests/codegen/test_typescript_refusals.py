@@ -52,6 +52,12 @@ CASES = {
         "refused.yaml:10:3: error[LV522]: method 'constructor' becomes the TypeScript method "
         "'constructor'",
     ),
+    # A client with a then method is a thenable: await would call it.
+    "then": (
+        BASE.replace("  get_item:", "  then:"),
+        "refused.yaml:10:3: error[LV522]: method 'then' becomes the TypeScript method 'then', "
+        "which makes every client a thenable",
+    ),
     # Two snake_case names, one camelCase name.
     "camel_collision": (
         BASE

@@ -8,7 +8,7 @@ TypeScript output is refused instead of getting subtly wrong code.
 code    severity  meaning
 ======  ========  ==================================================================
 LV521   error     an integer in a schema beyond JavaScript's exact integers (2^53)
-LV522   error     a method whose TypeScript name the runtime's Client already uses
+LV522   error     a method whose TypeScript name the runtime's Client already uses (or then)
 LV523   error     two methods with the same TypeScript (camelCase) name
 LV524   error     a type name that would hide a global TypeScript type the code uses
 ======  ========  ==================================================================
@@ -40,6 +40,10 @@ GLOBAL_TYPE: Final = "LV524"
 #: would override or clash with (its own state is in ES ``#private`` fields, which cannot clash).
 #: tests/codegen/test_typescript_generate.py checks this list against the runtime's declarations.
 CLIENT_MEMBERS: Final = frozenset({"call", "close", "connect", "constructor", "service"})
+
+#: A method JavaScript's promises call on any object that has it.
+THENABLE: Final = frozenset({"then"})
+RESERVED: Final = CLIENT_MEMBERS | THENABLE
 
 #: Global types the generated client and servicer modules name next to the definition's types.
 GLOBAL_TYPES: Final = frozenset({"Promise"})
@@ -81,7 +85,18 @@ def check_service(service: ServiceDef) -> list[Diagnostic]:
                     CLIENT_MEMBER,
                     f"method {method.name!r} becomes the TypeScript method {name!r}, which the "
                     "runtime's Client class already has",
-                    f"rename the method (TypeScript reserves: {', '.join(sorted(CLIENT_MEMBERS))})",
+                    f"rename the method (TypeScript reserves: {', '.join(sorted(RESERVED))})",
+                )
+            )
+        elif name in THENABLE:
+            found.append(
+                at(
+                    pointer,
+                    CLIENT_MEMBER,
+                    f"method {method.name!r} becomes the TypeScript method {name!r}, which makes "
+                    "every client a thenable: awaiting the client (await Client.connect()) would "
+                    "call it",
+                    f"rename the method (TypeScript reserves: {', '.join(sorted(RESERVED))})",
                 )
             )
         first = seen.setdefault(name, method.name)
