@@ -611,3 +611,45 @@ def test_serve_declares_the_definitions_queue_type(in_root: None) -> None:
     assert "\n    options,\n  );\n}\n" in result.files["shop/servicer.ts"]
     quorum = "\n    { queueType: 'quorum', ...options },\n  );\n}\n"
     assert quorum in result.files["literals/servicer.ts"]
+
+
+@pytest.mark.parametrize(
+    ("module", "resolution", "package_type"),
+    [("nodenext", "nodenext", "module"), ("esnext", "bundler", "commonjs")],
+    ids=["esm-nodenext", "bundler"],
+)
+def test_generated_packages_compile_in_esm_and_bundler_projects(
+    in_root: None, tmp_path: Path, module: str, resolution: str, package_type: str
+) -> None:
+    """The same sources compile in an ES module project and with a bundler's resolution (the
+    default CommonJS project is the ``compiled`` fixture's)."""
+    tsc = _toolchain()
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "leveret").symlink_to(RUNTIME, target_is_directory=True)
+    (tmp_path / "package.json").write_text(json.dumps({"type": package_type}))
+    result = generate_typescript(["schemas"])
+    assert result.ok, result.diagnostics
+    _write(result.files, tmp_path / "gen")
+    (tmp_path / "good.ts").write_text(GOOD)
+    config = {
+        "compilerOptions": {
+            "target": "ES2022",
+            "lib": ["ES2022"],
+            "module": module,
+            "moduleResolution": resolution,
+            "strict": True,
+            "noEmit": True,
+            "types": ["node"],
+            "typeRoots": [str(RUNTIME / "node_modules" / "@types")],
+        },
+        "include": ["*.ts", "gen/*/*.ts"],
+    }
+    (tmp_path / "tsconfig.json").write_text(json.dumps(config))
+    run = subprocess.run(
+        [str(tsc), "-p", "tsconfig.json", "--pretty", "false"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert (run.returncode, run.stdout) == (0, "")
