@@ -37,13 +37,31 @@ import {
 } from './helpers';
 
 /** The test service's handlers; `released` lets a test free a held call. */
-function handlers(state: { calls: number; held: Map<string, () => void>; holding: Map<string, () => void> }) {
+interface State {
+  calls: number;
+  running: number;
+  maxRunning: number;
+  held: Map<string, () => void>;
+  holding: Map<string, () => void>;
+}
+
+function newState(): State {
+  return { calls: 0, running: 0, maxRunning: 0, held: new Map(), holding: new Map() };
+}
+
+function handlers(state: State) {
   const table: Record<string, Handler<any, any>> = {
     add: async ({ a, b }: { a: number; b: number }) => {
       state.calls += 1;
-      // Replies leave out of order: calls are matched by correlation id, not by order.
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 20)));
-      return { value: a + b };
+      state.running += 1;
+      state.maxRunning = Math.max(state.maxRunning, state.running);
+      try {
+        // Replies leave out of order: calls are matched by correlation id, not by order.
+        await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 20)));
+        return { value: a + b };
+      } finally {
+        state.running -= 1;
+      }
     },
     reserve: ({ quantity }: { quantity: number }) => {
       state.calls += 1;
@@ -89,13 +107,16 @@ interface Setup {
   client: NumbersClient;
   raw: RawCaller;
   logger: TestLogger;
-  state: { calls: number; held: Map<string, () => void>; holding: Map<string, () => void> };
+  state: State;
 }
 
-async function setUp(what: string, options: { concurrency?: number; reflection?: boolean } = {}): Promise<Setup> {
-  const queue = uniqueQueue(what);
+async function setUp(
+  what: string,
+  options: { concurrency?: number; prefetch?: number; reflection?: boolean; queue?: string } = {},
+): Promise<Setup> {
+  const queue = options.queue ?? uniqueQueue(what);
   const logger = new TestLogger();
-  const state = { calls: 0, held: new Map<string, () => void>(), holding: new Map<string, () => void>() };
+  const state = newState();
   const worker = await serveService(numbersService(queue), handlers(state), { ...options, logger, grace: 2 });
   const client = await NumbersClient.connect(undefined, { queue, logger });
   const raw = await RawCaller.open();
@@ -468,6 +489,47 @@ describe('leveret TypeScript runtime, over RabbitMQ', () => {
     s.state.held.get('closed')!();
   });
 
+  it('concurrency bounds the handlers running at once', async (t) => {
+    if (!up) return t.skip('no broker');
+    const bounded = await setUp('concurrency', { concurrency: 4, prefetch: 16 });
+    try {
+      const results = await Promise.all(Array.from({ length: 64 }, (_, i) => bounded.client.add({ a: i, b: 1 })));
+      results.forEach((result, i) => assert.deepEqual(result, { value: i + 1 }));
+      assert.ok(bounded.state.maxRunning <= 4, `${bounded.state.maxRunning} ran at once`);
+      assert.ok(bounded.state.maxRunning >= 2, `${bounded.state.maxRunning} ran at once`);
+    } finally {
+      await tearDown(bounded);
+    }
+  });
+
+  it('close() returns deliveries not started to the queue, for another worker', { timeout: 20_000 }, async (t) => {
+    if (!up) return t.skip('no broker');
+    // One handler at a time, eight deliveries prefetched: the worker holds one call, and the
+    // calls after it wait in the worker (or, if not delivered yet, in the queue).
+    const first = await setUp('handover', { concurrency: 1, prefetch: 8 });
+    let other: Setup | null = null;
+    try {
+      const holding = deferred();
+      first.state.holding.set('handover', holding.resolve);
+      const held = first.client.hold({ key: 'handover' }, { timeout: 15 });
+      await holding.promise;
+      const waiting = [1, 2, 3].map((i) => first.client.add({ a: i, b: 0 }, { timeout: 15 }));
+      other = await setUp('handover', { queue: first.queue });
+      const closing = first.worker.close();
+      // Answered by the other worker while the first still holds its call: handed back at once
+      // (a worker keeping them until its handler finished would leave them unanswered here).
+      assert.deepEqual(await Promise.all(waiting), [{ value: 1 }, { value: 2 }, { value: 3 }]);
+      assert.equal(other.state.calls, 3);
+      first.state.held.get('handover')!();
+      await closing;
+      assert.deepEqual(await held, { released: true });
+    } finally {
+      await first.client.close();
+      await first.raw.close();
+      if (other !== null) await tearDown(other);
+    }
+  });
+
   it('close() lets a call in progress finish', async (t) => {
     if (!up) return t.skip('no broker');
     const own = await setUp('drain');
@@ -518,7 +580,7 @@ describe('connection loss', () => {
     const proxy = await Proxy.start();
     const queue = uniqueQueue('worker-lost');
     const logger = new TestLogger();
-    const state = { calls: 0, held: new Map<string, () => void>(), holding: new Map<string, () => void>() };
+    const state = newState();
     const worker = await serveService(numbersService(queue), handlers(state), { url: proxy.url, logger, grace: 1 });
     const client = await NumbersClient.connect(undefined, { queue });
     try {
@@ -541,7 +603,7 @@ describe('no broker at the address', () => {
     // Port 1 on loopback: nothing listens there, whatever the machine.
     const url = 'amqp://guest:guest@127.0.0.1:1/%2F';
     const service = numbersService(uniqueQueue('nobroker'));
-    const state = { calls: 0, held: new Map<string, () => void>(), holding: new Map<string, () => void>() };
+    const state = newState();
     await assert.rejects(NumbersClient.connect(url, { queue: 'q' }), (error: unknown) => {
       assert.ok(error instanceof Unavailable);
       assert.match(error.message, /^cannot reach RabbitMQ at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:1\//);
@@ -558,7 +620,7 @@ describe('worker options', () => {
   it('max message size, require caller, and a queue declared with other arguments', async (t) => {
     if (!(await brokerUp())) return t.skip('no broker');
     const queue = uniqueQueue('options');
-    const state = { calls: 0, held: new Map<string, () => void>(), holding: new Map<string, () => void>() };
+    const state = newState();
     const logger = new TestLogger();
     const worker = await serveService(numbersService(queue), handlers(state), {
       maxMessageSize: 300,
