@@ -114,11 +114,15 @@ class Transport {
       await connection.close().catch(() => undefined);
       return;
     }
+    let dead = false; // the connection closed while being set up: its 'close' came before ours was attached
+    connection.once('close', () => (dead = true));
     let channel: amqp.ConfirmChannel;
     try {
       channel = await connection.createConfirmChannel();
       channel.on('error', () => undefined); // 'close' follows, handled below
+      channel.once('close', () => (dead = true));
       await channel.consume(DIRECT_REPLY_TO, (msg) => this.onReply(msg), { noAck: true });
+      if (dead) throw new Error('the connection closed while it was being set up');
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw new Unavailable(`cannot set up the reply consumer: ${(error as Error).message}`, null, {

@@ -175,9 +175,12 @@ class WorkerImpl implements Worker {
   /** Connect, declare, consume. A queue declared with other arguments is a ConfigurationError. */
   async open(): Promise<void> {
     const { connection, url } = await connectAny(this.urls, this.options.name);
+    let dead = false; // closed while being set up, before the handlers below were attached
+    connection.once('close', () => (dead = true));
     try {
       const channel = await connection.createConfirmChannel();
       channel.on('error', () => undefined);
+      channel.once('close', () => (dead = true));
       try {
         await channel.assertQueue(this.queue, {
           durable: true,
@@ -200,6 +203,7 @@ class WorkerImpl implements Worker {
         await connection.close().catch(() => undefined);
         return;
       }
+      if (dead) throw new Error('the connection closed while it was being set up');
       this.generation += 1;
       const generation = this.generation;
       this.user = loginOf(url);
@@ -211,6 +215,12 @@ class WorkerImpl implements Worker {
       this.consumerTag = ok.consumerTag;
       this.reconnects = 0;
     } catch (error) {
+      if (this.model === connection) {
+        // Set up no further: the caller of open() decides what comes next (not lost()).
+        this.model = null;
+        this.channel = null;
+        this.consumerTag = null;
+      }
       await connection.close().catch(() => undefined);
       if (error instanceof ConfigurationError || error instanceof RpcError) throw error;
       throw new Unavailable(`cannot serve queue '${this.queue}': ${(error as Error).message}`, null, { cause: error });
