@@ -37,7 +37,7 @@ from leveret._codec import (
     loads_finite,
     validate_arguments,
 )
-from leveret._drift import ContractDrift, DriftLog
+from leveret._drift import CLIENT_DRIFTS, ContractDrift
 from leveret._errors import (
     ORIGIN_LOCAL,
     Cancelled,
@@ -55,6 +55,7 @@ from leveret._metadata import current_metadata, metadata_or_invalid
 from leveret._middleware import CallInfo, Middleware, check_middleware, run_async, run_sync
 from leveret._retry import RetryPolicy
 from leveret._spec import DEFAULT, MethodSpec, ServiceSpec, Timeout
+from leveret._status import StatusCode
 from leveret._tls import TLS, check_tls
 from leveret._url import is_memory, resolve_url
 from leveret._wire import (
@@ -72,6 +73,8 @@ __all__ = ["AsyncClient", "Client", "DynamicClient", "build_request"]
 
 #: Retries here, circuit breaker changes in leveret._breaker; connections: ``leveret.amqp``.
 log = SafeLogger("leveret.client")  # logging never fails a call
+
+_FAILED_PRECONDITION = StatusCode.FAILED_PRECONDITION.name
 
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
 ClientT = TypeVar("ClientT")
@@ -311,7 +314,8 @@ class _CallPolicy:
         self.max_in_flight = max_in_flight
         self.max_message_size = _message_size(max_message_size)
         self.wait_for_ready = wait_for_ready
-        self.drifts = DriftLog("client", log)
+        # one per process, not per client: a client made per request still warns once a pair
+        self.drifts = CLIENT_DRIFTS
 
     def drift(
         self, service: ServiceSpec, method: MethodSpec[Any, Any], reply: Reply
@@ -322,7 +326,9 @@ class _CallPolicy:
         if theirs is None or ours is None or theirs == ours:
             return None
         drift = ContractDrift(service.name, method.name, ours, theirs)
-        self.drifts.report(drift, f"the worker on queue {self.queue!r}")
+        # FAILED_PRECONDITION is how a worker with on_drift="reject" refuses it
+        refused = reply.status == _FAILED_PRECONDITION
+        self.drifts.report(drift, f"the worker on queue {self.queue!r}", refused=refused)
         return drift
 
     def before(self) -> bool:

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from leveret._codec import decode_request, encode_exception, encode_result
 from leveret._context import EMPTY_METADATA, CallContext
-from leveret._drift import ContractDrift, DriftLog
+from leveret._drift import SERVER_DRIFTS, ContractDrift
 from leveret._errors import (
     ConfigurationError,
     DeadlineExceeded,
@@ -124,7 +124,8 @@ class Dispatcher:
             raise ConfigurationError(f"on_drift is 'warn' or 'reject', not {on_drift!r}")
         self.service = service
         self.on_drift = on_drift
-        self._drifts = DriftLog("server", log)
+        # one per process, shared by its workers: "once per pair" means once per process
+        self._drifts = SERVER_DRIFTS
         #: The reply to ``leveret.describe``, or None when this worker does not answer it.
         self.description = describe(service) if reflection else None
         self.max_message_size = max_message_size
@@ -160,6 +161,10 @@ class Dispatcher:
             self._handlers[method.name] = handler
         chain = check_middleware(
             middleware, is_async=bool(self.is_async), where=type(servicer).__name__
+        )
+        # A call refused across contracts never reaches the chain: told to it here instead.
+        self._drift_refused: tuple[Callable[[ContractDrift], object], ...] = tuple(
+            hook for hook in (getattr(m, "drift_refused", None) for m in chain) if callable(hook)
         )
         if chain:
             # The chain replaces each handler: the worker runs a Call's handler as before, and
@@ -293,19 +298,10 @@ class Dispatcher:
         ours = method.fingerprint
         drift = None
         if theirs is not None and ours is not None and theirs != ours:
+            # Reported (and refused) only after authorize and the size check (wire protocol
+            # §3, case 4d): a caller the hook refuses learns nothing of the contract, and a
+            # refused call is not remembered in the drift log.
             drift = ContractDrift(self.service.name, method.name, theirs, ours)
-            self._drifts.report(drift, f"caller {caller or '(no user_id)'}, cid {cid!r}")
-            if self.on_drift == "reject":
-                return _refuse(
-                    reply_to,
-                    cid,
-                    FailedPrecondition(
-                        f"{self.service.name}.{method.name}: the caller was generated from "
-                        f"contract {theirs}, this worker serves {ours}; it refuses calls "
-                        "across contracts (on_drift='reject'): regenerate the client"
-                    ),
-                    ours,
-                )
         if len(headers) > known:  # more than rpc-deadline and rpc-attempt: look closer
             entries = read_metadata(headers)
             if entries is None:
@@ -350,11 +346,40 @@ class Dispatcher:
                     f"max_message_size ({limit} bytes); it was not read"
                 ),
             )
+        if drift is not None:
+            refused = self._drift(drift, caller, reply_to, cid)
+            if refused is not None:
+                return refused
         try:
             request = decode_request(method, delivery.body)
         except InvalidArgument as exc:
             return _refuse(reply_to, cid, exc)
         return Call(method, self._handlers[method.name], request, context, reply_to, cid)
+
+    def _drift(
+        self, drift: ContractDrift, caller: str | None, reply_to: str | bytes, cid: str | bytes
+    ) -> Outcome | None:
+        """Report ``drift``; with ``on_drift="reject"`` the refusal, told to the middleware."""
+        reject = self.on_drift == "reject"
+        peer = f"caller {caller or '(no user_id)'}, cid {cid!r}"
+        self._drifts.report(drift, peer, refused=reject)
+        if not reject:
+            return None
+        for hook in self._drift_refused:
+            try:
+                hook(drift)
+            except Exception:
+                log.exception("middleware failed on a call refused across contracts (cid=%r)", cid)
+        return _refuse(
+            reply_to,
+            cid,
+            FailedPrecondition(
+                f"{drift.service}.{drift.method}: the caller was generated from contract "
+                f"{drift.client}, this worker serves {drift.server}; it refuses calls across "
+                "contracts (on_drift='reject'): regenerate the client"
+            ),
+            drift.server,
+        )
 
     def _authorized(
         self,

@@ -119,6 +119,13 @@ class Middleware:
     async def intercept_async(self, call: CallInfo, call_next: AsyncNext) -> BaseModel:
         return await call_next(call)
 
+    def drift_refused(self, drift: ContractDrift) -> None:
+        """Called by a worker with ``on_drift="reject"`` for each call it refuses across
+        contracts (FAILED_PRECONDITION), which never reaches :meth:`intercept` (it is refused
+        before the chain); sync, on the worker's I/O thread or event loop: keep it short. A
+        metrics middleware counts it here. An exception it raises is logged, and the call is
+        refused all the same."""
+
 
 def check_middleware(
     middleware: Sequence[object] | None, *, is_async: bool, where: str

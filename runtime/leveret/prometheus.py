@@ -22,6 +22,7 @@ from prometheus_client.exposition import start_http_server
 from pydantic import BaseModel
 
 from leveret._breaker import BreakerState, CircuitBreaker
+from leveret._drift import ContractDrift
 from leveret._errors import ConfigurationError, RpcError
 from leveret._health import address, port_in_use
 from leveret._middleware import AsyncNext, CallInfo, Middleware, SyncNext
@@ -258,6 +259,12 @@ class Metrics(Middleware):
             children.in_flight.dec()
         if call.contract_drift is not None:
             self._series.contract_drift.labels(*children.labels, call.side).inc()
+
+    def drift_refused(self, drift: ContractDrift) -> None:
+        """A call a worker refused across contracts (``on_drift="reject"``): counted in
+        ``leveret_contract_drift_total`` as every drifted call is, though it ran no chain.
+        The method is one of the worker's definition (the drift names it only then)."""
+        self._series.contract_drift.labels(drift.service, drift.method, "server").inc()
 
     # A try statement in each method rather than a shared context manager: this runs on every
     # call, and a generator-based context manager costs several microseconds more.

@@ -2,6 +2,9 @@
 (``leveret.describe``), and a caller generated from another contract of a method than the worker
 is noticed on both sides (``rpc-fingerprint``): logged once per pair of fingerprints, counted by
 the metrics middleware, readable by handlers and middleware, refused with ``on_drift="reject"``.
+Review r12: a refused call is counted and its warning says so; ``authorize`` decides before the
+drift check; a flood of fingerprints neither grows memory nor silences a later drift; "once" is
+once per process, however many clients and workers it makes.
 
 The specs here are written by hand, with fingerprints of their own, as two versions of one
 definition would be generated: version 2 of ``reserve`` adds a property to the response."""
@@ -22,13 +25,21 @@ from pydantic import BaseModel
 
 import leveret
 from leveret import CallContext, MethodSpec, ServiceSpec
+from leveret._drift import MAX_REMEMBERED, SERVER_DRIFTS
 from leveret.prometheus import Metrics
-from tests.support.drift import Seen, drift_warnings
+from tests.support.drift import Seen, drift_warnings, forget_drifts
 from tests.support.raw import RawPeer
 
 pytestmark = pytest.mark.integration
 
 V1, V2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+
+
+@pytest.fixture(autouse=True)
+def _fresh_drift_logs() -> None:
+    """Each test starts as a fresh process would: no pair warned yet (the logs are per
+    process, so a pair an earlier test warned would not be warned again)."""
+    forget_drifts()
 
 
 class ReserveRequest(BaseModel):
@@ -345,12 +356,12 @@ def test_metrics_count_drifted_calls_on_each_side(amqp_url: str, queue: str) -> 
         for _ in range(3):
             old.reserve(sku="A", quantity=1)
         current.reserve(sku="A", quantity=1)
+    assert (_drifted(registry, "server"), _drifted(registry, "client")) == (3.0, 3.0)
 
-    def drifted(side: str) -> float | None:
-        labels = {"service": "Inventory", "method": "reserve", "side": side}
-        return registry.get_sample_value("leveret_contract_drift_total", labels)
 
-    assert (drifted("server"), drifted("client")) == (3.0, 3.0)
+def _drifted(registry: CollectorRegistry, side: str) -> float | None:
+    labels = {"service": "Inventory", "method": "reserve", "side": side}
+    return registry.get_sample_value("leveret_contract_drift_total", labels)
 
 
 def test_a_fingerprint_header_that_is_not_a_short_string_is_ignored(
@@ -372,3 +383,187 @@ def test_a_fingerprint_header_that_is_not_a_short_string_is_ignored(
         peer.close()
     assert servicer.drifts == [None] * 4
     assert drift_warnings(caplog, "leveret.server") == []
+
+
+# -- review r12 -------------------------------------------------------------------------------
+
+
+def test_a_refused_drifted_call_is_counted_on_both_sides(amqp_url: str, queue: str) -> None:
+    """Refused before the worker's chain runs, it is counted all the same (the middleware's
+    ``drift_refused``), as the client counts it."""
+    registry = CollectorRegistry()
+    with (
+        leveret.Worker(
+            Inventory(),
+            url=amqp_url,
+            queue=queue,
+            on_drift="reject",
+            middleware=[Metrics(registry)],
+        ),
+        ClientV1.connect(amqp_url, queue=queue, middleware=[Metrics(registry)]) as old,
+    ):
+        for _ in range(3):
+            with pytest.raises(leveret.FailedPrecondition):
+                old.reserve(sku="A", quantity=1)
+    assert (_drifted(registry, "server"), _drifted(registry, "client")) == (3.0, 3.0)
+    labels = {"service": "Inventory", "method": "reserve"}
+    # the refusals ran no handler: they are not calls the worker started (no series yet)
+    assert registry.get_sample_value("leveret_server_started_total", labels) is None
+
+
+class _BrokenHook(leveret.Middleware):
+    def intercept(self, call: leveret.CallInfo, call_next: Any) -> BaseModel:
+        result: BaseModel = call_next(call)
+        return result
+
+    def drift_refused(self, drift: leveret.ContractDrift) -> None:
+        raise RuntimeError("a bug in the hook")
+
+
+def test_a_failing_drift_refused_hook_changes_nothing_on_the_wire(
+    amqp_url: str, queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = CollectorRegistry()
+    with (
+        caplog.at_level(logging.WARNING),
+        leveret.Worker(
+            Inventory(),
+            url=amqp_url,
+            queue=queue,
+            on_drift="reject",
+            middleware=[_BrokenHook(), Metrics(registry)],
+        ),
+        ClientV1.connect(amqp_url, queue=queue) as old,
+        pytest.raises(leveret.FailedPrecondition, match="on_drift='reject'"),
+    ):
+        old.reserve(sku="A", quantity=1)
+    assert _drifted(registry, "server") == 1.0  # the next middleware is told all the same
+    errors = [r for r in caplog.records if r.name == "leveret.server" and r.levelno >= 40]
+    assert len(errors) == 1 and errors[0].exc_info is not None
+    assert isinstance(errors[0].exc_info[1], RuntimeError)
+
+
+@pytest.mark.parametrize("on_drift", ["warn", "reject"])
+def test_the_drift_warning_says_whether_the_call_goes_on(
+    amqp_url: str, queue: str, caplog: pytest.LogCaptureFixture, on_drift: str
+) -> None:
+    with (
+        caplog.at_level(logging.WARNING),
+        leveret.Worker(Inventory(), url=amqp_url, queue=queue, on_drift=on_drift),
+        ClientV1.connect(amqp_url, queue=queue) as old,
+    ):
+        if on_drift == "warn":
+            assert old.reserve(sku="A", quantity=1).id == "r-A"
+        else:
+            with pytest.raises(leveret.FailedPrecondition):
+                old.reserve(sku="A", quantity=1)
+    server = drift_warnings(caplog, "leveret.server")
+    client = drift_warnings(caplog, "leveret.client")
+    assert len(server) == 1 and len(client) == 1, (server, client)
+    if on_drift == "warn":
+        assert server[0].endswith("; the call goes on, validated as usual")
+        assert client[0].endswith("; the call goes on, validated as usual")
+    else:
+        assert server[0].endswith("; the call is refused (on_drift='reject')")
+        assert client[0].endswith("; the worker refused the call (FAILED_PRECONDITION)")
+        assert "goes on" not in server[0] + client[0]
+
+
+class Closed(Inventory):
+    """An ``authorize`` hook that refuses everyone; records the drift it was shown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown: list[leveret.ContractDrift | None] = []
+
+    def authorize(self, method: MethodSpec[Any, Any], context: CallContext) -> None:
+        self.shown.append(context.contract_drift)
+        raise leveret.PermissionDenied("nobody may reserve")
+
+
+@pytest.mark.parametrize("on_drift", ["warn", "reject"])
+def test_authorize_decides_before_the_drift_check(
+    amqp_url: str, queue: str, caplog: pytest.LogCaptureFixture, on_drift: str
+) -> None:
+    """A caller the hook refuses is told PERMISSION_DENIED whatever contract it speaks, and
+    its drift is neither warned nor remembered (wire protocol §3: 4b before 4d)."""
+    servicer = Closed()
+    with (
+        caplog.at_level(logging.WARNING),
+        leveret.Worker(servicer, url=amqp_url, queue=queue, on_drift=on_drift),
+        ClientV1.connect(amqp_url, queue=queue) as old,
+        pytest.raises(leveret.PermissionDenied, match="nobody may reserve"),
+    ):
+        old.reserve(sku="A", quantity=1)
+    assert drift_warnings(caplog, "leveret.server") == []
+    assert len(SERVER_DRIFTS) == 0
+    # the hook may read the drift to decide on it
+    assert servicer.shown == [leveret.ContractDrift("Inventory", "reserve", V1, V2)]
+
+
+def test_invalid_metadata_is_refused_before_the_drift_check(
+    amqp_url: str, queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    peer = RawPeer(amqp_url)
+    try:
+        with (
+            caplog.at_level(logging.WARNING),
+            leveret.Worker(Inventory(), url=amqp_url, queue=queue, on_drift="reject"),
+        ):
+            headers = {"rpc-fingerprint": V1, "leveret-md-Tenant": "acme"}
+            body = b'{"sku": "A", "quantity": 1}'
+            cid = peer.publish(queue, body, method="reserve", headers=headers)
+            reply = peer.wait(cid, 10)
+    finally:
+        peer.close()
+    assert reply is not None and reply.status == "INVALID_ARGUMENT", reply
+    assert drift_warnings(caplog, "leveret.server") == []
+    assert len(SERVER_DRIFTS) == 0
+
+
+def test_a_flood_of_fingerprints_neither_grows_memory_nor_silences_a_later_drift(
+    amqp_url: str, queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """More distinct pairs than the log remembers: it forgets the least recently seen ones,
+    stays at its cap, and a genuine drift that comes after is warned (once)."""
+    peer = RawPeer(amqp_url)
+    body = b'{"sku": "A", "quantity": 1}'
+    try:
+        with (
+            caplog.at_level(logging.WARNING),
+            leveret.Worker(Inventory(), url=amqp_url, queue=queue),
+        ):
+            cids = [
+                peer.publish(
+                    queue, body, method="reserve", headers={"rpc-fingerprint": f"sha256:{i:064x}"}
+                )
+                for i in range(MAX_REMEMBERED + 100)
+            ]
+            for cid in cids:
+                reply = peer.wait(cid, 30)
+                assert reply is not None and reply.status == "OK"
+            assert len(SERVER_DRIFTS) == MAX_REMEMBERED
+            caplog.clear()
+            with ClientV1.connect(amqp_url, queue=queue) as old:
+                for _ in range(3):
+                    assert old.reserve(sku="A", quantity=1).id == "r-A"
+    finally:
+        peer.close()
+    server = drift_warnings(caplog, "leveret.server")
+    assert len(server) == 1 and V1 in server[0] and V2 in server[0], server
+    assert len(SERVER_DRIFTS) == MAX_REMEMBERED
+
+
+def test_short_lived_clients_and_workers_of_one_process_warn_once(
+    amqp_url: str, queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client per call, a worker after another: once per pair and side in the process."""
+    with caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            with leveret.Worker(Inventory(), url=amqp_url, queue=queue):
+                for _ in range(5):
+                    with ClientV1.connect(amqp_url, queue=queue) as old:
+                        assert old.reserve(sku="A", quantity=1).id == "r-A"
+    server = drift_warnings(caplog, "leveret.server")
+    client = drift_warnings(caplog, "leveret.client")
+    assert (len(server), len(client)) == (1, 1), (server, client)

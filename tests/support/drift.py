@@ -1,5 +1,6 @@
 """What the contract-drift tests read: the drift each call showed middleware, and the drift
-WARNING records of one side's logger."""
+WARNING records of one side's logger; :func:`forget_drifts` for a test that counts warnings (a
+process warns once per pair, whichever client or worker sees it)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 from pydantic import BaseModel
 
 import leveret
+from leveret._drift import CLIENT_DRIFTS, SERVER_DRIFTS
 
-__all__ = ["Seen", "drift_warnings"]
+__all__ = ["Seen", "drift_warnings", "forget_drifts"]
 
 
 class Seen(leveret.Middleware):
@@ -34,3 +36,10 @@ def drift_warnings(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
         for r in caplog.records
         if r.name == logger and r.levelno == logging.WARNING and "contract drift" in r.getMessage()
     ]
+
+
+def forget_drifts() -> None:
+    """Forget every pair this process's clients and workers reported: the next drift of any
+    pair is warned again, as in a fresh process."""
+    CLIENT_DRIFTS.forget()
+    SERVER_DRIFTS.forget()
