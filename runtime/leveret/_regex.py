@@ -29,7 +29,14 @@ from typing import Final
 from pydantic_core import SchemaError as CoreSchemaError
 from pydantic_core import SchemaValidator, core_schema
 
-__all__ = ["PatternError", "Regex", "UnsupportedPattern", "compile_ecma", "ecma_to_python"]
+__all__ = [
+    "PatternError",
+    "Regex",
+    "UnsupportedPattern",
+    "compile_ecma",
+    "ecma_to_python",
+    "rust_translation",
+]
 
 
 class PatternError(ValueError):
@@ -146,12 +153,47 @@ def _category(name: str, pattern: str) -> list[tuple[int, int]]:
     return _CATEGORY_CACHE[short]
 
 
+#: ECMA's WhiteSpace and LineTerminator code points (``\s``), as a Rust class body.
+_RS_SPACE: Final = (
+    r"\t\n\v\f\r \x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}\x{feff}"
+)
+#: Rust forms of \d \w \s \D \W \S outside a class, and inside one (a negated set nests:
+#: Rust unites a nested class with the rest).
+_RS_SETS: Final = {"d": "0-9", "w": "0-9A-Za-z_", "s": _RS_SPACE}
+_RS_OUTSIDE: Final = {
+    **{e: f"[{body}]" for e, body in _RS_SETS.items()},
+    **{e.upper(): f"[^{body}]" for e, body in _RS_SETS.items()},
+}
+_RS_INSIDE: Final = {**_RS_SETS, **{e.upper(): f"[^{body}]" for e, body in _RS_SETS.items()}}
+#: Characters Rust reads as syntax outside a class, and inside one (escaped there when literal).
+_RS_META: Final = frozenset("\\.+*?|[]{}^$")
+_RS_CLASS_META: Final = frozenset("\\[]^-&~")
+
+
+def _rs_literal(code: int, *, in_class: bool = False) -> str | None:
+    """One literal code point in Rust syntax (``None``: a lone surrogate, which Rust has not)."""
+    ch = chr(code)
+    if 0xD800 <= code <= 0xDFFF:
+        return None
+    if ch in "()" or not (ch.isprintable() or ch == " "):
+        # datamodel-code-generator looks for "(?=" textually, also after a backslash: a literal
+        # parenthesis is never one; control and other invisible characters are spelt out
+        return f"\\x{{{code:x}}}"
+    if ch in (_RS_CLASS_META if in_class else _RS_META):
+        return "\\" + ch
+    return ch
+
+
 def _py_ranges(ranges: list[tuple[int, int]]) -> str:
     return "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
 
 
 def _rs_char(code: int) -> str:
     return f"\\x{{{code:X}}}"
+
+
+#: A Rust class matching nothing (ECMA's ``[]``).
+_RS_NOTHING: Final = "[^\\x{0}-\\x{10ffff}]"
 
 
 def _rs_ranges(ranges: list[tuple[int, int]]) -> str:
@@ -164,12 +206,16 @@ def _rs_ranges(ranges: list[tuple[int, int]]) -> str:
 class _Translator:
     """One pass over an ECMA-262 pattern, writing the ``re`` and the Rust ``regex`` forms.
 
-    The Rust form spells every literal of a class as ``\\x{..}`` (Rust classes nest and have
-    ``&&``/``--``/``~~`` operators ECMA does not), and stops (``rust = None``) at anything only a
-    backtracking engine can do."""
+    The Rust form escapes what Rust reads as syntax (a class's ``&``, ``~``, ``-``: Rust classes
+    nest and have set operators ECMA does not) and spells invisible characters and parentheses
+    as ``\\x{..}``, so it stays readable in generated models (``\\d`` is ``[0-9]``); it stops
+    (``rust = None``) at anything only a backtracking engine can do. With ``for_models``, also
+    at ``\\p{..}`` (pydantic-core's Unicode tables need not be this Python's; the guard decides)
+    and at Annex B's class ranges with a set at an end (``[\\d-z]``)."""
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, *, for_models: bool = False) -> None:
         self.pattern = pattern
+        self.for_models = for_models
         self.py: list[str] = []
         self.rs: list[str] | None = []
 
@@ -193,7 +239,8 @@ class _Translator:
                 self.both("[^\\n\\r\\u2028\\u2029]", "[^\\n\\r\\x{2028}\\x{2029}]")
                 i += 1
             elif c == "$":
-                self.both(r"\Z", r"\z")  # ECMA's $ (no multiline flag): the end of input only
+                # ECMA's $ (no multiline flag): the end of input only; Rust's $ is that too
+                self.both(r"\Z", "$")
                 i += 1
             elif c == "(":
                 i = self.group(i)
@@ -208,16 +255,24 @@ class _Translator:
             elif c in "}]":
                 self.both("\\" + c, "\\" + c)
                 i += 1
-            else:
+            elif c in ")|^*+?":
                 self.both(c, c)
+                i += 1
+            else:
+                self.both(c, _rs_literal(ord(c)))
                 i += 1
         return "".join(self.py), None if self.rs is None else "".join(self.rs)
 
     def group(self, i: int) -> int:
         p = self.pattern
         if p.startswith("(?<", i) and p[i + 3 : i + 4] not in ("=", "!"):
-            self.both("(?P<", "(?P<")  # a named group
-            return i + 3
+            # a named group: its name matters only to \k<..>, which Rust cannot run anyway
+            end = p.find(">", i + 3)
+            if end < 0:
+                self.both("(?P<", None)  # re words the error
+                return i + 3
+            self.both(f"(?P<{p[i + 3 : end]}>", "(")
+            return end + 1
         if p.startswith("(?:", i):
             self.both("(?:", "(?:")
             return i + 3
@@ -249,14 +304,14 @@ class _Translator:
         if e in "pP" and p[i + 2 : i + 3] == "{":
             after, ranges, negated = self.category(i, in_class=False)
             neg = "^" if negated else ""
-            self.both(f"[{neg}{_py_ranges(ranges)}]", f"[{neg}{_rs_ranges(ranges)}]")
+            rust = None if self.for_models else f"[{neg}{_rs_ranges(ranges)}]"
+            self.both(f"[{neg}{_py_ranges(ranges)}]", rust)
             return after
         if e in "pP" or (e == "u" and p[i + 2 : i + 3] == "{"):
             raise UnsupportedPattern(f"pattern {p!r}: \\{e}{{...}} is not supported by Python's re")
         if e.lower() in _SETS:
             neg = "^" if e.isupper() else ""
-            ranges = _SETS[e.lower()]
-            self.both(f"[{neg}{_py_ranges(ranges)}]", f"[{neg}{_rs_ranges(ranges)}]")
+            self.both(f"[{neg}{_py_ranges(_SETS[e.lower()])}]", _RS_OUTSIDE[e])
         elif e == "b":
             self.both(_PY_BOUNDARY, "(?-u:\\b)")
         elif e == "B":
@@ -269,7 +324,7 @@ class _Translator:
             return end + 1
         else:
             py, code, after = self.atom(i)
-            self.both(py, None if code is None else _rs_char(code))
+            self.both(py, None if code is None else _rs_literal(code))
             return after
         return i + 2
 
@@ -303,7 +358,7 @@ class _Translator:
         # ECMA's "[]" matches nothing and "[^]" any character; re would read the "]" as a
         # literal and the class on.
         if p[i + 1 : i + 2] == "]":
-            self.both("(?!)", "[^\\x{0}-\\x{10FFFF}]")
+            self.both("(?!)", _RS_NOTHING)
             return i + 2
         if p[i + 1 : i + 3] == "^]":
             self.both(r"[\s\S]", "(?s:.)")
@@ -331,6 +386,7 @@ class _Translator:
                     after, ranges, _ = self.category(j, in_class=True)
                     py.append(_py_ranges(ranges))
                     items.append(("s", f"[{_rs_ranges(ranges)}]"))
+                    rust_ok = rust_ok and not self.for_models
                     j = after
                     continue
                 if e in "pP" or (e == "u" and p[j + 2 : j + 3] == "{"):
@@ -339,12 +395,12 @@ class _Translator:
                     )
                 if e in _SETS:
                     py.append(_py_ranges(_SETS[e]))
-                    items.append(("s", f"[{_rs_ranges(_SETS[e])}]"))
+                    items.append(("s", _RS_INSIDE[e]))
                     j += 2
                     continue
                 if e.lower() in _SETS:  # \D \W \S: re's (Unicode) meaning in the fallback
                     py.append(p[j : j + 2])
-                    items.append(("s", f"[^{_rs_ranges(_SETS[e.lower()])}]"))
+                    items.append(("s", _RS_INSIDE[e]))
                     j += 2
                     continue
                 if e == "b":  # in a class, \b is a backspace
@@ -371,31 +427,49 @@ class _Translator:
 
     def _rust_class(self, items: list[tuple[str, int | str]], negated: bool) -> str | None:
         """The Rust class of parsed class items (ECMA ClassRanges: ``a-b`` is a range when both
-        ends are single characters, any other hyphen a literal)."""
+        ends are single characters, any other hyphen a literal); ``None`` if Rust has no form."""
         out: list[str] = ["[^" if negated else "["]
 
         def single(item: tuple[str, int | str]) -> str:
             value = item[1]
-            return value if isinstance(value, str) else _rs_char(value)
+            literal = value if isinstance(value, str) else _rs_literal(value, in_class=True)
+            if literal is None:
+                raise _NotRust
+            return literal
 
-        k = 0
-        while k < len(items):
-            if k + 2 < len(items) and items[k + 1][0] == "-":
-                low, high = items[k], items[k + 2]
-                if isinstance(low[1], int) and isinstance(high[1], int):
-                    if low[1] > high[1]:
-                        return None  # out of order: re words the error
-                    out.append(f"{_rs_char(low[1])}-{_rs_char(high[1])}")
-                else:  # a set at either end (annex B): the set, a hyphen and the other end
-                    out.extend((single(low), _rs_char(ord("-")), single(high)))
-                k += 3
-                continue
-            out.append(single(items[k]))
-            k += 1
+        try:
+            k = 0
+            while k < len(items):
+                if k + 2 < len(items) and items[k + 1][0] == "-":
+                    low, high = items[k], items[k + 2]
+                    if isinstance(low[1], int) and isinstance(high[1], int):
+                        if low[1] > high[1]:
+                            return None  # out of order: re words the error
+                        out.append(f"{single(low)}-{single(high)}")
+                    elif self.for_models:
+                        return None
+                    else:  # a set at either end (annex B): the set, a hyphen and the other end
+                        out.extend((single(low), "\\-", single(high)))
+                    k += 3
+                    continue
+                out.append(single(items[k]))
+                k += 1
+        except _NotRust:
+            return None
         if len(out) == 1:
-            return "[^\\x{0}-\\x{10FFFF}]" if not negated else "(?s:.)"
+            return _RS_NOTHING if not negated else "(?s:.)"
         out.append("]")
         return "".join(out)
+
+
+def rust_translation(pattern: str) -> str | None:
+    """``pattern`` (ECMA-262) in Rust ``regex`` syntax for a generated model's field, meaning
+    what ECMA says, or ``None`` when it has no such form (see :class:`_Translator`: a lookaround,
+    a backreference, ``\\p{..}``...). Not checked against Rust's own limits: the generator does."""
+    try:
+        return _Translator(pattern, for_models=True).run()[1]
+    except PatternError:
+        return None
 
 
 def ecma_to_python(pattern: str) -> str:
