@@ -27,6 +27,8 @@ import pytest
 
 import leveret
 from tests.support.generated import generate_into
+from tests.support.guarded_recursion import definition as recursive_definition
+from tests.support.guarded_recursion import json_chain, tree_chain
 from tests.support.raw import RawPeer
 
 pytestmark = pytest.mark.integration
@@ -54,33 +56,6 @@ methods:
     response: {$ref: "#/types/Keys"}
 """
 
-DEEP = """\
-leveret: 1
-package: evaldeep
-service: EvalDeep
-version: "1"
-types:
-  Json:
-    oneOf:
-      - {type: integer}
-      - {type: array, items: {$ref: "#/types/Json"}}
-      - {type: object, additionalProperties: {$ref: "#/types/Json"}}
-  Sealed:
-    type: object
-    properties:
-      v: {type: integer}
-      kids: {type: array, items: {$ref: "#/types/Sealed"}, uniqueItems: true}
-    unevaluatedProperties: false
-  Deep:
-    type: object
-    properties:
-      json: {$ref: "#/types/Json"}
-      sealed: {$ref: "#/types/Sealed"}
-methods:
-  echo:
-    request: {$ref: "#/types/Deep"}
-    response: {$ref: "#/types/Deep"}
-"""
 #: nesting of the F8 bodies (pydantic's parser allows 200)
 DEPTH = 90
 #: size of the F8 bodies: about 0.5 MB (each took the worker over 10 s before the fix)
@@ -112,7 +87,7 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Mod
     definition = out / "evaldos.yaml"
     definition.write_text(PATTERNS)
     deep = out / "evaldeep.yaml"
-    deep.write_text(DEEP)
+    deep.write_text(recursive_definition("evaldeep"))
     try:
         yield {
             "keywords": _load([KEYWORDS], "keywords", out / "keywords"),
@@ -140,24 +115,6 @@ def _many(item: str, prefix: str, suffix: str) -> bytes:
 
 def _compact(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
-
-
-def _deep_json() -> bytes:
-    item = 10**12
-    width = DEEP_SIZE // DEPTH // (len(str(item)) + 1)
-    value: Any = 0
-    for level in range(DEPTH):
-        value = {"w": [item + level * width + i for i in range(width)], "n": value}
-    return _compact({"json": value})
-
-
-def _deep_sealed() -> bytes:
-    width = DEEP_SIZE // DEPTH // len('{"v":123456},')
-    value: Any = {"v": -1}
-    for level in range(DEPTH):
-        kids = [{"v": level * width + i} for i in range(width)]
-        value = {"v": level, "kids": [*kids, value]}
-    return _compact({"sealed": value})
 
 
 def _unique_colliding() -> bytes:
@@ -205,8 +162,24 @@ HOSTILE: dict[str, tuple[str, Any, str, str]] = {
         "",
     ),
     # F8: valid, so every level's guard runs (and the echoed reply is checked again)
-    "deep-oneOf": ("evaldeep", _deep_json, "OK", ""),
-    "deep-unevaluated-unique": ("evaldeep", _deep_sealed, "OK", ""),
+    "deep-oneOf": (
+        "evaldeep",
+        lambda: _compact({"json": json_chain(DEPTH, DEEP_SIZE // 14, first=10**12)}),
+        "OK",
+        "",
+    ),
+    "deep-unevaluatedProperties": (
+        "evaldeep",
+        lambda: _compact({"sealed": tree_chain(DEPTH, DEEP_SIZE // 12)}),
+        "OK",
+        "",
+    ),
+    "deep-uniqueItems": (
+        "evaldeep",
+        lambda: _compact({"unique": tree_chain(DEPTH, DEEP_SIZE // 12)}),
+        "OK",
+        "",
+    ),
 }
 SMALL: dict[str, bytes] = {
     "keywords": b'{"tags": ["a"]}',

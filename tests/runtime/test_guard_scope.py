@@ -26,46 +26,7 @@ import leveret._schema
 import leveret.schema
 from leveret._schema import SCOPE
 from tests.support.generated import generate_into
-
-DEFINITION = """\
-leveret: 1
-package: guardscope
-service: GuardScope
-version: "1"
-types:
-  Json:
-    oneOf:
-      - {type: integer}
-      - {type: array, items: {$ref: "#/types/Json"}}
-      - {type: object, additionalProperties: {$ref: "#/types/Json"}}
-  Sealed:
-    type: object
-    properties:
-      v: {type: integer}
-      kids: {type: array, items: {$ref: "#/types/Sealed"}}
-    unevaluatedProperties: false
-  Unique:
-    type: object
-    properties:
-      v: {type: integer}
-      kids: {type: array, items: {$ref: "#/types/Unique"}, uniqueItems: true}
-  Lists:
-    type: array
-    uniqueItems: true
-    items:
-      anyOf: [{type: integer}, {$ref: "#/types/Lists"}]
-  Holder:
-    type: object
-    properties:
-      json: {$ref: "#/types/Json"}
-      sealed: {$ref: "#/types/Sealed"}
-      unique: {$ref: "#/types/Unique"}
-      lists: {$ref: "#/types/Lists"}
-methods:
-  put:
-    request: {$ref: "#/types/Holder"}
-    response: {$ref: "#/types/Holder"}
-"""
+from tests.support.guarded_recursion import definition, json_chain, list_chain, tree_chain
 
 #: leaves per body: the same at every depth
 LEAVES = 3000
@@ -74,9 +35,9 @@ LEAVES = 3000
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     out = tmp_path_factory.mktemp("guardscope")
-    definition = out / "guardscope.yaml"
-    definition.write_text(DEFINITION)
-    generate_into([definition], out)
+    path = out / "guardscope.yaml"
+    path.write_text(definition("guardscope"))
+    generate_into([path], out)
     sys.path.insert(0, str(out))
     try:
         yield importlib.import_module("guardscope.models")
@@ -87,27 +48,15 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
 
 
 def _json(depth: int) -> Any:
-    width = LEAVES // depth
-    value: Any = 0
-    for level in range(depth):
-        value = {"w": list(range(width)), "n": value, "l": level}
-    return value
+    return json_chain(depth, LEAVES)
 
 
 def _tree(depth: int) -> Any:
-    width = LEAVES // depth
-    value: Any = {"v": -1}
-    for level in range(depth):
-        value = {"v": level, "kids": [{"v": i} for i in range(width)] + [value]}
-    return value
+    return tree_chain(depth, LEAVES)
 
 
 def _lists(depth: int) -> Any:
-    width = LEAVES // depth
-    value: list[Any] = [-1]
-    for level in range(depth):
-        value = [*range(level * width, (level + 1) * width), value]
-    return value
+    return list_chain(depth, LEAVES)
 
 
 BODIES: dict[str, Callable[[int], Any]] = {
