@@ -7,7 +7,7 @@
 * :func:`json_literals`: a ``Literal`` with an integer member gets ``JSON_LITERAL``: ``true``
   is not ``1`` (Python says it is), ``1.0`` is.
 * :func:`insert_guards`: each type with a guard schema (:mod:`leveret_codegen._guards`) gets a
-  before-validator from the module's :class:`leveret.schema.SchemaGuard`.
+  validator from the module's :class:`leveret.schema.SchemaGuard`, run before pydantic's own.
 
 Names these add are imported under names no property takes (:class:`_Names`).
 
@@ -368,8 +368,9 @@ class GuardFailure(Exception):
 def insert_guards(code: str, plan: GuardPlan, defs: Mapping[str, Any]) -> str:
     """``code`` with a guard on every type of ``plan.guards``; raises :class:`GuardFailure`.
 
-    A class gets ``_leveret_schema = _SCHEMA.model_validator("Name")`` (a before model
-    validator); an alias ``Name = TypeAliasType("Name", T)`` becomes
+    A class gets ``_leveret_schema = _SCHEMA.model_validator("Name")`` (a model validator
+    checking the input before pydantic's own validation); an alias
+    ``Name = TypeAliasType("Name", T)`` becomes
     ``TypeAliasType("Name", Annotated[T, _SCHEMA.before("Name")])``. Both carry a comment saying
     which keywords the guard enforces. Private names only, so no property can shadow them.
     """

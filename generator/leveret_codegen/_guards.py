@@ -4,8 +4,8 @@ Issue 11: the generated models enforce every JSON Schema 2020-12 validation keyw
 (through datamodel-code-generator, "dmcg") enforces types, properties, ``required``,
 ``additionalProperties``, ``items``, lengths, bounds, ``pattern`` and string/integer ``enum``
 exactly (``reference/dmcg.md``, ``tests/codegen/test_conformance.py``); for everything else the
-type gets a guard: a before-validator calling :class:`leveret.schema.SchemaGuard`, which runs
-the runtime's exact evaluator.
+type gets a guard: a validator calling :class:`leveret.schema.SchemaGuard` before pydantic's own
+validation, which runs the runtime's exact evaluator.
 
 :func:`split` walks a type's schema once and returns two schemas:
 
