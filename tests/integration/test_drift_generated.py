@@ -30,7 +30,7 @@ import pytest
 
 import leveret
 from tests.conftest import ROOT
-from tests.support.drift import Seen, drift_warnings
+from tests.support.drift import Seen, drift_warnings, forget_drifts
 from tests.support.serve import Serve
 
 pytestmark = pytest.mark.integration
@@ -107,6 +107,12 @@ def _import(folder: Path) -> ModuleType:
     finally:
         sys.path.remove(str(folder))
         forget()
+
+
+@pytest.fixture(autouse=True)
+def _forget_drifts() -> None:
+    """Each side warns once per pair per process: a pair warned by an earlier test is forgotten."""
+    forget_drifts()
 
 
 @pytest.fixture(scope="module")
