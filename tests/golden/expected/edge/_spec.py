@@ -25,7 +25,7 @@ DRAW: leveret.MethodSpec[DrawRequest, Drawing] = leveret.MethodSpec(
     errors=(TooSmall, Busy),
     timeout=2.5,
     idempotent=False,
-    fingerprint="sha256:44d8c4cc5c4d88d688914e08bd4641571e687a855c8421332e6ad46ff6669808",
+    fingerprint="sha256:e229ed39f487b72bb1ab76cf1a0780f3fbbb2f193fab0fc4fe02419240346e35",
 )
 
 PING: leveret.MethodSpec[PingRequest, PingResponse] = leveret.MethodSpec(
@@ -90,5 +90,5 @@ SERVICE = leveret.ServiceSpec(
     package="edge",
     version="0.1",
     definition=_DEFINITION,
-    fingerprint="sha256:d7e543155b1afe0e205c80cc6e2afbc1e5c860ea8dc389be58b05822215229e5",
+    fingerprint="sha256:109165987e769226562e885eb31fb753a540c38fb9ecfcba67b1739b36e7d33a",
 )
