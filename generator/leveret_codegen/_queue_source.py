@@ -122,8 +122,12 @@ class _Dumper(yaml.SafeDumper):
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     # PyYAML quotes what YAML 1.1 reads as non-strings; the loader reads YAML 1.2, in which
     # `0o17` and `1e5` are numbers too: quote those as well.
+    # U+0085, U+2028 and U+2029 are line breaks to YAML, and \r one the reader turns into \n:
+    # outside a double-quoted scalar (where they are escaped) they would be folded or changed.
     style: str | None = None
-    if not plain_is_string(value):
+    if not all(c.isprintable() or c in "\n\t" for c in value):
+        style = '"'
+    elif not plain_is_string(value):
         style = "'"
     elif "\n" in value:
         style = "|"
