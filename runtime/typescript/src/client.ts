@@ -63,7 +63,16 @@ export interface CallOptions {
   trace?: Record<string, string>;
   /** Aborting it fails the call with Cancelled (its reply, if any, is dropped). */
   signal?: AbortSignal;
+  /**
+   * Let the request wait in its queue for a worker (until the deadline). By default a queue that
+   * exists with no worker consuming it fails the call at once with Unavailable (idempotent
+   * methods retry that within their deadline, as Python's wait_for_ready=False).
+   */
+  waitForReady?: boolean;
 }
+
+/** How long a queue seen with a consumer is trusted before it is checked again (beside a call). */
+const CHECK_FRESH_MS = 1000;
 
 interface Reply {
   status: StatusName;
@@ -97,6 +106,10 @@ class Transport {
   private reconnects = 0;
   private user = 'guest';
   private readonly backoff = new Backoff(0.1, 2, 5, 0.2);
+  /** Queues seen with a consumer, and when. */
+  private readonly served = new Map<string, number>();
+  private readonly checks = new Map<string, Promise<number | null | undefined>>();
+  private checkChannel: Promise<amqp.Channel> | null = null;
 
   constructor(
     private readonly urls: readonly string[],
@@ -144,6 +157,8 @@ class Transport {
     if (this.model !== connection) return; // already handled (channel close, then connection close)
     this.model = null;
     this.channel = null;
+    this.checkChannel = null;
+    this.served.clear();
     connection.close().catch(() => undefined);
     const calls = [...this.pending.entries()];
     this.pending.clear();
@@ -197,6 +212,78 @@ class Transport {
         { origin: 'no-route' },
       ),
     );
+  }
+
+  /**
+   * Why a request to `queue` must not be sent, or null: its queue is checked for a worker first
+   * (docs/wire-protocol.md §5, "No worker consuming the queue"), as the Python client does. A
+   * queue seen served is not checked again for CHECK_FRESH_MS; after that the call goes out at
+   * once and the check runs beside it. A 404 is no route; any other refusal sends the request.
+   */
+  async readiness(queue: string, method: string): Promise<RpcError | null> {
+    const seen = this.served.get(queue);
+    if (seen !== undefined) {
+      if (Date.now() - seen > CHECK_FRESH_MS) void this.consumers(queue);
+      return null;
+    }
+    const count = await this.consumers(queue);
+    if (count === null) {
+      return new Unavailable(
+        `no queue '${queue}' to take '${method}': is the service running? (broker: NOT_FOUND)`,
+        null,
+        { origin: 'no-route' },
+      );
+    }
+    if (count === 0) {
+      return new Unavailable(
+        `no worker is consuming queue '${queue}' to take '${method}': is the service running? ` +
+          '(pass waitForReady: true to let calls wait for a worker)',
+        null,
+        { origin: 'no-consumer' },
+      );
+    }
+    return null;
+  }
+
+  /** Forget that `queue` was served: the next call checks first (a call timed out). */
+  unserved(queue: string): void {
+    this.served.delete(queue);
+  }
+
+  /** The consumer count of `queue`; null: no such queue; undefined: could not tell. */
+  private consumers(queue: string): Promise<number | null | undefined> {
+    let check = this.checks.get(queue);
+    if (check === undefined) {
+      check = this.countConsumers(queue).finally(() => this.checks.delete(queue));
+      this.checks.set(queue, check);
+    }
+    return check;
+  }
+
+  private async countConsumers(queue: string): Promise<number | null | undefined> {
+    const model = this.model;
+    if (model === null) return undefined;
+    try {
+      // A channel of its own: a passive declare of a missing queue closes its channel (404),
+      // which must not be the one requests and replies travel on.
+      this.checkChannel ??= model.createChannel().then((channel) => {
+        channel.on('error', () => undefined);
+        channel.on('close', () => {
+          if (this.checkChannel === opened) this.checkChannel = null;
+        });
+        return channel;
+      });
+      const opened = this.checkChannel;
+      const channel = await opened;
+      const ok = await channel.checkQueue(queue);
+      if (ok.consumerCount > 0) this.served.set(queue, Date.now());
+      else this.served.delete(queue);
+      return ok.consumerCount;
+    } catch (error) {
+      this.checkChannel = null;
+      this.served.delete(queue);
+      return (error as { code?: number }).code === 404 ? null : undefined;
+    }
   }
 
   /** Publish one attempt and wait for its reply, its deadline, or a failure. */
@@ -383,6 +470,10 @@ export class Client {
     const deadline = timeout === null ? null : Date.now() + timeout * 1000;
     for (let attempt = 0; ; attempt++) {
       try {
+        if (!options.waitForReady) {
+          const refused = await this.#transport.readiness(this.#queue, method.name);
+          if (refused !== null) throw refused;
+        }
         const reply = await this.#transport.send({
           queue: this.#queue,
           method: method.name,
@@ -397,6 +488,7 @@ export class Client {
         return result;
       } catch (error) {
         if (!(error instanceof RpcError)) throw error;
+        if (error instanceof DeadlineExceeded) this.#transport.unserved(this.#queue);
         const delay = this.#retry.nextDelay(error, method.idempotent, attempt, deadline);
         if (delay === null || options.signal?.aborted) throw error;
         await new Promise((resolve) => setTimeout(resolve, delay));

@@ -16,8 +16,9 @@ import type { StatusName } from './status';
  * no connection). `no-route`: the broker returned the request (no such queue). `nack`: the
  * broker refused it. `lost`: the connection died with the call in flight. `refused`: the broker
  * closed the channel over the request itself (it would be refused again: never retried).
+ * `no-consumer`: not sent, the queue exists but no worker consumes it.
  */
-export type ErrorOrigin = 'server' | 'local' | 'no-route' | 'nack' | 'lost' | 'refused';
+export type ErrorOrigin = 'server' | 'local' | 'no-route' | 'nack' | 'lost' | 'refused' | 'no-consumer';
 
 export interface RpcErrorOptions {
   origin?: ErrorOrigin;
@@ -69,7 +70,8 @@ export class RpcError extends LeveretError {
 
   /** True when the request certainly never reached a queue: retrying is safe for any method. */
   get neverSent(): boolean {
-    return this.origin === 'local' || this.origin === 'no-route' || this.origin === 'nack';
+    const origin = this.origin;
+    return origin === 'local' || origin === 'no-route' || origin === 'nack' || origin === 'no-consumer';
   }
 
   override toString(): string {

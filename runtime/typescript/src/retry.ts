@@ -47,8 +47,9 @@ export class RetryPolicy {
   nextDelay(error: RpcError, idempotent: boolean, attempt: number, deadline: number | null): number | null {
     if (this.maxAttempts <= 1 || error.origin === 'refused') return null;
     if (!(error instanceof Unavailable) || !(idempotent || error.neverSent)) return null;
+    if (error.origin === 'no-consumer' && !idempotent) return null; // fail fast, as the caller did not wait
     if (error.origin === 'no-route' && attempt >= 1) return null;
-    if (error.origin !== 'local' && error.origin !== 'lost') {
+    if (error.origin !== 'local' && error.origin !== 'lost' && error.origin !== 'no-consumer') {
       this.budget.recordFailure();
       if (attempt + 1 >= this.maxAttempts || !this.budget.allowsRetry()) return null;
     } else if (deadline === null && attempt + 1 >= this.maxAttempts) {
