@@ -18,7 +18,7 @@ from typing import Any, Final
 import jsonschema
 import jsonschema.exceptions
 
-from leveret_codegen._diagnostics import Diagnostic
+from leveret_codegen._diagnostics import Diagnostic, printable
 from leveret_codegen._loader import LoadedDocument, Pointer
 
 __all__ = ["broken_pointers", "load_metaschema", "validate_document"]
@@ -96,7 +96,8 @@ def _show(value: object) -> str:
 
 def _where(path: Pointer) -> str:
     """``methods.reserve.timeout`` - how messages name a place in the file."""
-    return ".".join(str(p) for p in path) if path else "the document"
+    # a key is anything a document holds (one described by a service too): escaped
+    return ".".join(printable(str(p)) for p in path) if path else "the document"
 
 
 def _did_you_mean(word: object, choices: Iterable[str]) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 
 import pika
 import pytest
+import yaml
 
 import leveret
 from generated.shop import InventoryServicer, Reservation, ReserveRequest
@@ -540,3 +541,62 @@ def test_a_definition_nested_too_deep_is_refused_like_a_file(
     assert f"queue:{queue}:1:101: error[" in reported
     assert "LV105: nested too deeply" in reported or "error[LV105]: nested too deeply" in reported
     assert not Path("out").exists()
+
+
+# -- what a hostile definition's keys can do to a terminal or a CI log (r12 finding 7) ----------
+
+FORGED = "x\n::error file=README.md,line=1::forged\n"
+STEERING = "\x1b]0;pwned\x07\x1b[2J\x1b[31mEVIL\u202e\x85\u2028"
+
+
+def _with_hostile_keys() -> dict[str, Any]:
+    definition = yaml.safe_load((ROOT / "schemas" / "inventory.yaml").read_text())
+    definition["types"] = {
+        "Sku": {"type": "string"},
+        "ReserveRequest": {
+            "type": "object",
+            "properties": {
+                "sku": {"$ref": "#/types/Sku"},
+                FORGED: {"type": "string", "format": "bogus"},
+                STEERING: {"type": "string", "format": "bogus"},
+            },
+        },
+    }
+    definition["methods"] = {
+        "reserve": {"request": {"$ref": "#/types/ReserveRequest"}, "response": {"type": "object"}}
+    }
+    definition["errors"] = {}
+    return definition
+
+
+def _assert_nothing_steers(text: str) -> None:
+    for line in text.splitlines():
+        assert not line.lstrip().startswith("::error file=README.md"), line
+    for character in "\x1b\x07\u202e\x85\u2028":
+        assert character not in text
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("generate", "{q}", "--out", "out"),
+        ("lint", "{q}", "--format", "github"),
+        ("lint", "{q}", "--format", "json"),
+        ("lint", "{q}"),
+        ("breaking", "{q}", "--against", "{file}", "--format", "github"),
+        ("breaking", "{file}", "--against", "{q}", "--format", "github"),
+    ],
+    ids=" ".join,
+)
+def test_keys_of_a_described_definition_are_escaped_in_diagnostics(
+    argv: tuple[str, ...],
+    amqp_url: str,
+    queue: str,
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with _raw_describer(amqp_url, queue, _with_hostile_keys()):
+        status, out, err = leveret_command(capsys, *_argv(argv, f"queue:{queue}"))
+    assert status != 0
+    _assert_nothing_steers(out + err)
+    assert "::error file=README.md,line=1::forged" in out + err  # shown, inside a line

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from leveret_codegen._diagnostics import printable
 from leveret_codegen._review.findings import Finding, Level, sort_key
 
 __all__ = ["FORMATS", "Report", "render"]
@@ -72,7 +73,11 @@ _RESET: Final = "\033[0m"
 
 
 def _where(finding: Finding) -> str:
-    return f"{finding.file}:{finding.line}:{finding.col}"
+    return f"{printable(finding.file)}:{finding.line}:{finding.col}"
+
+
+# Messages name keys and values of the definitions, which may come from someone else (a service
+# described by reflection, a pull request): every format shows their control characters escaped.
 
 
 def render_text(report: Report, *, colour: bool = False) -> str:
@@ -85,9 +90,10 @@ def render_text(report: Report, *, colour: bool = False) -> str:
         if colour:
             start = _IGNORED_COLOUR if finding.ignored else _COLOURS[finding.severity]
             label = f"{start}{label}{_RESET}"
-        lines.append(f"{_where(finding)}: {label} {finding.category}: {finding.message}")
+        message = printable(finding.message)
+        lines.append(f"{_where(finding)}: {label} {finding.category}: {message}")
         if finding.ignored:
-            lines.append(f"    reason: {finding.reason}")
+            lines.append(f"    reason: {printable(finding.reason)}")
     lines.append(report.summary())
     return "\n".join(lines) + "\n"
 
@@ -100,9 +106,9 @@ def render_json(report: Report) -> str:
             "severity": f.severity.value,
             "breaking": f.breaking,
             "ignored": f.ignored,
-            "reason": f.reason if f.ignored else None,
-            "message": f.message,
-            "file": f.file,
+            "reason": printable(f.reason) if f.ignored else None,
+            "message": printable(f.message),
+            "file": printable(f.file),
             "line": f.line,
             "col": f.col,
         }
@@ -140,20 +146,20 @@ def render_github(report: Report) -> str:
     for finding in report.ordered:
         command = "notice" if finding.ignored else _GITHUB_COMMANDS[finding.severity]
         title = f"{finding.rule} (ignored)" if finding.ignored else finding.rule
-        properties = [f"file={_escape_property(finding.file)}"]
+        properties = [f"file={_escape_property(printable(finding.file))}"]
         if finding.line:
             properties += [f"line={finding.line}", f"col={finding.col}"]
         properties.append(f"title={_escape_property(title)}")
-        message = f"{finding.category}: {finding.message}"
+        message = f"{finding.category}: {printable(finding.message)}"
         if finding.ignored:
-            message += f" (ignored: {finding.reason})"
+            message += f" (ignored: {printable(finding.reason)})"
         lines.append(f"::{command} {','.join(properties)}::{_escape_data(message)}")
     lines.append(report.summary())
     return "\n".join(lines) + "\n"
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    return " ".join(printable(text).split()).replace("|", "\\|")
 
 
 def _table(findings: Sequence[Finding], *, reasons: bool = False) -> list[str]:
