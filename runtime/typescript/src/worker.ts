@@ -66,6 +66,8 @@ export interface ServeOptions {
   grace?: number;
   /** The connection's name, shown by the broker's management tools. */
   name?: string;
+  /** Log one line per call that ran a handler (default true; INFO for OK, WARNING for errors). */
+  logCalls?: boolean;
   /** Where the worker logs (warnings, handler failures with their stack); default: warnings and errors to the console. */
   logger?: Logger;
 }
@@ -293,7 +295,12 @@ class WorkerImpl implements Worker {
     let outcome: Outcome;
     try {
       const decided = this.accept(delivery.msg);
-      outcome = 'ack' in decided ? decided : await this.run(decided);
+      if ('ack' in decided) outcome = decided;
+      else {
+        const started = performance.now();
+        outcome = await this.run(decided);
+        this.logCall(decided, outcome, started);
+      }
     } catch (error) {
       // A message no check foresaw must cost this message only: refused, never left unsettled.
       const { correlationId, replyTo, type } = delivery.msg.properties;
@@ -501,6 +508,18 @@ class WorkerImpl implements Worker {
       if (timer !== null) clearTimeout(timer);
       this.runningCalls.delete(controller);
     }
+  }
+
+  /** One record per call that ran a handler (Python's log_calls): INFO for OK, WARNING for the
+   * statuses a caller or the state of things explains; INTERNAL was logged with its stack. */
+  private logCall(call: PreparedCall, outcome: Outcome, started: number): void {
+    const status = outcome.reply?.status;
+    if (this.options.logCalls === false || status === undefined || status === 'INTERNAL') return;
+    const line =
+      `leveret.server: handler ${call.method.name} replied ${status} ` +
+      `in ${(performance.now() - started).toFixed(1)} ms (cid=${call.cid})`;
+    if (status === 'OK') this.logger.info(line);
+    else this.logger.warn(line);
   }
 
   private internal(method: MethodSpec<any, any>, cid: string, error: unknown, fingerprint: string | null): Outcome {

@@ -157,6 +157,7 @@ describe('leveret TypeScript runtime, over RabbitMQ', () => {
   it('round trip', async (t) => {
     if (!up) return t.skip('no broker');
     assert.deepEqual(await s.client.add({ a: 20, b: 22 }), { value: 42 });
+    assert.ok(s.logger.lines.some((line) => /^leveret\.server: handler add replied OK in [0-9.]+ ms \(cid=[0-9a-f]{32}\)$/.test(line)));
     const seen = await s.client.seen(
       {},
       { metadata: { tenant: 'acme', 'request-id': 'r-1' }, trace: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } },
