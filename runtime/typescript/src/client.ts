@@ -50,6 +50,11 @@ export interface ConnectOptions {
   retry?: RetryOptions;
   /** The largest request or reply body, in bytes (default 4 MiB, as the worker's). */
   maxMessageSize?: number;
+  /**
+   * The broker user the service's workers log in as: a reply whose user_id is not it (or has
+   * none) is dropped, and never settles a call (docs/security.md, reply authenticity).
+   */
+  serverUser?: string;
   /** Where warnings go (contract drift, reconnects); default: warnings and errors to the console. */
   logger?: Logger;
 }
@@ -111,10 +116,15 @@ class Transport {
   private readonly checks = new Map<string, Promise<number | null | undefined>>();
   private checkChannel: Promise<amqp.Channel> | null = null;
 
+  /** Replies dropped because they did not come from `serverUser`. */
+  foreignReplies = 0;
+  private readonly foreignSources = new Set<string>();
+
   constructor(
     private readonly urls: readonly string[],
     private readonly name: string | undefined,
     readonly logger: Logger,
+    private readonly serverUser: string | undefined,
   ) {}
 
   get inFlight(): number {
@@ -182,6 +192,18 @@ class Transport {
 
   private onReply(msg: amqp.ConsumeMessage | null): void {
     if (msg === null) return; // the broker cancelled the consumer: the channel closes next
+    if (this.serverUser !== undefined && msg.properties.userId !== this.serverUser) {
+      // Not from the service's login (the broker checks user_id): never settles a call.
+      this.foreignReplies += 1;
+      const source = String(msg.properties.userId ?? '(none)');
+      if (!this.foreignSources.has(source) && this.foreignSources.size < 1024) {
+        this.foreignSources.add(source);
+        this.logger.warn(
+          `leveret.client: dropped a reply from user ${source}, not the server user ${this.serverUser} (and will drop others from it)`,
+        );
+      }
+      return;
+    }
     const cid = msg.properties.correlationId as string | undefined;
     const call = cid === undefined ? undefined : this.pending.get(cid);
     if (call === undefined || cid === undefined) {
@@ -433,7 +455,7 @@ export class Client {
     const service = (this as unknown as { service?: ServiceSpec }).service;
     const queue = options.queue ?? service?.queue;
     if (!queue) throw new ConfigurationError('no request queue: pass options.queue (or use a generated client)');
-    const transport = new Transport(resolveUrls(url), options.name, options.logger ?? defaultLogger);
+    const transport = new Transport(resolveUrls(url), options.name, options.logger ?? defaultLogger, options.serverUser);
     await transport.open();
     return new this(new ClientSetup(transport, queue, service?.name ?? queue, options));
   }

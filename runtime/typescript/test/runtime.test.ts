@@ -727,7 +727,19 @@ describe('the client against a raw peer', () => {
       { noAck: true },
     );
     const client = await NumbersClient.connect(undefined, { queue });
+    const logger = new TestLogger();
+    const strict = await NumbersClient.connect(undefined, { queue, serverUser: 'guest', logger });
     try {
+      // serverUser: the raw peer's replies carry no user_id, so they are dropped unread.
+      const dropped = await rejection(strict.reserve({ sku: 'BAD-0010', quantity: 1 }, { timeout: 0.3 }));
+      assert.ok(dropped instanceof DeadlineExceeded);
+      assert.match(logger.lines.join('\n'), /dropped a reply from user \(none\), not the server user guest/);
+      // The leveret worker sets user_id on its replies: accepted.
+      const served = await setUp('serveruser');
+      const real = await NumbersClient.connect(undefined, { queue: served.queue, serverUser: 'guest' });
+      assert.deepEqual(await real.add({ a: 1, b: 1 }), { value: 2 });
+      await real.close();
+      await tearDown(served);
       const call = (sku: string) => rejection(client.reserve({ sku, quantity: 1 }));
       let error = await call('BAD-0001');
       assert.ok(error instanceof Internal);
@@ -766,6 +778,7 @@ describe('the client against a raw peer', () => {
       assert.deepEqual(error.details, { available: 2 });
     } finally {
       await client.close();
+      await strict.close();
       await conn.close();
     }
   });
