@@ -30,3 +30,29 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/** The longest delay setTimeout takes (a longer one fires at once, with a warning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Call `fn` at `at` (epoch ms), however far ahead (a deadline may be days away, or never come:
+ * `1e300`); returns a function that cancels it. `unref`: the timer alone keeps no process alive.
+ */
+export function at(when: number, fn: () => void, unref = false): () => void {
+  let timer: NodeJS.Timeout | null = null;
+  const arm = (): void => {
+    const left = when - Date.now();
+    if (left <= 0) {
+      timer = null;
+      fn();
+      return;
+    }
+    timer = setTimeout(left > MAX_TIMER_MS ? arm : fn, Math.min(left, MAX_TIMER_MS));
+    if (unref) timer.unref();
+  };
+  arm();
+  return () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+  };
+}

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 
 import type * as amqp from 'amqplib';
 
-import { Backoff } from './backoff';
+import { at, Backoff } from './backoff';
 import { connectAny, loginOf, resolveUrls } from './connection';
 import { defaultLogger, DriftLog, type Logger } from './drift';
 import {
@@ -319,14 +319,14 @@ class Transport {
         );
       }
       const cid = randomBytes(16).toString('hex');
-      let timer: NodeJS.Timeout | null = null;
+      let cancelTimer: (() => void) | null = null;
       const onAbort = (): void => {
         if (this.pending.delete(cid)) {
           finish(null, new Cancelled(`${out.method}: the call was cancelled`, null, { origin: 'local' }));
         }
       };
       const finish = (reply: Reply | null, error: RpcError | null): void => {
-        if (timer !== null) clearTimeout(timer);
+        if (cancelTimer !== null) cancelTimer();
         if (out.signal) unwatch(out.signal, onAbort);
         if (error !== null) reject(error);
         else resolve(reply!);
@@ -343,11 +343,11 @@ class Transport {
         }
         expiration = String(Math.max(1, Math.ceil(left)));
         headers[HEADER_DEADLINE] = { '!': 'long', value: Math.floor(out.deadline) };
-        timer = setTimeout(() => {
+        cancelTimer = at(out.deadline, () => {
           if (this.pending.delete(cid)) {
             finish(null, new DeadlineExceeded(`${out.method}: no reply before the deadline`, null, { origin: 'server' }));
           }
-        }, left);
+        });
       }
       this.pending.set(cid, { method: out.method, settle: finish });
       if (out.signal) watch(out.signal, onAbort);

@@ -4,7 +4,7 @@
 
 import type * as amqp from 'amqplib';
 
-import { Backoff, sleep } from './backoff';
+import { at, Backoff, sleep } from './backoff';
 import { connectAny, loginOf, resolveUrls } from './connection';
 import type { CallContext } from './context';
 import { defaultLogger, DriftLog, type ContractDrift, type Logger } from './drift';
@@ -438,11 +438,8 @@ class WorkerImpl implements Worker {
     const fingerprint = method.fingerprint ?? null;
     const controller = new AbortController();
     this.runningCalls.add(controller);
-    let timer: NodeJS.Timeout | null = null;
-    if (call.deadline !== null) {
-      timer = setTimeout(() => controller.abort(new Error('the deadline has passed')), Math.max(0, call.deadline - Date.now()));
-      timer.unref();
-    }
+    const cancelTimer =
+      call.deadline === null ? null : at(call.deadline, () => controller.abort(new Error('the deadline has passed')), true);
     const deadline = call.deadline;
     const context: CallContext = {
       ...call.context,
@@ -505,7 +502,7 @@ class WorkerImpl implements Worker {
       }
       return { reply: { status: 'OK', body: Buffer.from(text!, 'utf8'), fingerprint }, ack: true };
     } finally {
-      if (timer !== null) clearTimeout(timer);
+      if (cancelTimer !== null) cancelTimer();
       this.runningCalls.delete(controller);
     }
   }

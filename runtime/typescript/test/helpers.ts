@@ -101,6 +101,7 @@ export interface Seen {
   deadline: number | null;
   caller: string | null;
   traceparent: string | null;
+  aborted: boolean;
 }
 
 const SEEN_SCHEMA = object({
@@ -109,6 +110,7 @@ const SEEN_SCHEMA = object({
   deadline: { type: ['integer', 'null'] },
   caller: { type: ['string', 'null'] },
   traceparent: { type: ['string', 'null'] },
+  aborted: { type: 'boolean' },
 });
 
 /** Reports what the worker saw of the call; idempotent, so retried on UNAVAILABLE. */

@@ -70,7 +70,7 @@ function handlers(state: State) {
       if (quantity > 3) throw new OutOfStock('only 3 left', { available: 3 });
       return { id: randomUUID() };
     },
-    seen: ({ failUntil }: { failUntil?: number }, context: CallContext) => {
+    seen: async ({ failUntil }: { failUntil?: number }, context: CallContext) => {
       state.calls += 1;
       if (failUntil !== undefined && context.attempt < failUntil) throw new Unavailable('warming up');
       return {
@@ -79,6 +79,8 @@ function handlers(state: State) {
         deadline: context.deadline,
         caller: context.caller,
         traceparent: context.trace.traceparent ?? null,
+        // After a tick: a deadline timer that fired at once (a far deadline overflowing setTimeout) shows here.
+        aborted: await new Promise<boolean>((resolve) => setTimeout(() => resolve(context.signal.aborted), 5)),
       };
     },
     flaky: () => {
@@ -169,6 +171,11 @@ describe('leveret TypeScript runtime, over RabbitMQ', () => {
     assert.ok(seen.deadline !== null && seen.deadline > Date.now() && seen.deadline <= Date.now() + 5000);
     const none = await s.client.seen({}, { timeout: null });
     assert.equal(none.deadline, null);
+    assert.equal(none.aborted, false);
+    // A deadline weeks ahead (past setTimeout's 24.8 days) neither expires the call nor the handler's signal.
+    const far = await s.client.seen({}, { timeout: 40 * 86400 });
+    assert.equal(far.aborted, false);
+    assert.ok(far.deadline! > Date.now() + 39 * 86400_000);
   });
 
   it('a request on the wire: properties and headers as the protocol says', async (t) => {
