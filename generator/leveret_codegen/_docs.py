@@ -28,6 +28,7 @@ __all__ = [
     "EXAMPLE_CODE",
     "docs_file_name",
     "error_body_example",
+    "prose",
     "render_docs",
     "service_examples",
 ]
@@ -143,6 +144,58 @@ def code(text: str) -> str:
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_ENTITIES: Final = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# A link or link reference definition whose destination runs script when followed.
+_SCRIPT_LINK: Final = re.compile(r"(?i)(\]\s*)\((?=\s*(?:javascript|vbscript|data)\s*:)")
+_SCRIPT_DEFINITION: Final = re.compile(
+    r"(?im)^(\s{0,3})\[(?=[^\]]*\]:\s*(?:javascript|vbscript|data)\s*:)"
+)
+
+
+def prose(text: str) -> str:
+    """A description (plain text, possibly from a service described by reflection) as Markdown
+    that holds no HTML and no script link: ``&``, ``<`` and ``>`` written as entities outside
+    code spans, and a link to ``javascript:``, ``vbscript:`` or ``data:`` left as text. Markdown
+    itself (emphasis, code spans, ordinary links) still renders.
+
+    Only code spans that open and close on one line are left alone: those are code spans to any
+    Markdown reader, whatever blocks the text makes; a span it would see and this does not only
+    shows an entity literally, never the other way round."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\" and i + 1 < n and text[i + 1] == "`":
+            out.append("\\`")  # an escaped backtick opens no code span
+            i += 2
+            continue
+        if c == "`":
+            run = len(text[i:]) - len(text[i:].lstrip("`"))
+            end = _span_end(text, i + run, run)
+            if end is not None:
+                out.append(text[i:end])
+                i = end
+            else:
+                out.append("`" * run)
+                i += run
+            continue
+        out.append(_ENTITIES.get(c, c))
+        i += 1
+    escaped = _SCRIPT_LINK.sub(r"\1\\(", "".join(out))
+    return _SCRIPT_DEFINITION.sub(r"\1\\[", escaped)
+
+
+def _span_end(text: str, start: int, run: int) -> int | None:
+    """Where the code span whose opening run of ``run`` backticks ends at ``start`` closes
+    (the index after its closing run), if it does on the same line."""
+    line_end = text.find("\n", start)
+    line = text[start : len(text) if line_end < 0 else line_end]
+    for match in re.finditer(r"`+", line):
+        if len(match.group()) == run:
+            return start + match.end()
+    return None
 
 
 def _cell(text: str) -> str:
@@ -376,13 +429,13 @@ class _Page:
             return ""
         text = schema.get("description")
         if isinstance(text, str):
-            return text
+            return prose(text)
         target = self.target(schema)
         if target is None and isinstance(schema.get("items"), Mapping):
             target = self.target(schema["items"])
         if target is not None:
             found = self.defs.get(target, {}).get("description")
-            return found if isinstance(found, str) else ""
+            return prose(found) if isinstance(found, str) else ""
         return ""
 
     def object_view(self, schema: JSON) -> tuple[dict[str, JSON], list[str], JSON]:
@@ -467,7 +520,7 @@ class _Page:
             "",
         ]
         if service.description:
-            lines += [service.description, ""]
+            lines += [prose(service.description), ""]
         lines += _table(
             ["Service", "Version", "Queue", "Queue type", "Python package", "Definition"],
             [
@@ -496,7 +549,7 @@ class _Page:
         summary = [
             [
                 self.link("method", m.name),
-                m.description,
+                prose(m.description),
                 _seconds(m.timeout),
                 "yes" if m.idempotent else "no",
             ]
@@ -519,7 +572,7 @@ class _Page:
     def method_section(self, method: MethodDef) -> list[str]:
         lines = [f"### `{method.name}`", ""]
         if method.description:
-            lines += [method.description, ""]
+            lines += [prose(method.description), ""]
         timeout = (
             "none: callers wait until a reply comes"
             if method.timeout is None
@@ -548,7 +601,7 @@ class _Page:
                 [
                     self.link("error", name),
                     code(by_name[name].status),
-                    by_name[name].description,
+                    prose(by_name[name].description),
                 ]
                 for name in method.errors
             ]
@@ -577,7 +630,7 @@ class _Page:
             users = [m.name for m in self.service.methods if error.name in m.errors]
             lines += [f"### `{error.name}`", ""]
             if error.description:
-                lines += [error.description, ""]
+                lines += [prose(error.description), ""]
             lines.append(f"- **Status:** {code(error.status)}")
             if users:
                 lines.append("- **Methods:** " + ", ".join(self.link("method", m) for m in users))
@@ -621,7 +674,7 @@ class _Page:
         lines = [f"### `{name}`", ""]
         description = schema.get("description") if isinstance(schema, Mapping) else None
         if isinstance(description, str):
-            lines += [description, ""]
+            lines += [prose(description), ""]
         properties, _, _ = self.object_view(schema)
         is_object = properties or (isinstance(schema, Mapping) and schema.get("type") == "object")
         if is_object:

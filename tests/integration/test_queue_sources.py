@@ -600,3 +600,17 @@ def test_keys_of_a_described_definition_are_escaped_in_diagnostics(
     assert status != 0
     _assert_nothing_steers(out + err)
     assert "::error file=README.md,line=1::forged" in out + err  # shown, inside a line
+
+
+def test_docs_of_a_described_definition_carry_no_html_of_it(
+    amqp_url: str, queue: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    definition = yaml.safe_load((ROOT / "schemas" / "calculator.yaml").read_text())
+    definition["description"] = "Sums.<script>alert(1)</script> [x](javascript:alert(2))"
+    with _raw_describer(amqp_url, queue, definition):
+        status, _, err = leveret_command(capsys, "docs", f"queue:{queue}", "--out", "out")
+    assert status == 0, err
+    (page,) = Path("out").iterdir()
+    text = page.read_text()
+    assert "<script>" not in text and "](javascript:" not in text
+    assert "Sums.&lt;script&gt;alert(1)&lt;/script&gt; [x]\\(javascript:alert(2))" in text
