@@ -6,7 +6,6 @@
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 
-import { addLeveretFormats } from './formats';
 import type { Schema } from './spec';
 import { isWellFormed } from './wire';
 
@@ -32,11 +31,9 @@ export const MAX_INTEGER_DIGITS = 4300;
 
 function newAjv(): Ajv2020 {
   // strict: false: definitions carry `x-` keys and other annotations Ajv's strict mode refuses.
-  // ownProperties: `required: ["toString"]` must not be met by Object.prototype's.
-  const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: true, ownProperties: true });
+  const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: true });
   addFormats(ajv);
-  // The Python runtime's format checks replace ajv-formats' (same verdicts on both sides).
-  return addLeveretFormats(ajv);
+  return ajv;
 }
 
 let shared: Ajv2020 | null = null;
