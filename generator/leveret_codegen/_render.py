@@ -387,22 +387,27 @@ def string_pieces(text: str) -> tuple[str, ...]:
 
 
 def docstring(text: str, indent: str) -> str:
-    """A docstring statement for ``text`` at ``indent``, overlong lines wrapped, quotes escaped."""
-    text = text.strip().replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    if text.endswith('"'):
-        text = text[:-1] + '\\"'
+    """A docstring statement for ``text`` at ``indent``, overlong lines wrapped, quotes escaped.
+
+    Lines are wrapped at spaces only, before escaping: a word is never split (splitting one
+    changed the text, and splitting an escaped ``\\\\`` made the code invalid)."""
     width = _LINE_LENGTH - len(indent)
     lines: list[str] = []
-    for line in text.splitlines():
+    for line in text.strip().splitlines():
         line = line.rstrip()
         if len(line) + 6 > width:
-            lines.extend(textwrap.wrap(line, width=width - 6, break_on_hyphens=False) or [""])
+            wrapped = textwrap.wrap(
+                line, width=width - 6, break_on_hyphens=False, break_long_words=False
+            )
+            lines.extend(wrapped or [""])
         else:
             lines.append(line)
+    lines = [line.replace("\\", "\\\\").replace('"""', '\\"\\"\\"') for line in lines]
     if not lines or not "".join(lines):
         lines = ["(No description.)"]
     if len(lines) == 1:
-        return f'{indent}"""{lines[0]}"""'
+        line = lines[0][:-1] + '\\"' if lines[0].endswith('"') else lines[0]
+        return f'{indent}"""{line}"""'
     body = "\n".join(f"{indent}{line}" if line else "" for line in lines[1:])
     return f'{indent}"""{lines[0]}\n{body}\n{indent}"""'
 
