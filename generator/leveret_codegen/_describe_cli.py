@@ -31,7 +31,7 @@ A described definition is checked like a file: when it does not load, it is prin
 same and the diagnostics on stderr, named queue:<QUEUE>, point into the YAML as printed.
 
 Exit status: 0 success; 1 nobody serves the queue, its worker does not answer reflection, or
-the definition has errors; 2 bad usage.
+the definition has errors or defines no service; 2 bad usage.
 """
 
 _EXAMPLES = """\
@@ -89,6 +89,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_described(described: Described, format: str) -> int:
     sys.stdout.write(described.text(format))
-    _, diagnostics = load_services([described.source()])
+    services, diagnostics = load_services([described.source()])
     _print_diagnostics(diagnostics, sys.stderr)
-    return 1 if has_errors(diagnostics) else 0
+    if has_errors(diagnostics):
+        return 1
+    if not services:  # a document of types only: as for a file, not a service's definition
+        print(f"leveret describe: {described.name} defines no service", file=sys.stderr)
+        return 1
+    return 0

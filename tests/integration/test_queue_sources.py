@@ -614,3 +614,17 @@ def test_docs_of_a_described_definition_carry_no_html_of_it(
     text = page.read_text()
     assert "<script>" not in text and "](javascript:" not in text
     assert "Sums.&lt;script&gt;alert(1)&lt;/script&gt; [x]\\(javascript:alert(2))" in text
+
+
+def test_describe_a_definition_of_types_only_exits_1_as_for_a_file(
+    amqp_url: str, queue: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    library = yaml.safe_load((ROOT / "schemas" / "common.yaml").read_text())
+    assert "service" not in library
+    with _raw_describer(amqp_url, queue, library):
+        status, out, err = leveret_command(capsys, "describe", f"queue:{queue}")
+    assert status == 1
+    assert out.splitlines()[1:3] == ["leveret: 1", f"description: {library['description']}"]
+    assert err == f"leveret describe: queue:{queue} defines no service\n"
+    status, _, err = leveret_command(capsys, "describe", str(ROOT / "schemas" / "common.yaml"))
+    assert status == 1 and err.endswith("defines no service\n")
