@@ -45,7 +45,7 @@ LV408   error     a ``discriminator`` the models cannot turn into a tagged union
 LV409   retired   (was: keywords next to ``$ref``; enforced since issue 11)
 LV410   error     a ``default`` that its own schema rejects
 LV411   error     an ``enum``/``const`` value of a type the schema's ``type`` excludes
-LV412   error     a regular expression leveret cannot run exactly (an ECMA-262 feature ``re`` lacks)
+LV412   error     a regex leveret cannot run exactly in linear time (non-ECMA, too big, unbounded)
 ======  ========  ==================================================================
 """
 

@@ -157,9 +157,12 @@ def check_schemas(doc: LoadedDocument) -> list[Diagnostic]:
 def _regexes(
     doc: LoadedDocument, pointer: Pointer, schema: dict[str, object]
 ) -> Iterator[Diagnostic]:
-    """Each ``pattern`` and ``patternProperties`` key must compile in the runtime's evaluator,
-    which runs ECMA-262 expressions with Python's ``re`` (LV412 otherwise)."""
-    from leveret._schema import SchemaError, compile_schema
+    """Each ``pattern`` and ``patternProperties`` key must be ECMA-262 that the runtime runs
+    exactly and in linear time (LV412 otherwise): on the Rust engine, or, for a lookaround or a
+    backreference (Python's backtracking ``re``), only on strings a ``maxLength`` of its own
+    schema or of one around it (applied in place: ``allOf``, ``anyOf``, ``not``...) bounds.
+    A property name has no such bound."""
+    from leveret._regex import PatternError, UnsupportedPattern, compile_ecma
 
     found: list[tuple[Pointer, object, bool]] = []
     if "pattern" in schema:
@@ -172,16 +175,94 @@ def _regexes(
         if not isinstance(pattern, str):
             continue  # the meta-schema reports it
         try:
-            compile_schema({"pattern": pattern})
-        except SchemaError as exc:
+            regex = compile_ecma(pattern)
+        except PatternError as exc:
+            why = str(exc).partition(": ")[2]
+            if "too large" in why:
+                hint = "lower the repetition count, or use * or + with a maxLength"
+            elif isinstance(exc, UnsupportedPattern):
+                hint = "use Unicode general categories (\\p{L}) or explicit character ranges"
+            else:
+                hint = _REGEX_HINT
             yield doc.diagnostic(
                 at,
                 "LV412",
-                f"the regular expression /{pattern}/ cannot be enforced exactly: "
-                + str(exc).partition(": ")[2],
-                "use Unicode general categories (\\p{L}) or explicit character ranges",
+                f"the regular expression /{pattern}/ cannot be enforced exactly: {why}",
+                hint,
                 at_key=at_key,
             )
+            continue
+        if regex.linear or (not at_key and _length_bounded(doc.data, pointer, schema)):
+            continue
+        where = "a property name (it has no maxLength)" if at_key else "a string with no maxLength"
+        yield doc.diagnostic(
+            at,
+            "LV412",
+            f"the regular expression /{pattern}/ has a lookaround or a backreference, so it"
+            f" backtracks (time exponential in the text) and would run on {where}",
+            "give the schema (or one around it) a maxLength, so it never runs on a longer"
+            " string, or write the pattern without lookaround and backreferences"
+            if not at_key
+            else "write the pattern without lookaround and backreferences",
+            at_key=at_key,
+        )
+
+
+_REGEX_HINT: Final = (
+    "write ECMA-262 (JSON Schema's dialect): no inline flags, comments, (?P<name>...),"
+    " possessive quantifiers, or escapes such as \\A and \\Z"
+)
+#: Keywords holding subschemas applied to the same instance: a list of them, a map, or one.
+_IN_PLACE_LISTS: Final = frozenset({"allOf", "anyOf", "oneOf"})
+_IN_PLACE_ONE: Final = frozenset({"not", "if", "then", "else"})
+_DEPENDENT: Final = frozenset({"dependentSchemas"})
+#: Keywords holding a map of name -> subschema (their keys are names, not keywords).
+_SCHEMA_MAPS: Final = frozenset(
+    {"properties", "patternProperties", "dependentSchemas", "$defs", "types", "definitions"}
+)
+
+
+def _has_max_length(schema: object) -> bool:
+    value = schema.get("maxLength") if isinstance(schema, dict) else None
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _keyword_at(path: list[str | int], k: int, keywords: frozenset[str]) -> bool:
+    """Whether ``path[k]`` is one of ``keywords`` used as a keyword (not a property name)."""
+    return path[k] in keywords and (k == 0 or path[k - 1] not in _SCHEMA_MAPS)
+
+
+def _at(data: object, path: list[str | int]) -> object:
+    for part in path:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _length_bounded(data: object, pointer: Pointer, schema: dict[str, object]) -> bool:
+    """Whether ``schema`` (at ``pointer`` in ``data``) or a schema that applies it in place
+    (``allOf``/``anyOf``/``oneOf`` member, ``not``, ``if``/``then``/``else``,
+    ``dependentSchemas`` entry), up to the property, item or type it belongs to, has a
+    ``maxLength``: the runtime checks that first (review r11b)."""
+    if _has_max_length(schema):
+        return True
+    path = list(pointer)
+    while path:
+        n = len(path)
+        member = isinstance(path[-1], int) and _keyword_at(path, n - 2, _IN_PLACE_LISTS)
+        if n >= 2 and (member or _keyword_at(path, n - 2, _DEPENDENT)):
+            path = path[:-2]
+        elif _keyword_at(path, n - 1, _IN_PLACE_ONE):
+            path = path[:-1]
+        else:
+            return False
+        if _has_max_length(_at(data, path)):
+            return True
+    return False
 
 
 _JSON_TYPES: Final = frozenset(

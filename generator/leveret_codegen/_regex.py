@@ -8,10 +8,12 @@ and ``\\u2029`` there, ``[a&&b]`` is a set intersection, and ECMA-only syntax (n
 (:func:`leveret._regex.rust_translation`, the one its schema evaluator runs patterns with)
 writes the explicit Rust forms (``\\d`` -> ``[0-9]``, ``.`` -> ``[^\\n\\r\\x{2028}\\x{2029}]``,
 ``\\b`` -> ``(?-u:\\b)``, literals escaped) and gives ``None`` for lookarounds, backreferences,
-``\\p{..}`` (Rust's Unicode tables need not be Python's) and lone surrogates; :func:`rust_pattern`
-also gives ``None`` for what Rust then refuses to compile. A ``None`` pattern is the schema
-guard's (leveret's evaluator), so every pattern the front end accepts imports, and the models
-never switch to pydantic's ``python-re`` engine.
+``\\p{..}`` (Rust's Unicode tables need not be Python's) and what is no ECMA-262;
+:func:`rust_pattern` also gives ``None`` for what Rust then refuses to compile. A ``None`` pattern
+is the schema guard's (leveret's evaluator), so every pattern the front end accepts imports, and
+the models never switch to pydantic's ``python-re`` engine. The front end refuses (LV412) what
+the evaluator would not run in linear time (``leveret._regex.compile_ecma``: over the Rust
+engine's size limit, or backtracking with no ``maxLength``), so the guard never gets it.
 """
 
 from __future__ import annotations

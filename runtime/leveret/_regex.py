@@ -4,19 +4,25 @@ Python's ``re`` backtracks: ``^(a|aa)+$`` on 40 characters takes seconds, holdin
 hostile string would stop a whole worker. :func:`compile_ecma` therefore translates a pattern for
 the Rust ``regex`` crate (a finite automaton, linear in the text, reached through pydantic-core's
 ``str`` pattern schema) and keeps Python's ``re`` only for what that engine cannot do:
-lookaround (``(?=``, ``(?!``, ``(?<=``, ``(?<!``) and backreferences (``\\1``, ``\\k<name>``),
-plus the few legacy escapes whose ECMA meaning has no exact Rust spelling. Such a pattern
-backtracks; ``docs/security.md`` says not to use one on hostile input.
+lookaround (``(?=``, ``(?!``, ``(?<=``, ``(?<!``) and backreferences (``\\1``, ``\\k<name>``).
+Such a pattern backtracks; :func:`leveret._schema.compile_schema` runs it only on strings a
+``maxLength`` bounds. Any other pattern the Rust engine refuses (over its size limit:
+``^(\\p{L}+ ?){1,1000}$``) is :class:`UnsupportedPattern`, never run on ``re`` (review r11b).
 
-Both translations give the ECMA meaning (no ``u`` flag) of what they translate: ``\\d``, ``\\w``,
-``\\b`` are ASCII, ``\\s`` is ECMA's white space and line terminator set, ``.`` is any code point
-but ``\\n``, ``\\r``, U+2028 and U+2029, ``$`` is the end of the input only (not before a final
-newline), ``[]`` matches nothing and ``[^]`` anything, ``\\cJ`` is a control character,
-``(?<name>...)`` a named group, ``\\p{L}``/``\\p{Letter}`` a Unicode general category (from this
-Python's :mod:`unicodedata`, for both engines, so they agree), and a ``{`` that does not start a
-quantifier is a literal. Caveats left, in the ``re`` fallback only: ``\\D``, ``\\W``, ``\\S``
-inside a class follow Python's Unicode rules. In both: script and binary properties
-(``\\p{Script=Greek}``), ``\\P{...}`` inside a class and ``\\u{...}`` are refused at compile time.
+Both translations give the ECMA meaning (the u flag's grammar, JSON Schema's dialect) of what
+they translate: ``\\d``, ``\\w``, ``\\b`` are ASCII, ``\\s`` is ECMA's white space and line
+terminator set, ``.`` is any code point but ``\\n``, ``\\r``, U+2028 and U+2029, ``$`` is the
+end of the input only (not before a final newline), ``[]`` matches nothing and ``[^]``
+anything, ``\\cJ`` is a control character, ``(?<name>...)`` a named group, ``\\uD83D\\uDE00``
+(a surrogate pair) one code point, ``\\p{L}``/``\\p{Letter}`` a Unicode general category (from
+this Python's :mod:`unicodedata`, for both engines, so they agree), and a ``{`` that does not
+start a quantifier is a literal. What is no ECMA-262, or has another meaning in Python, is
+:class:`PatternError`: ``(?i)``, ``(?#...)``, ``(?P<x>...)``, possessive and doubled quantifiers
+(``a++``, ``a**``), escapes of letters and digits ECMA does not define (``\\A``, ``\\Z``,
+``\\a``, ``\\8``, legacy octal), a backreference to a group that does not exist. Script and
+binary properties (``\\p{Script=Greek}``), ``\\P{...}`` inside a class, ``\\u{...}`` and lone
+surrogates are :class:`UnsupportedPattern`. Caveat left, in the ``re`` form only: ``\\D``,
+``\\W``, ``\\S`` inside a class follow Python's Unicode rules.
 """
 
 from __future__ import annotations
@@ -76,6 +82,33 @@ _QUANTIFIER: Final = re.compile(r"\{[0-9]+(?:,[0-9]*)?\}")
 _HEX2: Final = re.compile("[0-9A-Fa-f]{2}")
 _HEX4: Final = re.compile("[0-9A-Fa-f]{4}")
 _CONTROLS: Final = {"t": 9, "n": 10, "v": 11, "f": 12, "r": 13}
+_DIGITS: Final = re.compile("[0-9]+")
+#: ECMA-262 group names (RegExpIdentifierName, ASCII part; re takes no "$")
+_GROUP_NAME: Final = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)>")
+
+
+def _count_groups(pattern: str) -> int:
+    """How many capturing groups ``pattern`` has (``(`` or ``(?<name>``, outside classes)."""
+    count, i, n, in_class = 0, 0, len(pattern), False
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1 : i + 2] == "]":
+                i += 1  # ECMA's empty class
+        elif c == "(" and (
+            pattern[i + 1 : i + 2] != "?"
+            or (pattern[i + 2 : i + 3] == "<" and pattern[i + 3 : i + 4] not in ("=", "!"))
+        ):
+            count += 1
+        i += 1
+    return count
+
 
 #: Unicode general categories by their long names (ECMA-262 accepts both forms).
 _CATEGORY_NAMES: Final = {
@@ -218,6 +251,11 @@ class _Translator:
         self.for_models = for_models
         self.py: list[str] = []
         self.rs: list[str] | None = []
+        #: the pattern has a lookaround or a backreference (what only ``re`` can run)
+        self.backtracking = False
+        #: whether the last item written may take a quantifier (ECMA: "nothing to repeat")
+        self._quantifiable = False
+        self._groups = _count_groups(pattern)
 
     def both(self, py: str, rs: str | None) -> None:
         self.py.append(py)
@@ -231,8 +269,12 @@ class _Translator:
         p, i, n = self.pattern, 0, len(self.pattern)
         while i < n:
             c = p[i]
+            quantifiable = True
             if c == "\\":
+                before = len(self.py)
                 i = self.escape(i)
+                # an assertion (\b, \B) takes no quantifier; every other escape is an atom
+                quantifiable = self.py[before:] not in ([_PY_BOUNDARY], [_PY_NOT_BOUNDARY])
             elif c == "[":
                 i = self.char_class(i)
             elif c == ".":
@@ -242,43 +284,76 @@ class _Translator:
                 # ECMA's $ (no multiline flag): the end of input only; Rust's $ is that too
                 self.both(r"\Z", "$")
                 i += 1
+                quantifiable = False
             elif c == "(":
                 i = self.group(i)
-            elif c == "{":
+                quantifiable = False
+            elif c == "{" and _QUANTIFIER.match(p, i) is not None:
                 m = _QUANTIFIER.match(p, i)
-                if m is not None:
-                    self.both(m[0], m[0])
-                    i = m.end()
-                else:  # ECMA (annex B): a "{" that starts no quantifier is a literal
-                    self.both("\\{", "\\{")
-                    i += 1
+                assert m is not None
+                i = self.quantifier(i, m[0], m.end())
+                continue
+            elif c == "{":  # ECMA (annex B): a "{" that starts no quantifier is a literal
+                self.both("\\{", "\\{")
+                i += 1
             elif c in "}]":
                 self.both("\\" + c, "\\" + c)
                 i += 1
-            elif c in ")|^*+?":
+            elif c in "*+?":
+                i = self.quantifier(i, c, i + 1)
+                continue
+            elif c in ")|^":
                 self.both(c, c)
                 i += 1
+                quantifiable = c == ")"
             else:
                 self.both(c, _rs_literal(ord(c)))
                 i += 1
+            self._quantifiable = quantifiable
         return "".join(self.py), None if self.rs is None else "".join(self.rs)
 
+    def quantifier(self, i: int, written: str, after: int) -> int:
+        """A quantifier (``*``, ``+``, ``?``, ``{n,m}``) at ``i``, and a lazy ``?`` after it.
+
+        ECMA-262 has no possessive (``a++``, ``a*+``) or repeated (``a**``, ``a{2}{3}``)
+        quantifiers, and none after nothing (``^*``, ``(*``, ``|+``): each is a syntax error
+        there, which Python's ``re`` (or Rust) would run with another meaning."""
+        if not self._quantifiable:
+            raise PatternError(
+                f"pattern {self.pattern!r}: {written!r} at position {i} repeats nothing"
+                " (ECMA-262 has no possessive or doubled quantifiers)"
+            )
+        if self.pattern[after : after + 1] == "?":
+            written += "?"
+            after += 1
+        self.both(written, written)
+        self._quantifiable = False
+        return after
+
     def group(self, i: int) -> int:
+        """A group at ``i``: ``(``, ``(?:``, a lookaround or ``(?<name>``; ECMA-262 has no other
+        ``(?`` (``(?i)``, ``(?#...)``, ``(?P<x>...)`` are Python's, refused)."""
         p = self.pattern
-        if p.startswith("(?<", i) and p[i + 3 : i + 4] not in ("=", "!"):
-            # a named group: its name matters only to \k<..>, which Rust cannot run anyway
-            end = p.find(">", i + 3)
-            if end < 0:
-                self.both("(?P<", None)  # re words the error
-                return i + 3
-            self.both(f"(?P<{p[i + 3 : end]}>", "(")
-            return end + 1
+        if p.startswith(("(?=", "(?!", "(?<=", "(?<!"), i):
+            self.backtracking = True  # lookaround: Python's re only
+            opening = p[i : i + (4 if p[i + 2] == "<" else 3)]
+            self.both(opening, None)
+            return i + len(opening)
+        if p.startswith("(?<", i):
+            m = _GROUP_NAME.match(p, i + 3)
+            if m is None:
+                raise PatternError(f"pattern {p!r}: a group name at position {i} is not valid")
+            # its name matters only to \k<..>, which Rust cannot run anyway
+            self.both(f"(?P<{m[1]}>", "(")
+            return m.end()
         if p.startswith("(?:", i):
             self.both("(?:", "(?:")
             return i + 3
         if p.startswith("(?", i):
-            self.both("(?", None)  # lookaround (or re's extensions): backtracking only
-            return i + 2
+            raise PatternError(
+                f"pattern {p!r}: {p[i : i + 3]!r} at position {i} is not ECMA-262 (only (?:, (?=,"
+                " (?!, (?<=, (?<! and (?<name> are; inline flags and comments are Python's)"
+            )
         self.both("(", "(")
         return i + 1
 
@@ -320,8 +395,21 @@ class _Translator:
             end = p.find(">", i + 3)
             if end < 0:
                 raise PatternError(f"pattern {p!r}: unterminated \\k<name>")
+            self.backtracking = True
             self.both(f"(?P={p[i + 3 : end]})", None)
             return end + 1
+        elif e in "123456789":
+            m = _DIGITS.match(p, i + 1)
+            assert m is not None
+            if int(m[0]) > self._groups:
+                raise PatternError(
+                    f"pattern {p!r}: \\{m[0]} refers to group {m[0]}, and there are"
+                    f" {self._groups} (ECMA-262 without the u flag would read a legacy octal"
+                    " escape or a literal digit: write \\x.. or the digit)"
+                )
+            self.backtracking = True
+            self.both(f"(?:\\{m[0]})", None)
+            return m.end()
         else:
             py, code, after = self.atom(i)
             self.both(py, None if code is None else _rs_literal(code))
@@ -338,19 +426,44 @@ class _Translator:
             return f"\\x{code:02x}", code, i + 3
         if e == "0" and not p[i + 2 : i + 3].isdigit():
             return "\\x00", 0, i + 2
+        if e == "0":
+            raise PatternError(
+                f"pattern {p!r}: {p[i : i + 3]} at position {i} is a legacy octal escape, not"
+                " ECMA-262 with the u flag: write \\x.. instead"
+            )
         if e == "x" and _HEX2.fullmatch(p[i + 2 : i + 4]):
             return p[i : i + 4], int(p[i + 2 : i + 4], 16), i + 4
         if e == "u" and _HEX4.fullmatch(p[i + 2 : i + 6]):
             code = int(p[i + 2 : i + 6], 16)
-            # A surrogate (half of a UTF-16 pair) has no Rust form: re keeps the old meaning.
-            return p[i : i + 6], None if 0xD800 <= code <= 0xDFFF else code, i + 6
+            if 0xD800 <= code <= 0xDBFF and p[i + 6 : i + 8] == "\\u":
+                low = p[i + 8 : i + 12]
+                if _HEX4.fullmatch(low) and 0xDC00 <= int(low, 16) <= 0xDFFF:
+                    # a UTF-16 pair spelt as two escapes: the code point it encodes
+                    code = 0x10000 + ((code - 0xD800) << 10) + (int(low, 16) - 0xDC00)
+                    return f"\\U{code:08x}", code, i + 12
+            if 0xD800 <= code <= 0xDFFF:
+                raise UnsupportedPattern(
+                    f"pattern {p!r}: {p[i : i + 6]} is half of a UTF-16 surrogate pair, which no"
+                    " JSON text holds alone; write the pair (\\uD83D\\uDE00) or the character"
+                )
+            return p[i : i + 6], code, i + 6
         if e in _CONTROLS:
             return p[i : i + 2], _CONTROLS[e], i + 2
         if not e.isascii() or not e.isalnum():
             return p[i : i + 2], ord(e), i + 2  # an identity escape: the character itself
-        # Backreferences, legacy octal and letters ECMA reads as themselves (\a, \A, \z...):
-        # re's meaning, as before, on the backtracking engine.
-        return p[i : i + 2], None, i + 2
+        if e.isdigit():  # in a class: \1 is no backreference
+            raise PatternError(
+                f"pattern {p!r}: \\{e} at position {i} is a legacy octal escape, not ECMA-262"
+                " with the u flag: write \\x.. instead"
+            )
+        # Letters and digits that are no escape in ECMA-262 (\a, \A, \z, \Z, \e, \x1, \c1,
+        # \8, \01...): syntax errors with the u flag, the letter itself (or an octal value)
+        # without it, and anchors or other escapes in Python's re. Neither meaning is safe.
+        raise PatternError(
+            f"pattern {p!r}: \\{e} at position {i} is not an ECMA-262 escape (with the u flag it"
+            f" is an error, without it the character {e!r}; Python's re would read another"
+            f" meaning): write {e!r} itself, or ^ / $ for the start and end"
+        )
 
     def char_class(self, i: int) -> int:
         """A class ``[...]`` at ``i``; returns the index after its ``]``."""
@@ -481,7 +594,7 @@ class Regex:
     """A compiled ECMA-262 pattern: :meth:`search` says whether it matches anywhere in a text.
 
     ``linear`` is True when it runs on the Rust engine (time linear in the text), False when it
-    needs Python's backtracking ``re`` (lookaround, backreferences)."""
+    needs Python's backtracking ``re`` (a lookaround or a backreference, nothing else)."""
 
     __slots__ = ("linear", "python", "search", "written")
 
@@ -491,16 +604,9 @@ class Regex:
         self.search: Callable[[str], bool]
         self.linear = False
         if rust is not None:
-            try:
-                validator = SchemaValidator(
-                    core_schema.str_schema(pattern=rust, regex_engine="rust-regex")
-                )
-            except CoreSchemaError:
-                validator = None  # beyond the Rust engine (a size limit...): re decides
-            if validator is not None:
-                self.linear = True
-                self.search = self._rust_search(validator.isinstance_python, python)
-                return
+            self.linear = True
+            self.search = self._rust_search(_rust_validator(written, rust), python)
+            return
         py_search = python.search
         self.search = lambda text: py_search(text) is not None
 
@@ -525,11 +631,39 @@ class Regex:
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
+def _rust_validator(written: str, rust: str) -> Callable[[object], bool]:
+    """The Rust engine's test for ``rust`` (the translation of ``written``), or
+    :class:`UnsupportedPattern`: never Python's ``re`` instead, whose time on a pattern
+    without lookaround or backreference need not be linear (review r11b: ``^(\\p{L}+ ?){1,1000}$``
+    is over Rust's size limit, and took 10 s on 24 characters with re)."""
+    try:
+        validator = SchemaValidator(core_schema.str_schema(pattern=rust, regex_engine="rust-regex"))
+    except CoreSchemaError as exc:
+        detail = str(exc).strip().splitlines()[-1].strip().removeprefix("SchemaError: ")
+        raise UnsupportedPattern(
+            f"pattern {written!r}: too large for a linear-time regex engine ({detail}); lower"
+            " the repetition count (a{1,1000} repeats its item's whole automaton, and a Unicode"
+            " category such as \\p{L} is a large one), or bound the length with maxLength and"
+            " use * or +"
+        ) from None
+    return validator.isinstance_python
+
+
 def compile_ecma(pattern: str) -> Regex:
-    """Compile an ECMA-262 pattern (no flags); :class:`PatternError` when it is not usable."""
-    python_form, rust_form = _Translator(pattern).run()
+    """Compile an ECMA-262 pattern (no flags); :class:`PatternError` when it is not usable.
+
+    Only a lookaround or a backreference makes a backtracking (``linear=False``) :class:`Regex`;
+    any other pattern the Rust engine cannot take (over its size limit) is
+    :class:`UnsupportedPattern`, never a silent fallback to Python's ``re``."""
+    translator = _Translator(pattern)
+    python_form, rust_form = translator.run()
     try:
         python = re.compile(python_form)
     except re.error as exc:
         raise PatternError(f"{pattern!r} is not a usable regular expression: {exc}") from None
+    if rust_form is None and not translator.backtracking:
+        raise UnsupportedPattern(
+            f"pattern {pattern!r} has no linear-time form (a lone surrogate?) and no lookaround"
+            " or backreference that would need backtracking"
+        )
     return Regex(pattern, python, rust_form)

@@ -22,7 +22,9 @@ Semantics (``tests/runtime/test_schema_evaluator.py`` runs the JSON-Schema-Test-
   ``0.01``), through :class:`fractions.Fraction`.
 * ``pattern``/``patternProperties`` are ECMA-262 regular expressions (:mod:`leveret._regex`),
   run in linear time by the Rust ``regex`` engine pydantic-core carries; only a pattern with
-  lookaround or a backreference runs on Python's backtracking ``re``. ``\\d``/``\\w``/``\\b``
+  lookaround or a backreference runs on Python's backtracking ``re``, and only where a
+  ``maxLength`` bounds it, checked first (an unbounded one is refused at compile time); a
+  pattern too large for the Rust engine is refused (review r11b). ``\\d``/``\\w``/``\\b``
   are ASCII, ``\\s`` is ECMA's set, ``.`` excludes ``\\n``, ``\\r``, U+2028 and U+2029, ``$``
   matches only at the very end, ``[]``/``[^]``, ``\\cX``, named groups and ``\\p{L}``
   (Unicode general categories) mean what ECMA says; script and binary properties, ``\\P{...}``
@@ -754,6 +756,20 @@ class _Shared(_Node):
         return failures
 
 
+class _SharedRef(_Shared):
+    """A ``$ref`` to a schema compiled in place (the root...): ``inner``'s verdicts kept in the
+    active :class:`Scope` as a :class:`_Shared` node's are; its annotations are ``inner``'s."""
+
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: _Node, key: object) -> None:
+        super().__init__(inner.where, key)
+        self.inner = inner
+        self.in_place.append(inner)
+        for kind in (*_INSTANCE_TYPES, object):
+            self.by_type[kind] = (inner.check,)
+
+
 def _base_type(instance: Any) -> type:
     for t in _INSTANCE_TYPES:
         if isinstance(instance, t):
@@ -777,20 +793,36 @@ del _t
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """A compiled schema: call it with a parsed JSON value to get its failures (empty = valid)."""
+    """A compiled schema: call it with a parsed JSON value to get its failures (empty = valid).
+
+    Each call runs in a :class:`Scope` (the active one, or its own), so every ``$ref``'d
+    schema is evaluated once per array or object: a body costs time linear in its size also
+    outside a generated model's guard (``SchemaGuard.failures``, ``DynamicClient``, review
+    r11b: ``if``/``not``/``anyOf`` beside ``unevaluatedProperties`` re-evaluated each level)."""
 
     _root: _Node
 
     def __call__(self, instance: Any) -> list[Failure]:
         """The failures, in schema and instance order; at most :data:`MAX_FAILURES` of them
         (a list that long may have been cut short: the evaluation stopped there)."""
-        return list(self._root.check(instance)[:MAX_FAILURES])
+        return list(self._evaluate(instance)[:MAX_FAILURES])
 
     def is_valid(self, instance: Any) -> bool:
-        return not self._root.check(instance)
+        return not self._evaluate(instance)
+
+    def _evaluate(self, instance: Any) -> _Failures:
+        if SCOPE.get() is not None:
+            return self._root.check(instance)
+        token = SCOPE.set(Scope())
+        try:
+            return self._root.check(instance)
+        finally:
+            SCOPE.reset(token)
 
 
-def compile_schema(schema: bool | Mapping[str, Any], *, share: object = None) -> Check:
+def compile_schema(
+    schema: bool | Mapping[str, Any], *, share: object = None, unbounded_backtracking: bool = False
+) -> Check:
     """Compile a JSON Schema 2020-12 schema (already parsed) into a :class:`Check`.
 
     ``share``, when given, names the document the schema's ``$ref``s resolve in: checks
@@ -798,12 +830,21 @@ def compile_schema(schema: bool | Mapping[str, Any], *, share: object = None) ->
     share, within one :class:`Scope`, the verdict of each ``$ref``'d schema on each array or
     object (:func:`shared_verdict`).
 
+    A pattern with a lookaround or a backreference backtracks (Python's ``re``): it must be
+    bounded by a ``maxLength`` of its own schema or of a schema applied in place around it
+    (``allOf``, ``anyOf``, ``not``, ``$ref``..., on every way the root reaches it), which is
+    checked first, so the pattern never runs on a longer string; an unbounded one (a
+    ``patternProperties`` key's always is) is :class:`UnsupportedSchema`, unless
+    ``unbounded_backtracking`` is True.
+
     Raises :class:`SchemaError` for an invalid schema, an unknown keyword or format, and
     :class:`UnsupportedSchema` for what this evaluator does not implement (non-local refs...).
     """
-    compiler = _Compiler(schema, share)
+    compiler = _Compiler(schema, object() if share is None else share)
     root = compiler.node(schema, "#")
     compiler.finish()
+    if not unbounded_backtracking:
+        compiler.refuse_unbounded_backtracking()
     return Check(root)
 
 
@@ -825,12 +866,189 @@ def _pointer_parts(pointer: str) -> list[str]:
     return [unquote(p).replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/")]
 
 
+#: In-place applicators (the same instance): their subschemas and how many must pass.
+_ALL_IN_PLACE: Final = ("allOf",)
+_SOME_IN_PLACE: Final = ("anyOf", "oneOf")
+#: Keywords whose subschemas apply to a part of the instance (an item, a value, a key).
+_DESCENDING_ONE: Final = (
+    "items",
+    "contains",
+    "additionalProperties",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+)
+_DESCENDING_MANY: Final = ("properties", "patternProperties")
+
+
+def _max_length(schema: Mapping[str, Any]) -> float:
+    value = schema.get("maxLength")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return math.inf
+
+
+def _gated(bound: int, checks: tuple[_KwCheck, ...]) -> _KwCheck:
+    """A string node's checks behind its length bound (review r11b): a string longer than the
+    schema allows (``maxLength`` here or in an ``allOf`` member...) fails at once, before a
+    backtracking pattern in or under the node can run on it."""
+
+    def check(v: str) -> _Failures:
+        if len(v) > bound:
+            return _fail("maxLength", f"longer than {bound} characters")
+        out: _Failures = _OK
+        for c in checks:
+            r = c(v)
+            if r:
+                out = r if not out else out + r
+                if len(out) >= MAX_FAILURES:
+                    break
+        return out
+
+    return check
+
+
 class _Compiler:
     def __init__(self, root: bool | Mapping[str, Any], share: object = None) -> None:
         self.root = root
         self.share = share
         self.by_pointer: dict[str, _Node] = {}
         self.pending: list[tuple[_Node, Any]] = []
+        self.regexes: dict[str, Regex] = {}
+        self.memos: dict[str, _SharedRef] = {}
+        self._bounds: dict[int, float] = {}
+        self._backtracking: dict[int, bool] = {}
+
+    # -- patterns and the length bound of backtracking ones (review r11b)
+
+    def pattern(self, pattern: Any, where: str) -> Regex:
+        if isinstance(pattern, str) and pattern in self.regexes:
+            return self.regexes[pattern]
+        regex = _compile_pattern(pattern, where)
+        self.regexes[pattern] = regex
+        return regex
+
+    def _backtracks(self, pattern: Any) -> bool:
+        if not isinstance(pattern, str):
+            return False
+        try:
+            return not self.pattern(pattern, "#").linear
+        except SchemaError:
+            return False  # reported where the pattern is compiled
+
+    def _raw_ref(self, ref: Any) -> Any:
+        """The schema a ``$ref`` points at, or None (the compile reports a bad one)."""
+        if not isinstance(ref, str) or not ref.startswith("#"):
+            return None
+        target: Any = self.root
+        try:
+            for part in _pointer_parts(ref[1:]):
+                if isinstance(target, Mapping) and part in target:
+                    target = target[part]
+                elif isinstance(target, list) and part.isdigit() and int(part) < len(target):
+                    target = target[int(part)]
+                else:
+                    return None
+        except UnsupportedSchema:
+            return None
+        return target
+
+    def _in_place(self, schema: Mapping[str, Any], where: str = "#") -> Iterable[tuple[str, Any]]:
+        """The subschemas ``schema`` applies to the instance itself, with their locations."""
+        for key in (*_ALL_IN_PLACE, *_SOME_IN_PLACE):
+            if isinstance(schema.get(key), list):
+                yield from ((f"{where}/{key}/{i}", sub) for i, sub in enumerate(schema[key]))
+        for key in ("not", "if", "then", "else"):
+            if key in schema:
+                yield f"{where}/{key}", schema[key]
+        if isinstance(schema.get("dependentSchemas"), Mapping):
+            for name, sub in schema["dependentSchemas"].items():
+                yield f"{where}/dependentSchemas/{_escape(name)}", sub
+        if "$ref" in schema:
+            target = self._raw_ref(schema["$ref"])
+            if target is not None:
+                yield str(schema["$ref"]), target
+
+    def bound(self, schema: Any) -> float:
+        """A length a string must not exceed to be valid against ``schema`` (``inf``: none
+        known): its ``maxLength``, the least of its ``allOf`` members' and ``$ref``'s bounds,
+        the greatest of its ``anyOf``/``oneOf`` branches' and ``then``/``else``'s."""
+        if not isinstance(schema, Mapping):
+            return math.inf
+        known = self._bounds.get(id(schema))
+        if known is not None:
+            return known
+        self._bounds[id(schema)] = math.inf  # a cycle adds nothing
+        bound = _max_length(schema)
+        for key in _ALL_IN_PLACE:
+            if isinstance(schema.get(key), list):
+                bound = min([bound, *map(self.bound, schema[key])])
+        for key in _SOME_IN_PLACE:
+            if isinstance(schema.get(key), list) and schema[key]:
+                bound = min(bound, max(map(self.bound, schema[key])))
+        if "if" in schema:
+            then = self.bound(schema["then"]) if "then" in schema else math.inf
+            other = self.bound(schema["else"]) if "else" in schema else math.inf
+            bound = min(bound, max(then, other))
+        if "$ref" in schema:
+            bound = min(bound, self.bound(self._raw_ref(schema["$ref"])))
+        self._bounds[id(schema)] = bound
+        return bound
+
+    def backtracking_in_place(self, schema: Any) -> bool:
+        """Whether ``schema`` or a subschema applied in place has a backtracking pattern."""
+        if not isinstance(schema, Mapping):
+            return False
+        known = self._backtracking.get(id(schema))
+        if known is not None:
+            return known
+        self._backtracking[id(schema)] = False  # a cycle adds nothing
+        found = self._backtracks(schema.get("pattern")) or any(
+            self.backtracking_in_place(sub) for _, sub in self._in_place(schema)
+        )
+        self._backtracking[id(schema)] = found
+        return found
+
+    def refuse_unbounded_backtracking(self) -> None:
+        """:class:`UnsupportedSchema` for a backtracking pattern the root can reach with no
+        length bound on the way (see :func:`compile_schema`)."""
+        seen: set[tuple[int, bool]] = set()
+        todo: list[tuple[Any, str, bool]] = [(self.root, "#", False)]
+        while todo:
+            schema, where, bounded = todo.pop()
+            if not isinstance(schema, Mapping) or (id(schema), bounded) in seen:
+                continue
+            seen.add((id(schema), bounded))
+            bounded = bounded or self.bound(schema) < math.inf
+            if not bounded and self._backtracks(schema.get("pattern")):
+                raise UnsupportedSchema(
+                    f"{where}/pattern: {schema['pattern']!r} has a lookaround or a"
+                    " backreference, so it backtracks (time exponential in the text); give its"
+                    " schema (or one around it, applied in place) a maxLength, which is checked"
+                    " first, or write it without them"
+                )
+            if isinstance(schema.get("patternProperties"), Mapping):
+                for key in schema["patternProperties"]:
+                    if self._backtracks(key):
+                        raise UnsupportedSchema(
+                            f"{where}/patternProperties: {key!r} has a lookaround or a"
+                            " backreference, so it backtracks, and a property name has no"
+                            " maxLength to bound it: write it without them"
+                        )
+            for at, sub in self._in_place(schema, where):
+                todo.append((sub, at, bounded))
+            for key in _DESCENDING_ONE:
+                if key in schema:
+                    todo.append((schema[key], f"{where}/{key}", False))
+            for key in _DESCENDING_MANY:
+                if isinstance(schema.get(key), Mapping):
+                    for name, sub in schema[key].items():
+                        todo.append((sub, f"{where}/{key}/{_escape(name)}", False))
+            if isinstance(schema.get("prefixItems"), list):
+                for i, sub in enumerate(schema["prefixItems"]):
+                    todo.append((sub, f"{where}/prefixItems/{i}", False))
 
     # -- structure
 
@@ -885,7 +1103,15 @@ class _Compiler:
             "/" + p.replace("~", "~0").replace("/", "~1") for p in _pointer_parts(ref[1:])
         )
         if canonical in self.by_pointer:
-            return self.by_pointer[canonical]
+            known = self.by_pointer[canonical]
+            if isinstance(known, _Shared) or known is _TRUE_NODE or known is _FALSE_NODE:
+                return known
+            # compiled in place (the root, "#/properties/x"): its verdicts are kept too, or a
+            # recursion through it would evaluate each level once per level above it
+            memo = self.memos.get(canonical)
+            if memo is None:
+                memo = self.memos[canonical] = _SharedRef(known, (object(), canonical))
+            return memo
         target: Any = self.root
         for part in _pointer_parts(ref[1:]):
             if isinstance(target, Mapping) and part in target:
@@ -984,7 +1210,7 @@ class _Compiler:
                 lambda v: _fail("maxLength", f"longer than {m} characters") if len(v) > m else _OK
             )
         if has("pattern"):
-            regex = _compile_pattern(schema["pattern"], f"{where}/pattern")
+            regex = self.pattern(schema["pattern"], f"{where}/pattern")
             # A backtracking pattern never runs on a string its own maxLength refuses: the
             # verdict is "invalid" either way, and maxLength then bounds the regex's time.
             bound = (
@@ -1049,7 +1275,7 @@ class _Compiler:
                 raise SchemaError(f"{where}/patternProperties: must be an object of schemas")
             patterns = [
                 (
-                    _compile_pattern(p, f"{where}/patternProperties"),
+                    self.pattern(p, f"{where}/patternProperties"),
                     sub("patternProperties", s, _escape(p)),
                 )
                 for p, s in schema["patternProperties"].items()
@@ -1107,6 +1333,9 @@ class _Compiler:
         table[dict] = g + tuple(obj)
         table[list] = g + tuple(array)
         table[str] = g + tuple(string)
+        longest = self.bound(schema)
+        if longest < math.inf and self.backtracking_in_place(schema):
+            table[str] = (_gated(int(longest), table[str]),)
         table[int] = table[float] = g + tuple(number)
         table[bool] = table[type(None)] = table[object] = g
 

@@ -47,8 +47,9 @@ PATTERNS_TYPE: Final = {
         "digits": {"type": "string", "pattern": r"^\d+$"},
         "word": {"type": "string", "pattern": r"^\w+$"},
         "line": {"type": "string", "pattern": "^.+$"},
-        "named": {"type": "string", "pattern": r"^(?<x>a)\k<x>$"},
-        "strong": {"type": "string", "pattern": "^(?=.*[0-9]).+$"},
+        # a backtracking pattern needs a maxLength (LV412 otherwise, review r11b)
+        "named": {"type": "string", "maxLength": 64, "pattern": r"^(?<x>a)\k<x>$"},
+        "strong": {"type": "string", "maxLength": 64, "pattern": "^(?=.*[0-9]).+$"},
     },
 }
 
@@ -228,11 +229,11 @@ def test_patterns_under_all_of_are_the_guards() -> None:
 
 
 F4_PATTERNS = {
-    "named_group": {"f": {"type": "string", "pattern": r"^(?<x>a)\k<x>$"}},
+    "named_group": {"f": {"type": "string", "maxLength": 9, "pattern": r"^(?<x>a)\k<x>$"}},
     "any_char_class": {"f": {"type": "string", "pattern": "^[^]$"}},
     "letter_plus_lookahead": {
         "f": {"type": "string", "pattern": r"^\p{L}+$"},
-        "g": {"type": "string", "pattern": "^(?=a).+$"},
+        "g": {"type": "string", "maxLength": 9, "pattern": "^(?=a).+$"},
         "h": {"type": "string", "pattern": r"^\d$"},
     },
 }
