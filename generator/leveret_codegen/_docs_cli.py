@@ -93,7 +93,7 @@ def _add_common(parser: argparse.ArgumentParser, what: str) -> None:
         help="write nothing; list missing or stale files and exit 1 if DIR is not up to date",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="print only diagnostics")
-    add_source_arguments(parser)
+    add_source_arguments(parser, trust_queue=True)
 
 
 def register_docs(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

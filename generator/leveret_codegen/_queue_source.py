@@ -88,13 +88,16 @@ class Described:
         return Text(self.name, self.text("yaml"))
 
 
-def fetch(source: str, url: str | None, tls: TLS | None = None) -> Described:
-    """Ask the service named by ``source`` (``queue:<QUEUE>``) for its definition."""
+def fetch(
+    source: str, url: str | None, tls: TLS | None = None, server_user: str | None = None
+) -> Described:
+    """Ask the service named by ``source`` (``queue:<QUEUE>``) for its definition;
+    ``server_user``: accept the answer only from that broker user (``DynamicClient.connect``)."""
     queue = source.removeprefix(QUEUE_PREFIX)
     if not queue:
         raise FetchError(f"{source!r}: name the queue: queue:<QUEUE>")
     try:
-        with DynamicClient.connect(url, tls=tls) as client:
+        with DynamicClient.connect(url, tls=tls, server_user=server_user) as client:
             answer = client.describe(queue, timeout=DESCRIBE_TIMEOUT)
     except LeveretError as exc:
         raise FetchError(f"{source}: {_one_line(str(exc))}") from None

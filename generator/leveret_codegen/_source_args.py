@@ -1,8 +1,14 @@
 """The command-line side of ``queue:<QUEUE>`` sources, shared by every command taking them.
 
 ``add_source_arguments`` adds how to reach the broker (``--url``, ``--url-file``, ``--tls-*``,
-as ``leveret call``); ``resolve_sources`` turns the sources given into what the front end loads:
-paths stay paths, each ``queue:`` source is fetched once and becomes its definition's text.
+as ``leveret call``) and ``--server-user``; ``resolve_sources`` turns the sources given into
+what the front end loads: paths stay paths, each ``queue:`` source is fetched once and becomes
+its definition's text.
+
+The commands that write something naming the service's queue (``generate``, ``docs``,
+``asyncapi``) refuse a definition that says it is served on another queue than the one it was
+fetched from, unless ``--trust-queue``: a client generated from it would send somewhere else than
+the user asked for (a hostile or misconfigured service claiming another's queue and package).
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from pathlib import Path
 
 from leveret import ConfigurationError
 from leveret._commands import add_connection_arguments, connection_from_args
-from leveret_codegen._frontend import Text
+from leveret_codegen._diagnostics import has_errors
+from leveret_codegen._frontend import Text, load_services
 from leveret_codegen._queue_source import Described, FetchError, fetch, is_queue_source
 
 __all__ = ["SOURCE_HELP", "add_source_arguments", "fetch_sources", "resolve_sources"]
@@ -25,8 +32,9 @@ SOURCE_HELP = (
 )
 
 
-def add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--url`` and the connection options, for ``queue:`` sources."""
+def add_source_arguments(parser: argparse.ArgumentParser, *, trust_queue: bool = False) -> None:
+    """``--url``, ``--server-user`` and the connection options, for ``queue:`` sources;
+    ``trust_queue``: also ``--trust-queue`` (for the commands that use ``resolve_sources``)."""
     parser.add_argument(
         "--url",
         default=None,
@@ -35,6 +43,24 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
             "given here shows in the process list: pass it in AMQP_URL or with --url-file"
         ),
     )
+    parser.add_argument(
+        "--server-user",
+        default=None,
+        metavar="USER",
+        help=(
+            "for queue:<QUEUE> sources: the broker user the service's workers log in as; an "
+            "answer published as anyone else is dropped (docs/security.md, reply authenticity)"
+        ),
+    )
+    if trust_queue:
+        parser.add_argument(
+            "--trust-queue",
+            action="store_true",
+            help=(
+                "for queue:<QUEUE> sources: accept a definition that names another queue than "
+                "QUEUE (a worker serving it on an overridden queue); without it, that is an error"
+            ),
+        )
     add_connection_arguments(parser)
 
 
@@ -48,7 +74,8 @@ def fetch_sources(
         return {}
     try:
         url, tls = connection_from_args(args, command)
-        return {source: fetch(source, url, tls) for source in wanted}
+        server_user = getattr(args, "server_user", None)
+        return {source: fetch(source, url, tls, server_user) for source in wanted}
     except (ConfigurationError, FetchError) as exc:
         print(f"leveret {command}: {exc}", file=sys.stderr)
         return None
@@ -61,4 +88,33 @@ def resolve_sources(
     described = fetch_sources(sources, args, command)
     if described is None:
         return None
+    trusted = bool(getattr(args, "trust_queue", False))
+    for source in described.values():
+        named = _served_on(source)
+        if named is None or named == source.queue:
+            continue
+        shown = f"{named!r}" if named.isprintable() else repr(named.encode())
+        if not trusted:
+            print(
+                f"leveret {command}: {source.name}: the service there describes itself as served "
+                f"on queue {shown}, not {source.queue!r}: what {command} writes would name "
+                f"{shown}, so nothing is written. If its workers serve the definition on "
+                "another queue on purpose, pass --trust-queue",
+                file=sys.stderr,
+            )
+            return None
+        print(
+            f"leveret {command}: warning: {source.name}: the definition names queue {shown}, "
+            f"not {source.queue!r}; written as described (--trust-queue)",
+            file=sys.stderr,
+        )
     return [described[s].source() if s in described else Path(s) for s in sources]
+
+
+def _served_on(described: Described) -> str | None:
+    """The queue the described service's definition names; None when the definition does not
+    load (its diagnostics come first, and nothing is written from it anyway)."""
+    services, diagnostics = load_services([described.source()])
+    if has_errors(diagnostics) or not services:
+        return None
+    return services[0].queue

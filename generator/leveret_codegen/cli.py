@@ -80,7 +80,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--quiet", "-q", action="store_true", help="print only diagnostics and diffs"
     )
     add_lang_argument(parser)
-    add_source_arguments(parser)
+    add_source_arguments(parser, trust_queue=True)
     parser.set_defaults(func=run)
 
 

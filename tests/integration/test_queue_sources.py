@@ -103,6 +103,13 @@ def served(amqp_url: str, queue: str, workdir: Path) -> Iterator[str]:
         yield f"queue:{queue}"
 
 
+def _trusted_warning(command: str, served: str) -> str:
+    return (
+        f"leveret {command}: warning: {served}: the definition names queue 'shop.Inventory', "
+        f"not {served.removeprefix('queue:')!r}; written as described (--trust-queue)\n"
+    )
+
+
 def _without_header(text: str) -> str:
     return text.split("\n", 1)[1]
 
@@ -285,8 +292,11 @@ def test_lint_a_served_definition(served: str, capsys: pytest.CaptureFixture[str
 def test_generate_from_a_queue_gives_a_typed_package_that_calls_the_service(
     served: str, amqp_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    status, out, err = leveret_command(capsys, "generate", served, "--out", "stubs")
-    assert (status, err) == (0, "")
+    # the worker serves the definition (queue shop.Inventory) on a queue of the test's own
+    status, out, err = leveret_command(
+        capsys, "generate", served, "--out", "stubs", "--trust-queue"
+    )
+    assert (status, err) == (0, _trusted_warning("generate", served))
     assert f"generated shop ({served}) -> stubs/shop: 7 files" in out
     package = tmp_path / "stubs" / "shop"
     assert (
@@ -332,8 +342,10 @@ def test_generate_from_a_queue_gives_a_typed_package_that_calls_the_service(
 def test_docs_and_asyncapi_from_a_queue(
     served: str, command: str, name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status, out, err = leveret_command(capsys, command, served, "--out", "from-queue")
-    assert (status, err) == (0, "")
+    status, out, err = leveret_command(
+        capsys, command, served, "--out", "from-queue", "--trust-queue"
+    )
+    assert (status, err) == (0, _trusted_warning(command, served))
     assert f"({served})" in out
     status, _, _ = leveret_command(capsys, command, "inventory.yaml", "--out", "from-file")
     assert status == 0
@@ -608,7 +620,9 @@ def test_docs_of_a_described_definition_carry_no_html_of_it(
     definition = yaml.safe_load((ROOT / "schemas" / "calculator.yaml").read_text())
     definition["description"] = "Sums.<script>alert(1)</script> [x](javascript:alert(2))"
     with _raw_describer(amqp_url, queue, definition):
-        status, _, err = leveret_command(capsys, "docs", f"queue:{queue}", "--out", "out")
+        status, _, err = leveret_command(
+            capsys, "docs", f"queue:{queue}", "--out", "out", "--trust-queue"
+        )
     assert status == 0, err
     (page,) = Path("out").iterdir()
     text = page.read_text()
@@ -628,3 +642,55 @@ def test_describe_a_definition_of_types_only_exits_1_as_for_a_file(
     assert err == f"leveret describe: queue:{queue} defines no service\n"
     status, _, err = leveret_command(capsys, "describe", str(ROOT / "schemas" / "common.yaml"))
     assert status == 1 and err.endswith("defines no service\n")
+
+
+# -- a service claiming another's queue (r12 finding 9) -----------------------------------------
+
+
+def _claiming(queue: str) -> dict[str, Any]:
+    definition = yaml.safe_load((ROOT / "schemas" / "calculator.yaml").read_text())
+    definition["package"] = "shop"
+    definition["queue"] = queue
+    return definition
+
+
+@pytest.mark.parametrize("command", ["generate", "docs", "asyncapi"])
+def test_a_definition_naming_another_queue_is_refused(
+    command: str, amqp_url: str, queue: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with _raw_describer(amqp_url, queue, _claiming("evil.Inventory")):
+        status, out, err = leveret_command(capsys, command, f"queue:{queue}", "--out", "out")
+        assert (status, out) == (1, "")
+        assert err == (
+            f"leveret {command}: queue:{queue}: the service there describes itself as served on "
+            f"queue 'evil.Inventory', not {queue!r}: what {command} writes would name "
+            "'evil.Inventory', so nothing is written. If its workers serve the definition on "
+            "another queue on purpose, pass --trust-queue\n"
+        )
+        assert not Path("out").exists()
+        status, out, err = leveret_command(
+            capsys, command, f"queue:{queue}", "--out", "out", "--trust-queue"
+        )
+    assert status == 0
+    assert "warning" in err and "'evil.Inventory'" in err
+    assert Path("out").exists()
+
+
+def test_a_definition_naming_its_own_queue_needs_no_flag(
+    amqp_url: str, queue: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with _raw_describer(amqp_url, queue, _claiming(queue)):
+        status, _, err = leveret_command(capsys, "generate", f"queue:{queue}", "--out", "out")
+    assert (status, err) == (0, "")
+    assert Path("out", "shop", "_spec.py").exists()
+
+
+def test_server_user_accepts_the_description_only_from_that_user(
+    served: str, amqp_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    login = pika.URLParameters(amqp_url).credentials.username
+    status, out, _ = leveret_command(capsys, "describe", served, "--server-user", login)
+    assert status == 0 and "service: Inventory" in out
+    status, out, err = leveret_command(capsys, "describe", served, "--server-user", "inventory-svc")
+    assert (status, out) == (1, "")
+    assert err.startswith(f"leveret describe: {served}: DEADLINE_EXCEEDED")
