@@ -6,6 +6,7 @@
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 
+import { addLeveretFormats } from './formats';
 import type { Schema } from './spec';
 import { isWellFormed } from './wire';
 
@@ -31,9 +32,11 @@ export const MAX_INTEGER_DIGITS = 4300;
 
 function newAjv(): Ajv2020 {
   // strict: false: definitions carry `x-` keys and other annotations Ajv's strict mode refuses.
-  const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: true });
+  // ownProperties: `required: ["toString"]` must not be met by Object.prototype's.
+  const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: true, ownProperties: true });
   addFormats(ajv);
-  return ajv;
+  // The Python runtime's format checks replace ajv-formats' (same verdicts on both sides).
+  return addLeveretFormats(ajv);
 }
 
 let shared: Ajv2020 | null = null;
