@@ -31,8 +31,8 @@ class CalculatorClient(leveret.Client):
     def add(
         self,
         *,
-        a: float,
-        b: float,
+        a: float | int,
+        b: float | int,
         timeout: leveret.Timeout = leveret.DEFAULT,
     ) -> Result:
         """Add b to a."""
@@ -41,8 +41,8 @@ class CalculatorClient(leveret.Client):
     def divide(
         self,
         *,
-        a: float,
-        b: float,
+        a: float | int,
+        b: float | int,
         timeout: leveret.Timeout = leveret.DEFAULT,
     ) -> Result:
         """Divide a by b.
@@ -55,7 +55,7 @@ class CalculatorClient(leveret.Client):
     def sum(
         self,
         *,
-        values: list[float],
+        values: list[float | int],
         timeout: leveret.Timeout = leveret.DEFAULT,
     ) -> Result:
         """Add up a list of numbers.
@@ -79,8 +79,8 @@ class AsyncCalculatorClient(leveret.AsyncClient):
     async def add(
         self,
         *,
-        a: float,
-        b: float,
+        a: float | int,
+        b: float | int,
         timeout: leveret.Timeout = leveret.DEFAULT,
     ) -> Result:
         """Add b to a."""
@@ -89,8 +89,8 @@ class AsyncCalculatorClient(leveret.AsyncClient):
     async def divide(
         self,
         *,
-        a: float,
-        b: float,
+        a: float | int,
+        b: float | int,
         timeout: leveret.Timeout = leveret.DEFAULT,
     ) -> Result:
         """Divide a by b.
@@ -103,7 +103,7 @@ class AsyncCalculatorClient(leveret.AsyncClient):
     async def sum(
         self,
         *,
-        values: list[float],
+        values: list[float | int],
         timeout: leveret.Timeout = leveret.DEFAULT,
     ) -> Result:
         """Add up a list of numbers.

@@ -18,11 +18,11 @@ class Operands(BaseModel):
         extra="forbid",
         use_attribute_docstrings=True,
     )
-    a: float
+    a: float | int
     """
     The left operand.
     """
-    b: float
+    b: float | int
     """
     The right operand.
     """
@@ -37,7 +37,7 @@ class Result(BaseModel):
         extra="forbid",
         use_attribute_docstrings=True,
     )
-    value: float
+    value: float | int
     """
     The computed value.
     """
@@ -52,7 +52,7 @@ class SumRequest(BaseModel):
         extra="forbid",
         use_attribute_docstrings=True,
     )
-    values: Annotated[list[float], Field(min_length=1)]
+    values: Annotated[list[float | int], Field(min_length=1)]
     """
     The numbers, at least one.
     """

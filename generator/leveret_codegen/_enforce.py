@@ -6,18 +6,23 @@
   that checks its string with the format's exact assertion before parsing it.
 * :func:`json_literals`: a ``Literal`` with an integer member gets ``JSON_LITERAL``: ``true``
   is not ``1`` (Python says it is), ``1.0`` is.
+* :func:`json_numbers`: every ``float`` (a ``number``) becomes ``float | int``, so an integer
+  stays exact (``9007199254740993`` is not rounded to a double), with each bound on both types.
+* :func:`unprotected_fields`: a class with a field named ``model_dump_...`` (dmcg's rename of a
+  property ``model_dump``) says ``protected_namespaces=()``: pydantic would warn at import.
 * :func:`insert_guards`: each type with a guard schema (:mod:`leveret_codegen._guards`) gets a
   validator from the module's :class:`leveret.schema.SchemaGuard`, run before pydantic's own.
 
 Names these add are imported under names no property takes (:class:`_Names`).
 
-All three edit the source text at AST positions (back to front), so dmcg's docstrings and layout
+All of them edit the source text at AST positions (back to front), so dmcg's docstrings and layout
 survive; the format stage formats the result.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 import textwrap
 from collections.abc import Mapping
 from typing import Any, Final
@@ -31,6 +36,8 @@ __all__ = [
     "insert_guards",
     "json_integers",
     "json_literals",
+    "json_numbers",
+    "unprotected_fields",
 ]
 
 #: Names the models use only to narrow what a type accepts. Client signatures copy the models'
@@ -277,6 +284,134 @@ class _Exact:
 
 #: ``Field`` arguments that constrain an integer (and nothing else)
 INT_BOUNDS: Final = frozenset({"ge", "gt", "le", "lt", "multiple_of"})
+#: ``Field`` arguments that bound a number
+_NUMBER_BOUNDS: Final = frozenset({"ge", "gt", "le", "lt"})
+
+
+def _int_bound(keyword: str, bound: float) -> tuple[str, int]:
+    """The bound on integers that admits exactly the integers ``keyword=bound`` admits."""
+    if keyword == "ge":
+        return "ge", math.ceil(bound)
+    if keyword == "gt":
+        return "ge", math.floor(bound) + 1
+    if keyword == "le":
+        return "le", math.floor(bound)
+    return "le", math.ceil(bound) - 1
+
+
+def _constant(node: ast.expr) -> float | None:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _constant(node.operand)
+        return None if inner is None else -inner
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    ):
+        return node.value
+    return None
+
+
+class _Numbers:
+    """Spans typing every ``float`` as ``float | int`` within one type expression."""
+
+    def __init__(self, names: _Names) -> None:
+        self.names = names
+        self.spans: list[_Span] = []
+
+    def _float(self, node: ast.expr) -> bool:
+        return isinstance(node, ast.Name) and node.id == "float"
+
+    def _bounded(self, node: ast.Subscript, first: ast.expr, metadata: list[ast.expr]) -> bool:
+        """``Annotated[float | MISSING, Field(ge=0.0, alias=..)]`` as ``Annotated[Annotated[float,
+        Field(ge=0.0)] | Annotated[int, Field(ge=0)] | MISSING, Field(alias=..)]``: each branch
+        keeps its bounds in pydantic's core (a bound on the union would be a Python validator
+        after it). An integer the int branch refuses is refused by the float branch too (which
+        would take it rounded) as long as the bounds are below 2**53 in magnitude: beyond, the
+        bound is the guard's (``_guards._float_exact``) and this returns ``False``."""
+        members = _union_members(first)
+        floats = [m for m in members if self._float(m)]
+        rest = [m for m in members if m not in floats]
+        calls = [m for m in metadata if isinstance(m, ast.Call)]
+        if (
+            len(floats) != 1
+            or len(metadata) != 1
+            or len(calls) != 1
+            or self.names.original(_name(calls[0].func)) != ("pydantic", "Field")
+            or calls[0].args
+        ):
+            return False
+        call = calls[0]
+        bounds = [k for k in call.keywords if k.arg in _NUMBER_BOUNDS]
+        others = [k for k in call.keywords if k.arg not in _NUMBER_BOUNDS]
+        values = [_constant(k.value) for k in bounds]
+        if not bounds or any(v is None or abs(v) >= 2**53 for v in values):
+            return False
+        annotated = self.names.use("typing", "Annotated")
+        field = ast.unparse(call.func)
+        ints: dict[str, int] = {}
+        for keyword, value in zip(bounds, values, strict=True):
+            assert keyword.arg is not None and value is not None
+            arg, bound = _int_bound(keyword.arg, value)
+            ints[arg] = max(ints[arg], bound) if arg == "ge" and arg in ints else bound
+            if arg == "le" and arg in ints:
+                ints[arg] = min(ints[arg], bound)
+        int_args = ", ".join(f"{k}={v}" for k, v in ints.items())
+        float_args = ", ".join(ast.unparse(k) for k in bounds)
+        text = f"{annotated}[float, {field}({float_args})] | {annotated}[int, {field}({int_args})]"
+        text += "".join(f" | {ast.unparse(m)}" for m in rest)
+        if others:
+            text = f"{annotated}[{text}, {field}({', '.join(ast.unparse(k) for k in others)})]"
+        self.spans.append(_span(node, text))
+        return True
+
+    def visit(self, node: ast.expr) -> None:
+        if isinstance(node, ast.Call):
+            return  # Field(...) arguments are values
+        if isinstance(node, ast.Subscript):
+            if self.names.original(_name(node.value)) == ("typing", "Literal"):
+                return
+            annotated = self.names.original(_name(node.value)) == ("typing", "Annotated")
+            if annotated and isinstance(node.slice, ast.Tuple):
+                first, *metadata = node.slice.elts
+                if self._bounded(node, first, metadata):
+                    return
+            self.visit(node.value)
+            self.visit(node.slice)
+        elif isinstance(node, ast.Tuple | ast.List):
+            for element in node.elts:
+                self.visit(element)
+        elif isinstance(node, ast.BinOp):
+            self.visit(node.left)
+            self.visit(node.right)
+        elif self._float(node):
+            self.spans.append(_span(node, "float | int"))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            inner = _Numbers(self.names)
+            inner.visit(ast.parse(node.value, mode="eval").body)
+            if inner.spans:
+                text = _apply(node.value, inner.spans)
+                self.spans.append(_span(node, ast.unparse(ast.Constant(text))))
+
+
+def json_numbers(code: str) -> str:
+    """``code`` with every ``float`` (JSON Schema's ``number``) typed ``float | int``.
+
+    A ``float`` alone rounds an integer above 2**53 (``9007199254740993`` becomes
+    ``9007199254740992.0``) before bounds, ``uniqueItems`` and the handler see it, and writes
+    ``1`` back as ``1.0``. With ``float | int`` (pydantic's smart union, strict) a JSON integer
+    is an ``int`` (the exact match; a ``float`` takes it only inexactly) and a number with a
+    fraction or an exponent a ``float``, as the wire wrote it. ``float`` first: a float input
+    matches exactly at the first try (``int | float`` builds an error for every float first,
+    3.5x the cost of a list of floats; ``bench/model_validation.py``).
+    Bounds go on each branch (:meth:`_Numbers._bounded`); the generator leaves bounds of 2**53
+    or more to the guard, which compares exactly (``leveret_codegen._guards``).
+    """
+    names = _Names(code)
+    visitor = _Numbers(names)
+    for node in _type_positions(ast.parse(code)):
+        visitor.visit(node)
+    return names.imports(_apply(code, visitor.spans))
 
 
 def _union_members(node: ast.expr) -> list[ast.expr]:
@@ -301,6 +436,42 @@ def json_integers(code: str) -> str:
     for node in _type_positions(ast.parse(code)):
         visitor.visit(node)
     return names.imports(_apply(code, visitor.spans))
+
+
+#: pydantic's default ``protected_namespaces``: a field whose name starts with one is warned
+#: about when its class is created.
+_PROTECTED: Final = ("model_validate", "model_dump")
+
+
+def unprotected_fields(code: str) -> str:
+    """``code`` with ``protected_namespaces=()`` in the ``ConfigDict`` of each class that has a
+    field named ``model_dump_...``/``model_validate_...``.
+
+    dmcg renames a property that would shadow a ``BaseModel`` attribute (``model_dump`` becomes
+    ``model_dump_``, aliased ``model_dump``), but pydantic still warns, at import, that the name
+    is in a protected namespace. It shadows nothing: the warning goes, the field stays.
+    """
+    spans: list[_Span] = []
+    for node in ast.parse(code).body:
+        if not isinstance(node, ast.ClassDef) or not any(
+            isinstance(s, ast.AnnAssign)
+            and isinstance(s.target, ast.Name)
+            and s.target.id.startswith(_PROTECTED)
+            for s in node.body
+        ):
+            continue
+        for statement in node.body:
+            if (
+                isinstance(statement, ast.Assign)
+                and [t.id for t in statement.targets if isinstance(t, ast.Name)] == ["model_config"]
+                and isinstance(statement.value, ast.Call)
+                and not any(k.arg == "protected_namespaces" for k in statement.value.keywords)
+            ):
+                func = statement.value.func
+                assert func.end_lineno is not None and func.end_col_offset is not None
+                at = (func.end_lineno, func.end_col_offset + 1)  # after "ConfigDict("
+                spans.append((*at, *at, "protected_namespaces=(), "))
+    return _apply(code, spans)
 
 
 def json_literals(code: str) -> str:

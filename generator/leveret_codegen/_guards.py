@@ -31,7 +31,14 @@ Two rules keep the field's meaning the schema's (issue 11 review r11, F3/F4/F6):
   model's own form: ``+00:00`` as ``Z``) only where nothing reads its text: beside
   ``minLength``/``maxLength``/``pattern``, under a keyword whose guard reads it (:data:`_SEEING`,
   a guarded ``anyOf``/``oneOf``...), or in a type another type's guard reads, it stays the
-  string that was sent and its format is the guard's.
+  string that was sent and its format is the guard's. A ``not``/``if``/``dependentSchemas``
+  beside it reads only the properties its subschemas constrain (:func:`_read_names`), so
+  ``not: {required: [x]}`` leaves a sibling date-time typed (review r11b).
+
+Two more rules hand the handler what was validated (review r11b): an object keeps the
+properties no field declares where a guard reads them (:meth:`_Splitter._keep_extras`), and a
+``number``'s bound of 2**53 or more is the guard's (``_enforce.json_numbers`` types a number
+``float | int``, each with the bound in pydantic, which is exact only below that).
 
 So the guard checks exactly the part of the schema pydantic would not, and the two together mean
 what the schema says; a type with nothing for the guard pays nothing at run time.
@@ -212,6 +219,11 @@ def _literal_values(values: list[object]) -> bool:
     )
 
 
+def _float_exact(bound: object) -> bool:
+    """Whether a ``number``'s bound is a JSON number of magnitude below 2**53."""
+    return isinstance(bound, int | float) and not isinstance(bound, bool) and abs(bound) < 2**53
+
+
 def _pointer(base: str, *parts: object) -> str:
     return base + "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
@@ -237,6 +249,52 @@ _SEEING: Final = frozenset(
 )
 
 
+#: Keywords in :data:`_SEEING` whose subschema applies to the same value: what it reads is what
+#: its own keywords read (:func:`_read_names`).
+_SUBSCHEMA_READERS: Final = frozenset({"not", "if", "then", "else"})
+#: Keywords that read an object's property names, never a value's text.
+_NAMES_ONLY: Final = frozenset(
+    {
+        "type",
+        "required",
+        "minProperties",
+        "maxProperties",
+        "propertyNames",
+        "dependentRequired",
+    }
+)
+
+
+def _read_names(schema: Schema) -> set[str] | None:
+    """The properties whose values ``schema`` reads, applied to an object; ``None``: it may
+    read the text of the value or of any property (``enum``, a ``$ref``, a string keyword...)."""
+    if isinstance(schema, bool):
+        return set()
+    if not isinstance(schema, dict):
+        return None
+    names: set[str] = set()
+    for key, value in schema.items():
+        if key in _NAMES_ONLY or key in ANNOTATIONS or key.startswith("x-"):
+            continue
+        if key == "properties" and isinstance(value, dict):
+            names |= {name for name, sub in value.items() if sub is not True and sub != {}}
+            continue
+        if key in _SUBSCHEMA_READERS:
+            subschemas = [value]
+        elif key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
+            subschemas = value
+        elif key == "dependentSchemas" and isinstance(value, dict):
+            subschemas = list(value.values())
+        else:
+            return None
+        for subschema in subschemas:
+            inner = _read_names(subschema)
+            if inner is None:
+                return None
+            names |= inner
+    return names
+
+
 class _Splitter:
     def __init__(self, *, visible: bool = False) -> None:
         self.enforced: list[str] = []
@@ -245,6 +303,8 @@ class _Splitter:
         self.visible = visible
         #: Types referenced where a guard reads their text.
         self.seen_refs: set[str] = set()
+        #: Properties of the object being split whose text its guard reads (:meth:`_sees`).
+        self.reads: frozenset[str] = frozenset()
         #: Whether the value being split is under ``allOf`` (dmcg merges its patterns).
         self.merged = False
         self._dry: dict[tuple[int, bool, bool], bool] = {}
@@ -261,17 +321,37 @@ class _Splitter:
             return {}, False
         if not isinstance(schema, dict):
             return {}, None
-        outer = self.visible
-        self.visible = outer or self._sees(schema, at_root=at_root)
+        outer, outer_reads = self.visible, self.reads
+        sees = self._sees(schema, at_root=at_root)
+        self.visible = outer or sees is True
+        self.reads = sees if isinstance(sees, frozenset) else frozenset()
         try:
             return self._split_seen(schema, where, at_root=at_root)
         finally:
-            self.visible = outer
+            self.visible, self.reads = outer, outer_reads
 
-    def _sees(self, schema: dict[str, Any], *, at_root: bool) -> bool:
-        """Whether this schema's guard reads the text of the value and the values below it."""
-        if _SEEING & schema.keys():
-            return True
+    def _sees(self, schema: dict[str, Any], *, at_root: bool) -> bool | frozenset[str]:
+        """Whether this schema's guard reads the text of the value and the values below it
+        (``True``), or of some of its properties only (their names).
+
+        A ``not``/``if``/``then``/``else``/``dependentSchemas`` whose subschemas say only which
+        names there are (``not: {required: [x]}``) or constrain some properties reads those
+        properties' text, not its siblings': a date-time beside it stays typed (review r11b).
+        """
+        partial: set[str] = set()
+        for key in _SEEING & schema.keys():
+            value = schema[key]
+            if key in _SUBSCHEMA_READERS:
+                subschemas = [value]
+            elif key == "dependentSchemas" and isinstance(value, dict):
+                subschemas = list(value.values())
+            else:
+                return True
+            for subschema in subschemas:
+                names = _read_names(subschema)
+                if names is None:
+                    return True
+                partial |= names
         if isinstance(schema.get("allOf"), list) and self._lossy_all_of(schema, at_root=at_root):
             return True
         discriminated = isinstance(schema.get("discriminator"), dict)
@@ -283,7 +363,7 @@ class _Splitter:
                 return True
             if any(self._guarded(b) for b in branches):
                 return True
-        return False
+        return frozenset(partial) if partial else False
 
     def _guarded(self, schema: Schema) -> bool:
         """Whether ``schema`` needs a guard here (a dry run of :meth:`split`, remembered)."""
@@ -363,7 +443,35 @@ class _Splitter:
         self._applicators(
             schema, where, typing, guard, to_guard, at_root=at_root, single_type=single_type
         )
+        if kind == "object":
+            self._keep_extras(schema, typing, guard)
         return typing, guard or None
+
+    def _keep_extras(
+        self, schema: dict[str, Any], typing: dict[str, Any], guard: dict[str, Any]
+    ) -> None:
+        """Keep the properties no field declares (the model's extras) where they matter.
+
+        An open object's undeclared properties are ignored (not passed to the handler, as
+        ``docs/definition-format.md`` says) only while nothing reads them. Where the guard does
+        (``minProperties``, ``propertyNames``, ``dependentRequired``, properties a subschema
+        declares, ``uniqueItems`` or ``enum`` over the object...), or the object declares no
+        properties at all (a map), dropping them would hand the handler a value the schema
+        might refuse, and an echo of a valid request would be refused as INTERNAL (review
+        r11b): the model keeps them, and writes them back.
+        """
+        if "additionalProperties" in typing:
+            return  # false, a map of typed values, or kept already
+        extra = schema.get("additionalProperties", True)
+        if extra is not True and "additionalProperties" not in guard:
+            return
+        if (
+            "additionalProperties" in guard  # checked by the guard, beside applicators
+            or "properties" not in schema
+            or self.visible
+            or guard.keys() - {"properties"}
+        ):
+            typing["additionalProperties"] = True
 
     # -- kinds -----------------------------------------------------------------------------------
 
@@ -391,8 +499,17 @@ class _Splitter:
                 to_guard("format")
 
     def _number(self, schema: dict[str, Any], typing: dict[str, Any], to_guard: Any) -> None:
+        number = "number" in (_kinds(schema) or ())
         for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-            if key in schema:
+            if key not in schema:
+                continue
+            if number and not _float_exact(schema[key]):
+                # A number is a float or an int (leveret_codegen._enforce.json_numbers), each
+                # with its own bound in pydantic's core, exact only below 2**53 (a float near a
+                # larger bound is an integer the int bound would judge otherwise). The guard
+                # compares exactly.
+                to_guard(key)
+            else:
                 typing[key] = schema[key]
         if "multipleOf" in schema:
             divisor = schema["multipleOf"]
@@ -449,7 +566,11 @@ class _Splitter:
                 guarded_props[name] = False
                 self._note("false", _pointer(where, "properties", name))
                 continue
-            sub_typing, sub_guard = self.split(sub, _pointer(where, "properties", name))
+            outer, self.visible = self.visible, self.visible or name in self.reads
+            try:
+                sub_typing, sub_guard = self.split(sub, _pointer(where, "properties", name))
+            finally:
+                self.visible = outer
             typed_props[name] = sub_typing
             if sub_guard is not None:
                 guarded_props[name] = sub_guard

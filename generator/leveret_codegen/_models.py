@@ -23,6 +23,8 @@ from leveret_codegen._enforce import (
     insert_guards,
     json_integers,
     json_literals,
+    json_numbers,
+    unprotected_fields,
 )
 from leveret_codegen._guards import GuardPlan, plan_guards
 from leveret_codegen._ir import ServiceDef
@@ -113,7 +115,8 @@ def generate_models(service: ServiceDef, header: str) -> tuple[str | None, tuple
             ),
         )
     try:
-        code = insert_guards(json_literals(json_integers(code)), plan, defs)
+        code = json_numbers(json_literals(json_integers(code)))
+        code = insert_guards(unprotected_fields(code), plan, defs)
     except GuardFailure as exc:
         return None, (_failed(service, str(exc)),)
     return code, ()

@@ -40,7 +40,7 @@ class EdgeClient(leveret.Client):
         class_: str,
         first_name: str | MISSING = MISSING,
         tags: list[str] = [],  # noqa: B006
-        scale: float = 1.5,
+        scale: float | int = 1.5,
         color: Color = "green",
         note: str | None = None,
         at: AwareDatetime | MISSING = MISSING,
@@ -97,7 +97,7 @@ class AsyncEdgeClient(leveret.AsyncClient):
         class_: str,
         first_name: str | MISSING = MISSING,
         tags: list[str] = [],  # noqa: B006
-        scale: float = 1.5,
+        scale: float | int = 1.5,
         color: Color = "green",
         note: str | None = None,
         at: AwareDatetime | MISSING = MISSING,

@@ -34,7 +34,7 @@ class TooSmall(leveret.InvalidArgument):
         self,
         message: str,
         *,
-        minimum: float,
+        minimum: float | int,
         hint: str | MISSING = MISSING,
     ) -> None:
         super().__init__(

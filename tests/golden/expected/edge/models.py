@@ -29,8 +29,8 @@ class Point(BaseModel):
     model_config = ConfigDict(
         use_attribute_docstrings=True,
     )
-    x: float
-    y: float
+    x: float | int
+    y: float | int
 
 
 class Shape(BaseModel):
@@ -60,7 +60,7 @@ class DrawRequest(BaseModel):
     A hyphenated property name.
     """
     tags: list[str] = []
-    scale: Annotated[float, Field(ge=0.1)] = 1.5
+    scale: Annotated[float, Field(ge=0.1)] | Annotated[int, Field(ge=1)] = 1.5
     color: Color = "green"
     note: str | None = None
     at: Annotated[AwareDatetime, JSON_DATE_TIME] | MISSING = MISSING
@@ -75,7 +75,7 @@ class Drawing(BaseModel):
         use_attribute_docstrings=True,
     )
     id: Annotated[UUID, JSON_UUID]
-    area: float
+    area: float | int
     warnings: list[str] | MISSING = MISSING
 
 
@@ -96,5 +96,5 @@ class TooSmallDetails(BaseModel):
     model_config = ConfigDict(
         use_attribute_docstrings=True,
     )
-    minimum: float
+    minimum: float | int
     hint: str | MISSING = MISSING

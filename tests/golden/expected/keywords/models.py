@@ -114,7 +114,7 @@ Distinct labels.
 
 # JSON Schema keywords the fields cannot express: prefixItems at /, items at /.
 Point = TypeAliasType(
-    "Point", Annotated[Annotated[list[float], Field(min_length=2)], _SCHEMA.before("Point")]
+    "Point", Annotated[Annotated[list[float | int], Field(min_length=2)], _SCHEMA.before("Point")]
 )
 """
 An x, y pair, nothing more.
@@ -166,6 +166,7 @@ class Card(BaseModel):
     """
 
     model_config = ConfigDict(
+        extra="allow",
         use_attribute_docstrings=True,
     )
     number: str | MISSING = MISSING
@@ -190,6 +191,7 @@ class Shipping(BaseModel):
     """
 
     model_config = ConfigDict(
+        extra="allow",
         use_attribute_docstrings=True,
     )
     country: str | MISSING = MISSING
@@ -205,9 +207,10 @@ class Shape1(BaseModel):
     """
 
     model_config = ConfigDict(
+        extra="allow",
         use_attribute_docstrings=True,
     )
-    radius: float
+    radius: float | int
 
 
 class Shape2(BaseModel):
@@ -216,9 +219,10 @@ class Shape2(BaseModel):
     """
 
     model_config = ConfigDict(
+        extra="allow",
         use_attribute_docstrings=True,
     )
-    side: float
+    side: float | int
 
 
 # JSON Schema keywords the fields cannot express: oneOf at /.
@@ -231,7 +235,9 @@ A circle or a square, never both.
 # JSON Schema keywords the fields cannot express: enum at /.
 Setting = TypeAliasType(
     "Setting",
-    Annotated[list[Any] | bool | float | dict[str, Any] | str | None, _SCHEMA.before("Setting")],
+    Annotated[
+        list[Any] | bool | float | int | dict[str, Any] | str | None, _SCHEMA.before("Setting")
+    ],
 )
 """
 Any of these JSON values, with JSON's equality.
@@ -264,6 +270,7 @@ class Sealed(BaseModel):
     """
 
     model_config = ConfigDict(
+        extra="allow",
         use_attribute_docstrings=True,
     )
     b: str | MISSING = MISSING
