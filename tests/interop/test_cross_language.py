@@ -144,20 +144,8 @@ def ts(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
             (build / "node_modules" / dependency.name).symlink_to(dependency)
     for name in ("package.json", "tsconfig.json", "driver.ts"):
         shutil.copy(DRIVER_DIR / name, build / name)
-    leveret_cli = [sys.executable, "-m", "leveret"]
-    _run(
-        [
-            *leveret_cli,
-            "generate",
-            "schemas",
-            "--lang",
-            "typescript",
-            "--out",
-            str(build / "generated"),
-            "--quiet",
-        ],
-        ROOT,
-    )
+    generate = ["generate", "schemas", "--lang", "typescript", "--quiet", "--out"]
+    _run([sys.executable, "-m", "leveret", *generate, str(build / "generated")], ROOT)
     _run([str(tsc), "-p", str(build / "tsconfig.json")], build)
     return [node, str(build / "dist" / "driver.js")]
 
