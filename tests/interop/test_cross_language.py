@@ -621,8 +621,9 @@ def test_a_worker_killed_mid_request_leaves_the_call_to_another(
     second = direction.serve(queue, language=direction.client)
     first.kill()
     [out] = call.result(60)
-    assert out.get("ok", out)["quantity"] == 9
-    assert out["ok"]["status"] == MARK[direction.client]  # answered by the second worker
+    assert "ok" in out, out
+    # Answered by the second worker (a reservation's status names its server's language).
+    assert (out["ok"]["quantity"], out["ok"]["status"]) == (9, MARK[direction.client])
     [killed] = first.events("handling")
     [redelivered] = second.events("handling")
     assert killed["redelivered"] is False and redelivered["redelivered"] is True
