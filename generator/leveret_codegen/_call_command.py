@@ -12,8 +12,6 @@ import math
 import sys
 from typing import Any
 
-import jsonschema
-
 import leveret
 from leveret import ConfigurationError, DynamicClient, LeveretError, RpcError
 from leveret._commands import add_connection_arguments, connection_from_args
@@ -202,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
         body: Any = json.loads(text)
     except ValueError as exc:
         return _fail(f"JSON argument does not parse: {exc}")
+    import jsonschema  # here: slow to import, and only a call that is sent needs it
+
     schema = dict(json.loads(service.models_schema))
     schema["$ref"] = f"#/$defs/{method.request_type}"
     validator = jsonschema.Draft202012Validator(

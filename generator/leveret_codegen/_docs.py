@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from leveret_codegen._diagnostics import Diagnostic, Severity
-from leveret_codegen._examples import ExampleError, example_for
 from leveret_codegen._frontend import load_document
 from leveret_codegen._ir import MethodDef, ServiceDef
 
@@ -76,6 +75,9 @@ def error_body_example(status: str, message: str, error: str | None, details: JS
 
 def service_examples(service: ServiceDef) -> tuple[ServiceExamples, tuple[Diagnostic, ...]]:
     """A validated example request and reply per method and an error body per declared error."""
+    # imported here: it imports jsonschema, slow to import, and every command imports this
+    from leveret_codegen._examples import ExampleError, example_for
+
     defs = _defs(service)
     examples = ServiceExamples()
     problems: list[tuple[tuple[str | int, ...], str]] = []

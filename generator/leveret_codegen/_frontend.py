@@ -30,11 +30,8 @@ from typing import Final
 from leveret_codegen._builder import build_document
 from leveret_codegen._diagnostics import Diagnostic, Severity, has_errors
 from leveret_codegen._ir import ServiceDef
-from leveret_codegen._keywords import check_schemas
 from leveret_codegen._loader import LoadedDocument, load_file, parse_text, too_deep
-from leveret_codegen._metaschema import validate_document
 from leveret_codegen._refs import Lookup, NestingCheck, Resolver
-from leveret_codegen._salvage import salvage
 
 __all__ = ["LoadedDocument", "Text", "load_document", "load_services"]
 
@@ -62,7 +59,7 @@ def load_document(
     file = Path(path)
     document, diagnostics = load_file(file, name if name is not None else file.as_posix())
     if document is not None:
-        diagnostics.extend(validate_document(document))
+        diagnostics.extend(_validate(document))
     return document, tuple(sorted(set(diagnostics)))
 
 
@@ -157,7 +154,7 @@ class _Workspace:
         self._texts.add(given.name)
         document, diagnostics = parse_text(given.text, given.name, is_json=given.is_json)
         if document is not None:
-            diagnostics.extend(validate_document(document))
+            diagnostics.extend(_validate(document))
         self._admit(document, sorted(set(diagnostics)), requested=True)
 
     def open(
@@ -183,7 +180,7 @@ class _Workspace:
     ) -> LoadedDocument | Lookup:
         """Check a loaded document's schemas and queue it for building, or salvage it."""
         if document is not None:
-            diagnostics += check_schemas(document)
+            diagnostics += _check_schemas(document)
         self.diagnostics.extend(diagnostics)
         # Keyword findings do not stop references from resolving; load and shape errors do.
         shape_errors = [d for d in diagnostics if d.code < "LV3" and d.severity is Severity.ERROR]
@@ -197,7 +194,7 @@ class _Workspace:
             # Other files' references resolve in the salvaged copy, so a reference to a type it
             # does not have is still reported (LV303). Its errors fail the run: nothing that
             # refers to it is ever generated from the stand-ins.
-            usable = salvage(document)
+            usable = _salvage(document)
             if usable is not None:
                 self.salvaged.append(usable)
                 status = usable
@@ -251,3 +248,27 @@ def _check_run(services: list[ServiceDef], workspace: _Workspace) -> list[Diagno
 
 def _data(document: LoadedDocument) -> dict[str, object]:
     return document.data if isinstance(document.data, dict) else {}
+
+
+# The checks below import jsonschema, whose format checkers take seconds to import where
+# ``rfc3987-syntax`` is installed; every ``leveret`` command imports this module, and a
+# ``queue:`` command that fails before any definition arrives must fail at once: imported when
+# first needed.
+
+
+def _validate(document: LoadedDocument) -> list[Diagnostic]:
+    from leveret_codegen._metaschema import validate_document
+
+    return validate_document(document)
+
+
+def _check_schemas(document: LoadedDocument) -> list[Diagnostic]:
+    from leveret_codegen._keywords import check_schemas
+
+    return check_schemas(document)
+
+
+def _salvage(document: LoadedDocument) -> LoadedDocument | None:
+    from leveret_codegen._salvage import salvage
+
+    return salvage(document)

@@ -19,7 +19,6 @@ import re
 from typing import Final
 
 from leveret_codegen._loader import LoadedDocument, Pointer
-from leveret_codegen._metaschema import broken_pointers
 from leveret_codegen._names import STATUS_CLASSES
 from leveret_codegen._walk import iter_schema_roots, iter_schemas
 
@@ -58,6 +57,9 @@ def salvage(document: LoadedDocument) -> LoadedDocument | None:
             return None
     schemas = {pointer for pointer, _ in iter_schemas(data)}
     roots = {pointer for pointer, _ in iter_schema_roots(data)}
+    # imported here: it imports jsonschema, slow to import, which most commands never need
+    from leveret_codegen._metaschema import broken_pointers
+
     fixed = copy.deepcopy(data)
     # Parents first: once a broken schema is replaced, what was below it is gone with it.
     for pointer in sorted(broken_pointers(data), key=len):

@@ -17,7 +17,6 @@ from typing import Final, Protocol
 
 from leveret_codegen._diagnostics import Diagnostic, Severity
 from leveret_codegen._loader import LoadedDocument, Pointer, parse_text
-from leveret_codegen._metaschema import validate_document
 from leveret_codegen._refs import Lookup, NestingCheck, Resolver
 from leveret_codegen._walk import iter_schemas
 
@@ -209,7 +208,7 @@ class Side:
         if document is not None and not named and not _is_definition(document):
             return Lookup.BROKEN
         if document is not None:
-            problems.extend(validate_document(document))
+            problems.extend(_validate(document))
         self.diagnostics.extend(problems)
         invalid = any(p.severity is Severity.ERROR for p in problems)
         status: LoadedDocument | Lookup = Lookup.BROKEN
@@ -369,3 +368,12 @@ def _mapping(value: object) -> dict[str, object]:
 
 def _is_definition(document: LoadedDocument) -> bool:
     return isinstance(document.data, dict) and "leveret" in document.data
+
+
+def _validate(document: LoadedDocument) -> list[Diagnostic]:
+    """``_metaschema.validate_document``, imported when first needed: it imports jsonschema,
+    whose format checkers take seconds to import where ``rfc3987-syntax`` is installed, and a
+    ``queue:`` command that fails before any definition arrives must fail at once."""
+    from leveret_codegen._metaschema import validate_document
+
+    return validate_document(document)
