@@ -77,7 +77,17 @@ class _PythonInventory(InventoryServicer):
     def reserve(self, request: ReserveRequest, context: leveret.CallContext) -> Reservation:
         note = request.note if isinstance(request.note, str) else None
         event = {"quantity": request.quantity, "correlation_id": context.correlation_id}
-        _emit({"event": "handling", **event, "note": note, "redelivered": context.redelivered})
+        _emit(
+            {
+                "event": "handling",
+                **event,
+                "note": note,
+                "redelivered": context.redelivered,
+                "attempt": context.attempt,
+                "metadata": dict(context.metadata),
+                "drift": context.contract_drift is not None,
+            }
+        )
         if note is not None and note.startswith("sleep:") and not context.redelivered:
             # The slow handler is the subject of the test (deadlines, a kill mid-request).
             time.sleep(int(note.removeprefix("sleep:")) / 1000)
@@ -306,7 +316,8 @@ def _python_client(
     with InventoryClient.connect(url, queue=queue) as client:
         reserve = client.reserve
         if scenario == "roundtrip":
-            return [_outcome(lambda: reserve(sku=SKU, quantity=2, note="round trip"))]
+            with leveret.metadata({"tenant": "acme"}):
+                return [_outcome(lambda: reserve(sku=SKU, quantity=2, note="round trip"))]
         if scenario == "declared":
             return [_outcome(lambda: reserve(sku="ZZZ-0001", quantity=5))]
         if scenario == "invalid":
@@ -414,7 +425,10 @@ def test_round_trip(direction: _Direction, queue: str) -> None:
         "status": MARK[direction.server],
         "price": {"amount": 500, "currency": "EUR"},
     }
-    assert [(e["quantity"], e["note"]) for e in server.events("handling")] == [(2, "round trip")]
+    [handled] = server.events("handling")
+    assert (handled["quantity"], handled["note"], handled["attempt"]) == (2, "round trip", 0)
+    # Metadata passes through; both generators give the contract the same fingerprints.
+    assert (handled["metadata"], handled["drift"]) == ({"tenant": "acme"}, False)
 
 
 def test_declared_error_with_typed_details(direction: _Direction, queue: str) -> None:

@@ -37,6 +37,9 @@ const servicer: InventoryServicer = {
       ...event,
       note: request.note ?? null,
       redelivered: context.redelivered,
+      attempt: context.attempt,
+      metadata: context.metadata,
+      drift: context.contractDrift !== null,
     });
     const sleep = /^sleep:(\d+)$/.exec(request.note ?? '');
     if (sleep !== null && !context.redelivered) await delay(Number(sleep[1]));
@@ -106,7 +109,8 @@ const scenarios: Record<
   (client: InventoryClient, url: string, queue: string) => Promise<void>
 > = {
   async roundtrip(client) {
-    emit(await outcome(client.reserve({ sku: SKU, quantity: 2, note: 'round trip' })));
+    const request = { sku: SKU, quantity: 2, note: 'round trip' };
+    emit(await outcome(client.reserve(request, { metadata: { tenant: 'acme' } })));
   },
   async declared(client) {
     emit(await outcome(client.reserve({ sku: 'ZZZ-0001', quantity: 5 })));
