@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     source: str | Text = args.definition
     if is_queue_source(args.definition):
         try:
-            described = fetch(args.definition, url, tls)
+            described = fetch(args.definition, url, tls, args.server_user)
         except FetchError as exc:
             print(f"leveret call: {exc}", file=sys.stderr)
             return 1

@@ -694,3 +694,13 @@ def test_server_user_accepts_the_description_only_from_that_user(
     status, out, err = leveret_command(capsys, "describe", served, "--server-user", "inventory-svc")
     assert (status, out) == (1, "")
     assert err.startswith(f"leveret describe: {served}: DEADLINE_EXCEEDED")
+
+
+def test_call_server_user_applies_to_the_description_too(
+    served: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = leveret_command(
+        capsys, "call", served, "reserve", "{}", "--server-user", "inventory-svc"
+    )
+    assert (status, out) == (1, "")
+    assert f"{served}: DEADLINE_EXCEEDED" in err
