@@ -83,11 +83,21 @@ def _span(node: ast.expr, text: str) -> _Span:
 
 
 def _type_positions(tree: ast.Module) -> list[ast.expr]:
-    """Annotations of class fields and values of ``X = TypeAliasType("X", value)``."""
+    """Annotations of class fields, the type of a class's extras (dmcg's ``__annotations__ =
+    {"__pydantic_extra__": Dict[str, T]}`` for ``additionalProperties`` beside ``properties``)
+    and values of ``X = TypeAliasType("X", value)``."""
     found: list[ast.expr] = []
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             found.extend(s.annotation for s in node.body if isinstance(s, ast.AnnAssign))
+            found.extend(
+                value
+                for s in node.body
+                if isinstance(s, ast.Assign)
+                and [t.id for t in s.targets if isinstance(t, ast.Name)] == ["__annotations__"]
+                and isinstance(s.value, ast.Dict)
+                for value in s.value.values
+            )
         elif (value := _alias_value(node)) is not None:
             found.append(value)
     return found

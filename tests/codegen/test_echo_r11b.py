@@ -8,7 +8,9 @@ The definition is ``tests/codegen/data/echo_r11b.yaml``. For each of its types:
   object that declares no properties (a map). Before, the model dropped them: ``{"ab": 1}`` came
   out ``{}``, and ``[{"a":1,"x":1},{"a":1,"x":2}]`` came out as two equal items.
 * 4: a ``number`` is ``float | int``: ``9007199254740993`` stays that integer, before the
-  bounds, ``uniqueItems`` and the handler (it was the float ``9007199254740992.0``).
+  bounds, ``uniqueItems`` and the handler (it was the float ``9007199254740992.0``); so are the
+  values of ``additionalProperties`` beside ``properties`` (the model's typed extras), where an
+  ``integer`` also takes ``1.0`` now (a strict ``int`` refused it).
 * 7: a ``date-time`` field is typed the same (a datetime) whatever keyword beside it does not
   read it (``not: {required: [x]}`` made it a ``str``).
 
@@ -125,7 +127,7 @@ def _same(a: Any, b: Any, *, exact: bool = False) -> bool:
 
 
 #: Types whose values keep their number types through the echo: ``number``s.
-NUMBERS: Final = {"Num", "NumMax", "NumExMax", "NumMin", "NumBounded", "Nums"}
+NUMBERS: Final = {"Num", "NumMax", "NumExMax", "NumMin", "NumBounded", "Nums", "ExtraNumbers"}
 
 
 #: type -> JSON texts to check (valid and invalid; the oracle says which).
@@ -150,6 +152,8 @@ LISTED: Final[dict[str, list[str]]] = {
     "NumMin": [str(BIG - 1), str(BIG), str(BIG) + ".0", str(BIG + 1)],
     "NumBounded": ["-2", "-1.5", "-1", "9", "9.999", "10", "10.0", "-1.6"],
     "Nums": [f"[{BIG - 1}, {BIG}]", "[1, 1.0]", f"[{BIG}, {BIG}]", "[0.5, 1]"],
+    "ExtraInts": ['{"n": 1.0}', '{"n": 1.5}', '{"n": true}', '{"a": 1, "n": 2}'],
+    "ExtraNumbers": [f'{{"n": {BIG}}}', '{"n": -1}', '{"n": 2.5}', '{"n": "x"}', '{"n": 0}'],
     "StampRead": ['{"t": "2020-01-01T00:00:00+00:00"}', '{"t": "2020-01-01T00:00:00Z"}'],
 }
 

@@ -45,6 +45,7 @@ BODIES: dict[str, str] = {
     "big": f'{{"num": {BIG}, "num_min": {BIG}, "num_ex_max": {BIG - 1}}}',
     "numbers": '{"num": 1, "num_bounded": 9, "nums": [1, 1.5, 2.0]}',
     "big_items": f'{{"nums": [{BIG - 1}, {BIG}]}}',
+    "big_extras": f'{{"extra_numbers": {{"a": 1, "n": {BIG}, "m": 0.5}}}}',
 }
 
 
