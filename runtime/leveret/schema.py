@@ -25,6 +25,7 @@ JSON-Schema-Test-Suite in ``tests/runtime/test_schema_evaluator.py``).
 from __future__ import annotations
 
 import datetime
+import json
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -355,6 +356,11 @@ class SchemaGuard:
         self._lock = threading.Lock()
         #: names this module's $defs in a scope (every check resolves refs in the same defs)
         self._share = object()
+        if _uses_categories(self._schemas) or _uses_categories(self._defs):
+            # \p{..} builds its Unicode table (0.1 s) when compiled: at import, not on the
+            # worker's I/O thread during the first request (review r11b)
+            for name in self._schemas:
+                self._check(name)
 
     def _check(self, name: str) -> Check:
         check = self._checks.get(name)
@@ -436,6 +442,12 @@ class SchemaGuard:
 
         check.__qualname__ = check.__name__ = f"schema_of_{name}"
         return WrapValidator(check)
+
+
+def _uses_categories(schemas: Any) -> bool:
+    """Whether a ``pattern``/``patternProperties`` in ``schemas`` may use ``\\p{..}``."""
+    text = json.dumps(schemas)
+    return "\\\\p{" in text or "\\\\P{" in text
 
 
 def _def_pointer(name: str) -> str:

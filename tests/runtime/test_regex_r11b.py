@@ -368,3 +368,15 @@ def test_schema_guard_failures_is_linear_in_depth(
             _calls(monkeypatch, lambda g=guard, i=instance: g.failures("T", i), limit=2000 * depth)
         )
     assert counts[1] <= 4 * counts[0] * 1.25, counts
+
+
+# -- low: \p{..} tables are built when a module's guard is made, not in the first request -------
+
+
+def test_a_guard_with_unicode_categories_compiles_when_it_is_made() -> None:
+    guard = SchemaGuard({"T": {"properties": {"n": {"pattern": r"^\p{Lo}+$"}}}}, {})
+    assert "T" in guard._checks  # built at import of the generated module
+    assert guard.failures("T", {"n": "漢字"}) == []
+    assert guard.failures("T", {"n": "abc"})
+    plain = SchemaGuard({"T": {"pattern": "^a$"}}, {})
+    assert plain._checks == {}  # the others stay lazy: importing costs nothing
