@@ -285,18 +285,23 @@ def _find(
     return None
 
 
-def _received_non_finite(body: bytes, model: BaseModel) -> list[dict[str, Any]] | None:
-    """The errors of a received body, valid by its schema, that has a NaN or Infinity token
-    or a number that read as infinity; None for (almost) every body."""
+def _received_non_finite(body: bytes, model: BaseModel | None) -> list[dict[str, Any]] | None:
+    """The errors of a received body that has a NaN or Infinity token or a number that reads
+    as infinity; None for (almost) every body. ``model`` is the body validated, or None when
+    validation failed: the non-finite number is then what the caller is told about (validation
+    would name a consequence, ``int_from_float`` for ``1e400`` in an integer, say)."""
     where = non_finite(body)
     if where is not None:
         return [{"loc": [], "msg": where, "type": "json_invalid"}]
     if _maybe_huge(body):
         # In the model (a typed place), else anywhere in the body: a property the schema
         # ignores is still a number JSON cannot hold.
-        path = find_non_finite(model)
+        path = None if model is None else find_non_finite(model)
         if path is None:
-            path = find_non_finite(from_json(body))
+            try:
+                path = find_non_finite(from_json(body))
+            except ValueError:
+                return None  # not JSON for another reason: validation says so
         if path is not None:
             return [{"loc": list(path), "msg": TOO_LARGE, "type": "finite_number"}]
     return None
@@ -322,13 +327,20 @@ def decode_request(method: MethodSpec[Any, Any], body: bytes) -> BaseModel:
     try:
         request: BaseModel = method.request.model_validate_json(body, strict=True)
     except ValidationError as exc:
+        _refuse_received_non_finite(method, body, None)
         raise _invalid(f"{method.name}: request failed validation", exc) from None
+    _refuse_received_non_finite(method, body, request)
+    return request
+
+
+def _refuse_received_non_finite(
+    method: MethodSpec[Any, Any], body: bytes, request: BaseModel | None
+) -> None:
     details = _received_non_finite(body, request)
     if details is not None:
         raise InvalidArgument(
             f"{method.name}: request failed validation: {_summary(details)}", details
         )
-    return request
 
 
 def encode_result(method: MethodSpec[Any, Any], result: object) -> bytes:

@@ -118,6 +118,11 @@ def _ask(peer: RawPeer, queue: str, body: bytes, method: str = "add") -> tuple[s
         (b'{"a": 1, "b": 2, "c": 1e400}', ["c"], "finite_number"),
         (b'{"a": 1, "b": 2, "c": {"d": [1, -1e999]}}', ["c", "d", "1"], "finite_number"),
         (b'{"a": 1, "b": 2, "c": NaN}', [], "json_invalid"),
+        # in a body invalid for another reason too: the number JSON cannot hold is what is told
+        # (not missing / int_from_float, which TypeScript workers would word differently)
+        (b'{"a": 1e400}', ["a"], "finite_number"),
+        (b'{"a": NaN}', [], "json_invalid"),
+        (b'{"a": "x", "b": 2, "c": [-1e400]}', ["c", "0"], "finite_number"),
         # longer than JSON readers take (4300 digits), where the schema says number or not
         (b'{"a": 1, "b": ' + b"9" * 4301 + b"}", [], "json_invalid"),
         (b'{"a": 1, "b": 2, "c": ' + b"9" * 4301 + b"}", [], "json_invalid"),

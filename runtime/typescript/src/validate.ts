@@ -33,7 +33,14 @@ export const MAX_INTEGER_DIGITS = 4300;
 function newAjv(): Ajv2020 {
   // strict: false: definitions carry `x-` keys and other annotations Ajv's strict mode refuses.
   // ownProperties: `required: ["toString"]` must not be met by Object.prototype's.
-  const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: true, ownProperties: true });
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strict: false,
+    validateFormats: true,
+    ownProperties: true,
+    // error.data: pydantic names an integer's failure by what it got (int_from_float for 1.5).
+    verbose: true,
+  });
   addFormats(ajv);
   // The Python runtime's format checks replace ajv-formats' (same verdicts on both sides).
   return addLeveretFormats(ajv);
@@ -107,6 +114,9 @@ function detailOf(error: ErrorObject): ErrorDetail {
     }
     case 'type': {
       const types = String(p.type).split(',').filter((t) => t !== 'null');
+      if (types[0] === 'integer' && typeof error.data === 'number' && Number.isFinite(error.data)) {
+        return { loc, msg: 'Input should be a valid integer, got a number with a fractional part', type: 'int_from_float' };
+      }
       const [type, msg] = TYPE_ERRORS[types[0] ?? 'null'] ?? ['type_error', `Input should be ${p.type}`];
       return { loc, msg, type };
     }
@@ -335,12 +345,14 @@ export function readBody(body: Buffer, schema?: Schema): unknown {
   const huge = hugeInteger(text);
   if (huge >= 0) throw invalidJson(`Invalid JSON: number out of range at ${lineColumn(text, huge)}`);
   if (hasLoneSurrogate(value)) throw invalidJson('Invalid JSON: lone leading surrogate in hex escape');
+  // Before the schema: 1e400 in an integer is refused as a number JSON cannot hold, as the
+  // Python worker says, not as the bound it breaks.
+  const where = findNonFinite(value);
+  if (where !== null) throw new BodyError([{ loc: where, msg: TOO_LARGE, type: 'finite_number' }]);
   if (schema !== undefined) {
     const validate = validatorFor(schema);
     if (!validate(value)) throw new BodyError(validationDetails(validate.errors ?? []));
   }
-  const where = findNonFinite(value);
-  if (where !== null) throw new BodyError([{ loc: where, msg: TOO_LARGE, type: 'finite_number' }]);
   return value;
 }
 
