@@ -40,5 +40,13 @@ export type { ContractDrift, Logger } from './drift';
 export type { RetryOptions } from './retry';
 export { VERSION } from './version';
 export { Client, type CallOptions, type ConnectOptions } from './client';
-export { serveService, type Handler, type ServeOptions, type Worker } from './worker';
+export {
+  DESCRIBE_SPEC,
+  serveService,
+  type Authorize,
+  type AuthorizeContext,
+  type Handler,
+  type ServeOptions,
+  type Worker,
+} from './worker';
 export { check, type ErrorDetail } from './validate';

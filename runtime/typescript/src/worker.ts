@@ -19,7 +19,7 @@ import {
   Unavailable,
   Unimplemented,
 } from './errors';
-import type { MethodSpec, Schema, ServiceSpec } from './spec';
+import { methodSpec, type MethodSpec, type Schema, type ServiceSpec } from './spec';
 import type { StatusName } from './status';
 import { BodyError, check, findNonFinite, readBody, summary } from './validate';
 import { VERSION } from './version';
@@ -41,6 +41,30 @@ import {
 
 export type Handler<Req, Res> = (request: Req, context: CallContext) => Res | Promise<Res>;
 
+/** What the `authorize` hook knows of a call: its context, before any handler runs. */
+export type AuthorizeContext = Omit<CallContext, 'signal' | 'timeRemaining'>;
+
+/**
+ * Decides whether `context.caller` may call `method`: return to allow, throw to refuse (a
+ * `PermissionDenied` answers PERMISSION_DENIED, any other RpcError its status, anything else
+ * INTERNAL, logged and never sent). Asked about `leveret.describe` too (DESCRIBE_SPEC).
+ */
+export type Authorize = (method: MethodSpec<any, any>, context: AuthorizeContext) => void | Promise<void>;
+
+/**
+ * The method the `authorize` hook is asked about for a `leveret.describe` request: the definition
+ * tells a caller more than any validation error the hook keeps from a refused one.
+ */
+export const DESCRIBE_SPEC: MethodSpec<Record<string, never>, unknown> = methodSpec({
+  name: DESCRIBE_METHOD,
+  request: { type: 'object' },
+  response: { type: 'object' },
+  errors: [],
+  idempotent: true,
+  timeout: null,
+  fingerprint: null,
+});
+
 export interface ServeOptions {
   /** Broker URL(s), comma-separated; default AMQP_URL, else amqp://guest:guest@127.0.0.1:5672/%2F. */
   url?: string;
@@ -58,6 +82,18 @@ export interface ServeOptions {
   queueType?: 'classic' | 'quorum';
   /** A caller generated from another contract: served with a warning, or refused FAILED_PRECONDITION. */
   onDrift?: 'warn' | 'reject';
+  /**
+   * Told of each call refused across contracts (`onDrift: 'reject'`), which runs no handler: to
+   * count it. What it throws is logged and changes nothing on the wire.
+   */
+  driftRefused?: (drift: ContractDrift) => void;
+  /**
+   * Asked about every request once its method is known, after its metadata is checked and before
+   * its size, contract (drift) or body: a refused caller hears of none of them (its reply carries
+   * the worker's rpc-fingerprint, as any reply of the method), and its drift is neither logged nor
+   * remembered. Keep it fast: it runs before every call.
+   */
+  authorize?: Authorize;
   /** Refuse requests without a user_id (UNAUTHENTICATED). */
   requireCaller?: boolean;
   /** The largest request or reply body, in bytes (default 4 MiB). */
@@ -146,6 +182,8 @@ class WorkerImpl implements Worker {
     }
     this.maxMessageSize = options.maxMessageSize ?? MAX_MESSAGE_SIZE;
     this.logger = options.logger ?? defaultLogger;
+    // The memory of the pairs warned about is the process's (SERVER_DRIFTS): several workers, or
+    // one after another, warn once per pair.
     this.drifts = new DriftLog('server', this.logger);
     const args = { ...(options.queueArguments ?? {}) };
     if (options.queueType === 'quorum') args['x-queue-type'] = 'quorum';
@@ -294,7 +332,7 @@ class WorkerImpl implements Worker {
   private async handle(delivery: Delivery): Promise<void> {
     let outcome: Outcome;
     try {
-      const decided = this.accept(delivery.msg);
+      const decided = await this.accept(delivery.msg);
       if ('ack' in decided) outcome = decided;
       else {
         const started = performance.now();
@@ -314,7 +352,7 @@ class WorkerImpl implements Worker {
   }
 
   /** The checks of §3 up to the handler: an Outcome, or a call to run. */
-  private accept(msg: amqp.ConsumeMessage): Outcome | PreparedCall {
+  private async accept(msg: amqp.ConsumeMessage): Promise<Outcome | PreparedCall> {
     const props = msg.properties;
     const cid = props.correlationId as string | undefined;
     const replyTo = props.replyTo as string | undefined;
@@ -350,6 +388,22 @@ class WorkerImpl implements Worker {
     if (name === DESCRIBE_METHOD && this.description !== null) {
       const deadline = readDeadline(headers);
       if (deadline !== null && Date.now() >= deadline) return { reply: null, ack: true };
+      if (this.options.authorize !== undefined) {
+        const refused = await this.authorized(DESCRIBE_SPEC, {
+          method: DESCRIBE_METHOD,
+          correlationId: cid,
+          deadline,
+          // Invalid metadata refuses no describe: the hook sees none.
+          metadata: Object.freeze(readMetadata(headers) ?? {}),
+          attempt: readAttempt(headers),
+          caller,
+          redelivered: msg.fields.redelivered,
+          trace: Object.freeze(readTraceHeaders(headers)),
+          headers: Object.freeze({ ...headers }),
+          contractDrift: null,
+        });
+        if (refused !== null) return errorOutcome(refused, false, null);
+      }
       return { reply: { status: 'OK', body: this.description, fingerprint: this.service.fingerprint }, ack: true };
     }
     if (method === undefined) {
@@ -371,18 +425,10 @@ class WorkerImpl implements Worker {
     let drift: ContractDrift | null = null;
     const theirs = readFingerprint(headers);
     if (theirs !== null && fingerprint !== null && theirs !== fingerprint) {
+      // Reported (and refused) only after the metadata, authorize and the size check (wire
+      // protocol §3, case 4d): a caller the hook refuses is not told of the drift, and a
+      // refused call is not remembered in the drift log. The hook may read it to decide on it.
       drift = { service: this.service.name, method: method.name, client: theirs, server: fingerprint };
-      this.drifts.report(drift, `caller ${caller ?? '(no user_id)'}, cid '${cid}'`);
-      if (this.options.onDrift === 'reject') {
-        return errorOutcome(
-          new FailedPrecondition(
-            `${this.service.name}.${method.name}: the caller was generated from contract ${theirs}, this worker ` +
-              `serves ${fingerprint}; it refuses calls across contracts (on_drift='reject'): regenerate the client`,
-          ),
-          false,
-          fingerprint,
-        );
-      }
     }
     const metadata = readMetadata(headers);
     if (metadata === null) {
@@ -390,12 +436,38 @@ class WorkerImpl implements Worker {
       this.logger.warn(`leveret.server: refused a request with invalid metadata (cid='${cid}'): ${problem}`);
       return errorOutcome(new InvalidArgument(problem), false, fingerprint);
     }
+    const context: AuthorizeContext = {
+      method: method.name,
+      correlationId: cid,
+      deadline,
+      metadata: Object.freeze(metadata),
+      attempt: readAttempt(headers),
+      caller,
+      redelivered: msg.fields.redelivered,
+      trace: Object.freeze(readTraceHeaders(headers)),
+      headers: Object.freeze({ ...headers }),
+      contractDrift: drift,
+    };
+    if (this.options.authorize !== undefined) {
+      const refused = await this.authorized(method, context);
+      if (refused !== null) return errorOutcome(refused, false, fingerprint);
+    }
     const size = msg.content.length;
     if (size > this.maxMessageSize) {
       const limit = this.maxMessageSize;
       return errorOutcome(
         new ResourceExhausted(
           `the request is ${size} bytes, ${size - limit} bytes over the worker's max_message_size (${limit} bytes); it was not read`,
+        ),
+        false,
+        fingerprint,
+      );
+    }
+    if (drift !== null && this.refusesDrift(drift, caller, cid)) {
+      return errorOutcome(
+        new FailedPrecondition(
+          `${drift.service}.${drift.method}: the caller was generated from contract ${drift.client}, this worker ` +
+            `serves ${drift.server}; it refuses calls across contracts (on_drift='reject'): regenerate the client`,
         ),
         false,
         fingerprint,
@@ -412,24 +484,53 @@ class WorkerImpl implements Worker {
         fingerprint,
       );
     }
-    return {
-      method,
-      request,
-      cid,
-      deadline,
-      context: {
-        method: method.name,
-        correlationId: cid,
-        deadline,
-        metadata: Object.freeze(metadata),
-        attempt: readAttempt(headers),
-        caller,
-        redelivered: msg.fields.redelivered,
-        trace: Object.freeze(readTraceHeaders(headers)),
-        headers: Object.freeze({ ...headers }),
-        contractDrift: drift,
-      },
-    };
+    return { method, request, cid, deadline, context };
+  }
+
+  /** Null when the `authorize` hook lets the call through, else the error to refuse it with. */
+  private async authorized(method: MethodSpec<any, any>, context: AuthorizeContext): Promise<RpcError | null> {
+    try {
+      await this.options.authorize!(method, context);
+      return null;
+    } catch (error) {
+      if (error instanceof RpcError) {
+        this.logger.warn(
+          `leveret.server: authorize refused ${method.name} to caller ${context.caller ?? '(no user_id)'} ` +
+            `with ${error.status} (cid=${context.correlationId}): ${error.message}`,
+        );
+        return error;
+      }
+      // A bug in the hook must not let the call through, nor say why on the wire.
+      this.logger.error(
+        `leveret.server: authorize failed for ${method.name} (caller ${context.caller ?? '(no user_id)'}, ` +
+          `cid=${context.correlationId}); refusing the call with INTERNAL:`,
+        error instanceof Error ? (error.stack ?? error.message) : error,
+      );
+      return new Internal(`internal error in ${method.name} (correlation id ${context.correlationId})`);
+    }
+  }
+
+  /** Report `drift`; true when the worker refuses it (onDrift 'reject'), told to `driftRefused`. */
+  private refusesDrift(drift: ContractDrift, caller: string | null, cid: string): boolean {
+    const reject = this.options.onDrift === 'reject';
+    this.drifts.report(drift, `caller ${caller ?? '(no user_id)'}, cid '${cid}'`, reject);
+    if (!reject) return false;
+    const hook = this.options.driftRefused;
+    if (hook !== undefined) {
+      const failed = (error: unknown): void =>
+        this.logger.error(
+          `leveret.server: driftRefused failed on a call refused across contracts (cid=${cid}):`,
+          error instanceof Error ? (error.stack ?? error.message) : error,
+        );
+      try {
+        const result: unknown = hook(drift);
+        // A promise it returns is not waited for, but its rejection must not go unhandled.
+        if (result instanceof Promise) result.catch(failed);
+      } catch (error) {
+        failed(error);
+      }
+    }
+    return true;
   }
 
   /** Run the handler; its result or error as an Outcome (§3 cases 6-9). */
@@ -630,7 +731,7 @@ interface PreparedCall {
   request: unknown;
   cid: string;
   deadline: number | null;
-  context: Omit<CallContext, 'signal' | 'timeRemaining'>;
+  context: AuthorizeContext;
 }
 
 /**
