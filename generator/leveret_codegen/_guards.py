@@ -26,7 +26,9 @@ Two rules keep the field's meaning the schema's (issue 11 review r11, F3/F4/F6):
 * a ``pattern`` goes to pydantic only rewritten for its Rust engine with ECMA-262's meaning
   (:func:`leveret_codegen._regex.rust_pattern`); one that cannot be (a lookaround, a
   backreference, ``\\p{..}``), or one under ``allOf`` (which dmcg would conjoin with lookaheads
-  and run with Python's ``re``), is the guard's;
+  and run with Python's ``re``), is the guard's; one that backtracks (a lookaround, a
+  backreference) takes along the ``maxLength`` that bounds it (LV412), since the guard runs
+  before pydantic's field and its evaluator checks the length before any such pattern;
 * a ``date-time``/``date``/``uuid`` string is typed (a datetime, date, UUID, written back in the
   model's own form: ``+00:00`` as ``Z``) only where nothing reads its text: beside
   ``minLength``/``maxLength``/``pattern``, under a keyword whose guard reads it (:data:`_SEEING`,
@@ -50,7 +52,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from leveret_codegen._regex import rust_pattern
+from leveret_codegen._regex import backtracks, rust_pattern
 
 __all__ = ["GuardPlan", "plan_guards"]
 
@@ -295,6 +297,38 @@ def _read_names(schema: Schema) -> set[str] | None:
     return names
 
 
+#: Keywords whose subschemas apply to the value itself: a ``maxLength`` beside them bounds the
+#: strings their patterns run on (as LV412 counts it, ``_keywords._length_bounded``).
+_IN_PLACE_LISTS: Final = ("allOf", "anyOf", "oneOf")
+_IN_PLACE_ONE: Final = ("not", "if", "then", "else")
+
+
+def _has_max_length(schema: Schema) -> bool:
+    value = schema.get("maxLength") if isinstance(schema, dict) else None
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _unbounded_pattern(schema: Schema) -> bool:
+    """Whether a guard part has a backtracking ``pattern`` (lookaround, backreference) of its
+    own or in a subschema applied in place, with no ``maxLength`` on the way to it.
+
+    A pattern under ``items``, ``properties``... is another value's, bounded (LV412) in its own
+    schema, which its own split gave the ``maxLength``; a ``$ref``'d type is a whole schema of
+    the guard's ``defs``, with its own."""
+    if not isinstance(schema, dict) or _has_max_length(schema):
+        return False
+    pattern = schema.get("pattern")
+    if isinstance(pattern, str) and backtracks(pattern):
+        return True
+    subschemas = [schema[k] for k in _IN_PLACE_ONE if k in schema]
+    for key in _IN_PLACE_LISTS:
+        if isinstance(schema.get(key), list):
+            subschemas.extend(schema[key])
+    if isinstance(schema.get("dependentSchemas"), dict):
+        subschemas.extend(schema["dependentSchemas"].values())
+    return any(_unbounded_pattern(sub) for sub in subschemas)
+
+
 class _Splitter:
     def __init__(self, *, visible: bool = False) -> None:
         self.enforced: list[str] = []
@@ -445,6 +479,12 @@ class _Splitter:
         )
         if kind == "object":
             self._keep_extras(schema, typing, guard)
+        if _has_max_length(schema) and "maxLength" not in guard and _unbounded_pattern(guard):
+            # The guard runs before pydantic's field checks the length: it needs the bound too,
+            # or its evaluator would run the backtracking pattern on a string of any length
+            # (it refuses to compile one with no bound).
+            guard["maxLength"] = schema["maxLength"]
+            self._note("maxLength", where)
         return typing, guard or None
 
     def _keep_extras(

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from leveret._regex import rust_translation
+from leveret._regex import PatternError, compile_ecma, rust_translation
 
-__all__ = ["rust_pattern"]
+__all__ = ["backtracks", "rust_pattern"]
 
 
 @cache
@@ -38,3 +38,13 @@ def rust_pattern(pattern: str) -> str | None:
     except SchemaError:
         return None  # Rust refuses it (a repetition too large, a syntax error)
     return translated
+
+
+@cache
+def backtracks(pattern: str) -> bool:
+    """Whether the runtime's evaluator runs ``pattern`` on Python's backtracking ``re`` (a
+    lookaround or a backreference): then it must see a ``maxLength`` around it (LV412)."""
+    try:
+        return not compile_ecma(pattern).linear
+    except PatternError:
+        return False  # LV412 refuses it where it is written

@@ -820,9 +820,7 @@ class Check:
             SCOPE.reset(token)
 
 
-def compile_schema(
-    schema: bool | Mapping[str, Any], *, share: object = None, unbounded_backtracking: bool = False
-) -> Check:
+def compile_schema(schema: bool | Mapping[str, Any], *, share: object = None) -> Check:
     """Compile a JSON Schema 2020-12 schema (already parsed) into a :class:`Check`.
 
     ``share``, when given, names the document the schema's ``$ref``s resolve in: checks
@@ -834,8 +832,7 @@ def compile_schema(
     bounded by a ``maxLength`` of its own schema or of a schema applied in place around it
     (``allOf``, ``anyOf``, ``not``, ``$ref``..., on every way the root reaches it), which is
     checked first, so the pattern never runs on a longer string; an unbounded one (a
-    ``patternProperties`` key's always is) is :class:`UnsupportedSchema`, unless
-    ``unbounded_backtracking`` is True.
+    ``patternProperties`` key's always is) is :class:`UnsupportedSchema`.
 
     Raises :class:`SchemaError` for an invalid schema, an unknown keyword or format, and
     :class:`UnsupportedSchema` for what this evaluator does not implement (non-local refs...).
@@ -843,8 +840,7 @@ def compile_schema(
     compiler = _Compiler(schema, object() if share is None else share)
     root = compiler.node(schema, "#")
     compiler.finish()
-    if not unbounded_backtracking:
-        compiler.refuse_unbounded_backtracking()
+    compiler.refuse_unbounded_backtracking()
     return Check(root)
 
 

@@ -369,11 +369,10 @@ class SchemaGuard:
                 check = self._checks.get(name)
                 if check is None:
                     root = {"allOf": [self._schemas[name]], "$defs": self._defs}
-                    # The generator refuses a backtracking pattern with no maxLength in or around
-                    # its schema (LV412), but a guard's part of a schema holds no maxLength
-                    # (pydantic's field checks it, after the guard): the bound is not visible
-                    # here yet (review r11b item 6, a generator change).
-                    check = compile_schema(root, share=self._share, unbounded_backtracking=True)
+                    # A backtracking pattern is refused here without a maxLength around it: the
+                    # generator copies the field's into the guard part beside such a pattern
+                    # (LV412 refuses one with none), so the length is checked before it runs.
+                    check = compile_schema(root, share=self._share)
                     self._checks[name] = check
         return check
 

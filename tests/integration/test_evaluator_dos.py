@@ -4,7 +4,9 @@ Issue 11 review r11 (F1, F2, F5, F8): a worker validates a request on its I/O lo
 body that costs the evaluator seconds holds every request behind it (and a backtracking regex
 holds the GIL). Each hostile body here took the worker minutes to hours before the fixes: ~4 MiB
 of failing array items or unknown keys, ~4 MiB of integers colliding in Python's int hash under
-``uniqueItems``, a 60-byte property name against ``^(a|aa)+$``; and 0.5 MB of guarded recursive
+``uniqueItems``, a 60-byte property name against ``^(a|aa)+$``, a 29-character string over its
+field's ``maxLength`` against a lookahead pattern (review r11b item 6: the generated guard ran the
+pattern before pydantic checked the length, ~8 s); and 0.5 MB of guarded recursive
 types 90 levels deep, whose guards checked the subtree again at every level (F8: over 10 s). Now
 each is refused (or accepted) in well under the bound, and a small request published right after
 it is answered within the bound too. Setup as in ``test_schema_keywords.py``: generated packages, an
@@ -50,6 +52,10 @@ types:
       matched:
         type: object
         patternProperties: {"^(a|aa)+$": {type: string}}
+      code:
+        type: string
+        maxLength: 20
+        pattern: "^(?!x)(a+)+$"
 methods:
   echo:
     request: {$ref: "#/types/Keys"}
@@ -67,6 +73,9 @@ BOUND = 5.0
 SIZE = 4_000_000
 _M = 2**61 - 1
 _EVIL = "a" * 60 + "b"
+#: over ``code``'s maxLength, and about 8 s of backtracking for its lookahead pattern (four times
+#: more per two characters): the pattern ran on it before the guard checked the length first
+_LOOKAROUND_EVIL = "a" * 28 + "!"
 
 
 def _load(definitions: list[Path], package: str, out: Path) -> ModuleType:
@@ -154,6 +163,12 @@ HOSTILE: dict[str, tuple[str, Any, str, str]] = {
         lambda: json.dumps({"names": {_EVIL: 1}}).encode(),
         "INVALID_ARGUMENT",
         "(propertyNames)",
+    ),
+    "redos-lookaround-maxLength": (
+        "evaldos",
+        lambda: json.dumps({"code": _LOOKAROUND_EVIL}).encode(),
+        "INVALID_ARGUMENT",
+        "longer than 20 characters (maxLength)",
     ),
     "redos-patternProperties": (
         "evaldos",

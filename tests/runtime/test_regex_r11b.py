@@ -188,7 +188,17 @@ BAD = "^(?!x)(a+)+$"  # a lookahead before a nested quantifier: exponential on "
 def test_a_backtracking_pattern_without_a_length_bound_is_refused(schema: Any) -> None:
     with pytest.raises(UnsupportedSchema, match="backtracks"):
         compile_schema(schema)
-    compile_schema(schema, unbounded_backtracking=True)  # the caller's explicit choice
+
+
+def test_a_schema_guard_refuses_a_backtracking_pattern_without_a_length_bound() -> None:
+    # It allowed one (its guard parts held no maxLength before the generator copied it there):
+    # a module's guard checks as strictly as the evaluator called directly.
+    guard = SchemaGuard({"T": {"properties": {"c": {"pattern": BAD}}}}, {})
+    with pytest.raises(UnsupportedSchema, match="backtracks"):
+        guard.failures("T", {"c": "aaa"})
+    bounded = SchemaGuard({"T": {"properties": {"c": {"pattern": BAD, "maxLength": 20}}}}, {})
+    [failure] = bounded.failures("T", {"c": "a" * 24 + "!"})
+    assert failure.keyword == "maxLength"
 
 
 HOSTILE = "a" * 24 + "!"  # exponential for BAD: seconds before the bound ran first
