@@ -172,7 +172,7 @@ class _JsonFormat:
         except ValueError as exc:
             if not self._check(value):  # the shape was right, the calendar not (February 30)
                 raise _format_error(self.name) from None
-            # a leap second (23:59:60), or year 0
+            # a leap second (23:59:60), year 0, or a fraction finer than microseconds
             raise PydanticCustomError(
                 "format",
                 "Input is a valid {format} that Python cannot represent: {why}",
@@ -210,7 +210,21 @@ class _JsonFormat:
         return f"JSON_{self.name.upper().replace('-', '_')}"
 
 
+#: The fractional digits of a second a ``datetime`` holds (microseconds).
+_MICROSECOND_DIGITS: Final = 6
+
+
 def _date_time(text: str) -> datetime.datetime:
+    # fromisoformat cuts a longer fraction to microseconds: two instants a nanosecond apart
+    # would become equal, and the handler get a value that was not sent. Refused instead, like
+    # a leap second (the format checked elsewhere, where the text is kept, accepts it).
+    _, dot, fraction = text.partition(".")
+    digits = len(fraction) - len(fraction.lstrip("0123456789"))
+    if dot and digits > _MICROSECOND_DIGITS:
+        raise ValueError(
+            f"a fraction of a second with {digits} digits, finer than the microseconds"
+            f" ({_MICROSECOND_DIGITS} digits) a datetime holds; send at most {_MICROSECOND_DIGITS}"
+        )
     return datetime.datetime.fromisoformat(text.upper())  # RFC 3339 allows "t" and "z"
 
 

@@ -14,6 +14,7 @@ import pytest
 from pydantic import MISSING, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from leveret._codec import validation_details
+from leveret._schema import compile_schema
 from leveret.schema import (
     JSON_DATE,
     JSON_DATE_TIME,
@@ -115,6 +116,24 @@ def test_formats_are_checked_exactly_before_parsing(field: str, good: str, bad: 
 def test_a_leap_second_is_refused_saying_why() -> None:
     [error] = _errors(Dated, '{"at": "1998-12-31T23:59:60Z"}')
     assert "cannot represent" in error["msg"]
+
+
+@pytest.mark.parametrize(
+    ("text", "digits"),
+    [("2026-01-01T00:00:00.1234567Z", 7), ("1985-04-12T00:59:59.999999999999999+01:00", 15)],
+)
+def test_a_date_time_finer_than_microseconds_is_refused_saying_why(text: str, digits: int) -> None:
+    # before: cut to microseconds (two instants a nanosecond apart became equal)
+    [error] = _errors(Dated, f'{{"at": "{text}"}}')
+    assert error["loc"] == ["at"]
+    assert "cannot represent" in error["msg"]
+    assert f"with {digits} digits" in error["msg"] and "send at most 6" in error["msg"]
+    with pytest.raises(ValidationError, match="send at most 6"):
+        Dated.model_validate({"at": text})  # from Python too (a string, or after a guard)
+    six = Dated.model_validate_json('{"at": "2026-01-01T00:00:00.123456Z"}', strict=True)
+    assert six.at == datetime.datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=datetime.UTC)
+    # where the text is kept (an untyped place), the format check accepts it, as a leap second
+    assert compile_schema({"type": "string", "format": "date-time"}).is_valid(text)
 
 
 def test_formats_from_python_take_the_object_or_its_exact_string() -> None:
