@@ -127,9 +127,9 @@ def _run(argv: list[str], cwd: Path) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="session")
-def ts(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """``[node, driver.js]``: the driver compiled against the packed runtime, once per session."""
+def node_toolchain() -> tuple[str, str, Path]:
+    """``(node, npm, tsc)``, tsc being the runtime's compiler; skips (fails with
+    LEVERET_REQUIRE_BROKER=1) when node, npm or the runtime's ``npm ci`` is missing."""
     node, npm = shutil.which("node"), shutil.which("npm")
     tsc = RUNTIME_TS / "node_modules" / ".bin" / "tsc"
     if node is None or npm is None:
@@ -137,21 +137,38 @@ def ts(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     if not (RUNTIME_TS / "dist" / "index.js").is_file() or not tsc.is_file():
         _missing(f"the TypeScript runtime is not built: run `npm ci` in {RUNTIME_TS}")
     assert node is not None and npm is not None
-    build = tmp_path_factory.mktemp("ts-interop")
-    # What `npm install <tarball>` would do, without the registry: the package from the tarball
-    # (--ignore-scripts: pack the built dist/ as it is; the runtime's prepare script built it),
-    # next to the runtime's own installed dependencies (amqplib, ajv, @types/node).
+    return node, npm, tsc
+
+
+def install_packed_runtime(npm: str, project: Path) -> str:
+    """Install the runtime's ``npm pack`` tarball into ``project/node_modules``; its file name.
+
+    What `npm install <tarball>` would do, without the registry: the package from the tarball
+    (--ignore-scripts: pack the built dist/ as it is; the runtime's prepare script built it),
+    next to the runtime's own installed dependencies (amqplib, ajv, typescript, @types/node).
+    """
     tarball = _run(
-        [npm, "pack", "--ignore-scripts", "--silent", "--pack-destination", str(build)], RUNTIME_TS
+        [npm, "pack", "--ignore-scripts", "--silent", "--pack-destination", str(project)],
+        RUNTIME_TS,
     )
-    package = build / "node_modules" / "leveret"
-    with tarfile.open(build / tarball.strip().splitlines()[-1]) as archive:
+    name = tarball.strip().splitlines()[-1]
+    package = project / "node_modules" / "leveret"
+    with tarfile.open(project / name) as archive:
         for member in archive.getmembers():
             member.name = member.name.removeprefix("package/")
             archive.extract(member, package, filter="data")
     for dependency in (RUNTIME_TS / "node_modules").iterdir():
         if not dependency.name.startswith(".") and dependency.name != "leveret":
-            (build / "node_modules" / dependency.name).symlink_to(dependency)
+            (project / "node_modules" / dependency.name).symlink_to(dependency)
+    return name
+
+
+@pytest.fixture(scope="session")
+def ts(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """``[node, driver.js]``: the driver compiled against the packed runtime, once per session."""
+    node, npm, tsc = node_toolchain()
+    build = tmp_path_factory.mktemp("ts-interop")
+    install_packed_runtime(npm, build)
     for name in ("package.json", "tsconfig.json", "driver.ts"):
         shutil.copy(DRIVER_DIR / name, build / name)
     generate = ["generate", "schemas", "--lang", "typescript", "--quiet", "--out"]
