@@ -59,7 +59,8 @@ _FORMAT_SAMPLES: Final[dict[str, str]] = {
 _MAX_DEPTH: Final = 12
 
 _RFC3339: Final = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+    # At most six fractional digits: a typed field (a datetime) refuses finer ones.
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$"
 )
 _URI: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]*$")
 

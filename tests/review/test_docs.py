@@ -225,6 +225,8 @@ def test_format_checker_knows_date_time_and_uri() -> None:
     assert checker.conforms("2024-05-17T09:30:00+02:00", "date-time")
     assert not checker.conforms("2024-05-17 09:30", "date-time")
     assert not checker.conforms("2024-02-30T09:30:00Z", "date-time")
+    assert checker.conforms("2024-05-17T09:30:00.123456Z", "date-time")
+    assert not checker.conforms("2024-05-17T09:30:00.1234567Z", "date-time")  # as typed fields
     assert checker.conforms("https://example.com/a?b=c", "uri")
     assert not checker.conforms("not a uri", "uri")
 
