@@ -1,5 +1,7 @@
 // Broker addresses, backoff and connecting (runtime/leveret/_amqp/_connection.py, _backoff.py).
 
+import { Writable } from 'node:stream';
+
 import * as amqp from 'amqplib';
 
 import { ConfigurationError, Unavailable } from './errors';
@@ -56,7 +58,13 @@ export async function connectAny(urls: readonly string[], name: string | undefin
   let lastUrl = urls[0]!;
   for (const url of urls) {
     try {
-      const connection = await amqp.connect(url, name ? { clientProperties: { connection_name: name } } : undefined);
+      // noDelay: amqplib leaves Nagle's algorithm on, and an RPC's small writes (a reply and then
+      // its ack, a request while the last one is unacknowledged) then wait for the peer's delayed
+      // ACK, ~40 ms each (docs/performance.md, issue 13). pika, and so the Python runtime, sets it.
+      const options: Record<string, unknown> = { noDelay: true };
+      if (name) options.clientProperties = { connection_name: name };
+      const connection = await amqp.connect(url, options);
+      coalesceWrites(connection);
       // At once: an 'error' event with no listener would throw out of the process; 'close' follows
       // it, and the owner handles that.
       connection.on('error', () => undefined);
@@ -68,4 +76,31 @@ export async function connectAny(urls: readonly string[], name: string | undefin
   }
   const reason = last instanceof Error ? last.message : String(last);
   throw new Unavailable(`cannot reach RabbitMQ at ${redact(lastUrl)}: ${reason}`, null, { origin: 'local', cause: last });
+}
+
+/**
+ * Join the frames one turn of the event loop writes into one socket write. amqplib writes every
+ * frame (each publish, ack, reply) with its own `socket.write`, and with Nagle off each is a
+ * syscall that pushes a segment through to the broker: 64 calls in flight cost 64 of them per
+ * turn, a third of the client's CPU in a profile (docs/performance.md, issue 13). The socket is
+ * corked at the first write of a turn and uncorked on the next tick, so whatever amqplib's muxer
+ * writes in one go leaves in one writev, and nothing waits past the end of the current turn.
+ */
+function coalesceWrites(connection: amqp.ChannelModel): void {
+  const socket = (connection as unknown as { connection?: { stream?: unknown } }).connection?.stream;
+  if (!(socket instanceof Writable)) return; // another amqplib layout: its own writes, as they are
+  const write = socket.write;
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    socket.uncork();
+  };
+  socket.write = function (this: Writable, ...args: unknown[]): boolean {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
+    return (write as (...a: unknown[]) => boolean).apply(this, args);
+  } as Writable['write'];
 }
