@@ -560,6 +560,7 @@ export class Client {
       this.#drifts.report(
         { service: this.#serviceName, method: method.name, client: method.fingerprint, server: reply.fingerprint },
         `queue ${this.#queue}`,
+        reply.status === 'FAILED_PRECONDITION',
       );
     }
     if (reply.body.length > this.#maxMessageSize) {

@@ -344,6 +344,30 @@ describe('contract drift and authorize, over RabbitMQ', () => {
     assert.deepEqual(refused, []);
   });
 
+  it("a client refused across contracts says the worker refused the call, once per pair", async (t) => {
+    if (!up) return t.skip('no broker');
+    await serve({ onDrift: 'reject' });
+    const client = await older();
+    for (let i = 0; i < 2; i++) {
+      assert.ok((await rejection(within(10_000, client.add({ a: 1, b: 2 })))) instanceof FailedPrecondition);
+    }
+    const warned = driftLines(logger, 'client');
+    assert.equal(warned.length, 1, warned.join('\n'));
+    assert.ok(warned[0]!.includes(`the caller's contract is sha256:add-v1, the worker's ${newer} (queue ${queue})`), warned[0]);
+    assert.ok(warned[0]!.endsWith('; the worker refused the call (FAILED_PRECONDITION)'), warned[0]);
+    assert.ok(!warned[0]!.includes('goes on'));
+  });
+
+  it('a client served across contracts says the call goes on', async (t) => {
+    if (!up) return t.skip('no broker');
+    await serve();
+    const client = await older();
+    assert.deepEqual(await within(10_000, client.add({ a: 1, b: 2 })), { value: 3 });
+    const warned = driftLines(logger, 'client');
+    assert.equal(warned.length, 1, warned.join('\n'));
+    assert.ok(warned[0]!.endsWith('; the call goes on, validated as usual'), warned[0]);
+  });
+
   it('a flood of fingerprints neither grows memory nor silences a later drift', { timeout: 120_000 }, async (t) => {
     if (!up) return t.skip('no broker');
     await serve();
