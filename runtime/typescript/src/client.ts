@@ -21,6 +21,7 @@ import {
   RpcError,
   Unavailable,
 } from './errors';
+import { publishDirect } from './publish';
 import { RetryPolicy, type RetryOptions } from './retry';
 import type { MethodSpec, ServiceSpec } from './spec';
 import { statusFromWire, type StatusName } from './status';
@@ -351,39 +352,36 @@ class Transport {
       }
       this.pending.set(cid, { method: out.method, settle: finish });
       if (out.signal) watch(out.signal, onAbort);
-      try {
-        channel.publish(
-          '',
-          out.queue,
-          out.body,
-          {
-            contentType: CONTENT_TYPE,
-            correlationId: cid,
-            replyTo: DIRECT_REPLY_TO,
-            type: out.method,
-            expiration,
-            headers,
-            mandatory: true,
-            userId: this.user,
-          },
-          (error: unknown) => {
-            if (error === null || error === undefined) return; // confirmed: wait for the reply
-            const call = this.pending.get(cid);
-            if (call === undefined) return;
-            this.pending.delete(cid);
-            const nacked = /nack/i.test(String((error as Error)?.message ?? error));
-            call.settle(
-              null,
-              nacked
-                ? new Unavailable(`${out.method}: the broker refused the request (publisher nack)`, null, {
-                    origin: 'nack',
-                  })
-                : new Unavailable(`${out.method}: the channel closed before the broker confirmed the request`, null, {
-                    origin: 'lost',
-                  }),
-            );
-          },
+      const properties = {
+        contentType: CONTENT_TYPE,
+        correlationId: cid,
+        replyTo: DIRECT_REPLY_TO,
+        type: out.method,
+        expiration,
+        headers,
+        userId: this.user,
+      };
+      const confirmed = (error: unknown): void => {
+        if (error === null || error === undefined) return; // confirmed: wait for the reply
+        const call = this.pending.get(cid);
+        if (call === undefined) return;
+        this.pending.delete(cid);
+        const nacked = /nack/i.test(String((error as Error)?.message ?? error));
+        call.settle(
+          null,
+          nacked
+            ? new Unavailable(`${out.method}: the broker refused the request (publisher nack)`, null, {
+                origin: 'nack',
+              })
+            : new Unavailable(`${out.method}: the channel closed before the broker confirmed the request`, null, {
+                origin: 'lost',
+              }),
         );
+      };
+      try {
+        if (!publishDirect(channel, out.queue, out.body, properties, confirmed)) {
+          channel.publish('', out.queue, out.body, { ...properties, mandatory: true }, confirmed);
+        }
       } catch (error) {
         // amqplib throws when the channel is closing: nothing went out.
         if (this.pending.delete(cid)) {

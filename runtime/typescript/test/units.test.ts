@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 
 import { Backoff } from '../src/backoff';
 import { Unavailable, InvalidArgument, errorClassFor, Unknown, DeadlineExceeded } from '../src/errors';
+import { encodePublish, type RequestProperties } from '../src/publish';
 import { RetryPolicy } from '../src/retry';
 import { statusFromWire } from '../src/status';
 import { BodyError, readBody } from '../src/validate';
@@ -121,5 +122,77 @@ describe('retries', () => {
     const backoff = new Backoff(0.05, 2, 2, 0.2);
     assert.ok(backoff.delayMs(0) >= 40 && backoff.delayMs(0) <= 60);
     assert.ok(backoff.delayMs(20) >= 1600 && backoff.delayMs(20) <= 2400);
+  });
+});
+
+describe('publish frames', () => {
+  // amqplib's own encoders, which publishDirect stands in for: the bytes must be the same.
+  const defs = require('amqplib/lib/defs') as {
+    encodeMethod(method: unknown, ch: number, fields: unknown): Buffer;
+    encodeProperties(props: unknown, ch: number, size: number, fields: unknown): Buffer;
+    BasicPublish: unknown;
+    BasicProperties: unknown;
+  };
+  const frame = require('amqplib/lib/frame') as { makeBodyFrame(ch: number, body: Buffer): Buffer };
+  const args = require('amqplib/lib/api_args') as { publish(exchange: string, queue: string, options: unknown): unknown };
+
+  function amqplibBytes(ch: number, queue: string, body: Buffer, props: RequestProperties): Buffer {
+    const fields = args.publish('', queue, { ...props, mandatory: true });
+    const parts = [defs.encodeMethod(defs.BasicPublish, ch, fields), defs.encodeProperties(defs.BasicProperties, ch, body.length, fields)];
+    if (body.length > 0) parts.push(frame.makeBodyFrame(ch, body));
+    return Buffer.concat(parts);
+  }
+
+  const base: RequestProperties = {
+    contentType: 'application/json',
+    correlationId: '0123456789abcdef0123456789abcdef',
+    replyTo: 'amq.rabbitmq.reply-to',
+    type: 'add',
+    expiration: '4999',
+    headers: { 'rpc-fingerprint': 'sha256:' + 'a'.repeat(64), 'leveret-attempt': 1, 'leveret-deadline': { '!': 'long', value: 1764940000123 } },
+    userId: 'guest',
+  };
+
+  it('are the bytes amqplib writes for the same publish', () => {
+    const cases: Array<[number, string, Buffer, RequestProperties]> = [
+      [1, 'calc', Buffer.from('{"a":1,"b":2}'), base],
+      [7, 'q.é', Buffer.from('{}'), { ...base, expiration: undefined, headers: { 'leveret-attempt': 3 } }],
+      [65535, 'x'.repeat(255), Buffer.alloc(0), { ...base, type: 'méthode', userId: 'üser' }],
+      [
+        2,
+        'calc',
+        Buffer.from('[1]'),
+        {
+          ...base,
+          headers: {
+            'leveret-md-tenant': 'ä'.repeat(300),
+            traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+            skipped: undefined,
+            'leveret-attempt': 200,
+            short: -129,
+            int: 40000,
+            negint: -2147483648,
+            long: 2 ** 40,
+            'leveret-deadline': { '!': 'long', value: -5 },
+          },
+        },
+      ],
+    ];
+    for (const [ch, queue, body, props] of cases) {
+      const ours = encodePublish(ch, 131072, queue, body, props);
+      assert.ok(ours !== null);
+      assert.deepEqual(ours, amqplibBytes(ch, queue, body, props), `channel ${ch}, queue ${queue.slice(0, 20)}`);
+    }
+  });
+
+  it("leaves to amqplib what it does not encode", () => {
+    const body = Buffer.from('{}');
+    assert.equal(encodePublish(1, 131072, 'q'.repeat(256), body, base), null);
+    assert.equal(encodePublish(1, 131072, 'q', body, { ...base, type: 'é'.repeat(128) }), null);
+    assert.equal(encodePublish(1, 131072, 'q', body, { ...base, headers: { f: 1.5 } }), null);
+    assert.equal(encodePublish(1, 131072, 'q', body, { ...base, headers: { b: true } }), null);
+    assert.equal(encodePublish(1, 131072, 'q', body, { ...base, headers: { big: 2 ** 60 } }), null);
+    assert.equal(encodePublish(1, 4096, 'q', Buffer.alloc(4089), base), null);
+    assert.ok(encodePublish(1, 4096, 'q', Buffer.alloc(4088), base) !== null);
   });
 });
