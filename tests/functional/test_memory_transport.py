@@ -7,8 +7,6 @@ no route, validation on both sides, queues that keep requests until a worker com
 from __future__ import annotations
 
 import asyncio
-import importlib
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +16,7 @@ from typing import Any
 import pytest
 
 import leveret
-from tests.support.generated import generate_into
+from tests.support.generated import imported
 
 DEFINITION = """\
 leveret: 1
@@ -66,12 +64,8 @@ def greeter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     definition = root / "greeter.yaml"
     definition.write_text(DEFINITION.format(package=package))
     out = root / "out"
-    generate_into([definition], out)
-    sys.path.insert(0, str(out))
-    try:
-        yield importlib.import_module(package)
-    finally:
-        sys.path.remove(str(out))
+    with imported([definition], out, package) as module:
+        yield module
 
 
 @pytest.fixture

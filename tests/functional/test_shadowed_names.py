@@ -12,8 +12,6 @@ on ``memory://``.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +22,7 @@ import pytest
 import yaml
 
 import leveret
-from tests.support.generated import generate_into
+from tests.support.generated import imported
 
 DEFINITION = Path(__file__).parents[1] / "golden" / "definitions" / "shadow.yaml"
 
@@ -58,12 +56,8 @@ def shadow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     assert "\npackage: shadow\n" in text
     definition.write_text(text.replace("\npackage: shadow\n", f"\npackage: {package}\n"))
     out = root / "out"
-    generate_into([definition], out)
-    sys.path.insert(0, str(out))
-    try:
-        yield importlib.import_module(package)
-    finally:
-        sys.path.remove(str(out))
+    with imported([definition], out, package) as module:
+        yield module
 
 
 @pytest.fixture

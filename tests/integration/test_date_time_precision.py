@@ -12,9 +12,7 @@ refuses the same value before sending it.
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 import uuid
 from collections.abc import Iterator
 from types import ModuleType
@@ -23,7 +21,7 @@ from typing import Any
 import pytest
 
 import leveret
-from tests.support.generated import generate_into
+from tests.support.generated import imported
 from tests.support.raw import RawPeer
 
 pytestmark = pytest.mark.integration
@@ -54,14 +52,8 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     out = tmp_path_factory.mktemp("stamps")
     definition = out / "stamps.yaml"
     definition.write_text(DEFINITION)
-    generate_into([definition], out)
-    sys.path.insert(0, str(out))
-    try:
-        yield importlib.import_module("stamps")
-    finally:
-        sys.path.remove(str(out))
-        for name in [m for m in sys.modules if m == "stamps" or m.startswith("stamps.")]:
-            del sys.modules[name]
+    with imported([definition], out, "stamps") as module:
+        yield module
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,7 @@ integers above 2**53 to doubles, so the echo was refused by the reply's own vali
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +20,7 @@ from typing import Any
 import pytest
 
 import leveret
-from tests.support.generated import generate_into
+from tests.support.generated import imported
 from tests.support.raw import RawPeer
 
 pytestmark = pytest.mark.integration
@@ -52,14 +50,8 @@ BODIES: dict[str, str] = {
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     out = tmp_path_factory.mktemp("echo-r11b")
-    generate_into([DEFINITION], out)
-    sys.path.insert(0, str(out))
-    try:
-        yield importlib.import_module("echo_r11b")
-    finally:
-        sys.path.remove(str(out))
-        for name in [m for m in sys.modules if m == "echo_r11b" or m.startswith("echo_r11b.")]:
-            del sys.modules[name]
+    with imported([DEFINITION], out, "echo_r11b") as module:
+        yield module
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,7 @@ returns what the schema forbids gets ``INTERNAL``.
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +21,7 @@ from typing import Any
 import pytest
 
 import leveret
-from tests.support.generated import generate_into
+from tests.support.generated import imported
 from tests.support.raw import RawPeer
 
 pytestmark = pytest.mark.integration
@@ -133,14 +131,8 @@ CASES: dict[str, tuple[list[Any], list[tuple[Any, str]]]] = {
 @pytest.fixture(scope="module")
 def keywords(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     out = tmp_path_factory.mktemp("keywords")
-    generate_into([DEFINITION], out)
-    sys.path.insert(0, str(out))
-    try:
-        yield importlib.import_module("keywords")
-    finally:
-        sys.path.remove(str(out))
-        for name in [m for m in sys.modules if m == "keywords" or m.startswith("keywords.")]:
-            del sys.modules[name]
+    with imported([DEFINITION], out, "keywords") as module:
+        yield module
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ evaluator and the guards for bodies of the same size and different depths.
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 import threading
@@ -25,7 +24,7 @@ from pydantic import ValidationError
 import leveret._schema
 import leveret.schema
 from leveret._schema import SCOPE
-from tests.support.generated import generate_into
+from tests.support.generated import imported
 from tests.support.guarded_recursion import definition, json_chain, list_chain, tree_chain
 
 #: leaves per body: the same at every depth
@@ -37,14 +36,8 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     out = tmp_path_factory.mktemp("guardscope")
     path = out / "guardscope.yaml"
     path.write_text(definition("guardscope"))
-    generate_into([path], out)
-    sys.path.insert(0, str(out))
-    try:
-        yield importlib.import_module("guardscope.models")
-    finally:
-        sys.path.remove(str(out))
-        for name in [m for m in sys.modules if m.split(".")[0] == "guardscope"]:
-            del sys.modules[name]
+    with imported([path], out, "guardscope.models") as module:
+        yield module
 
 
 def _json(depth: int) -> Any:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 from leveret_codegen import GenerationResult, generate_files
 
-__all__ = ["generate_into"]
+__all__ = ["generate_into", "imported"]
 
 
 def generate_into(definitions: Sequence[Path], out: Path) -> GenerationResult:
@@ -19,3 +23,19 @@ def generate_into(definitions: Sequence[Path], out: Path) -> GenerationResult:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     return result
+
+
+@contextmanager
+def imported(definitions: Sequence[Path], out: Path, module: str) -> Iterator[ModuleType]:
+    """Generate ``definitions`` into ``out`` and import ``module`` from there; afterwards the
+    folder leaves ``sys.path`` and the package's modules leave ``sys.modules``, so another test
+    may generate a package of the same name."""
+    generate_into(definitions, out)
+    sys.path.insert(0, str(out))
+    package = module.split(".")[0]
+    try:
+        yield importlib.import_module(module)
+    finally:
+        sys.path.remove(str(out))
+        for name in [m for m in sys.modules if m.split(".")[0] == package]:
+            del sys.modules[name]
