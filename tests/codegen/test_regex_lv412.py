@@ -16,11 +16,10 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-import leveret._schema
-from leveret._regex import Regex, compile_ecma
 from leveret_codegen import generate_files
 from leveret_codegen._frontend import load_services
 from tests.codegen.test_property_vs_jsonschema import _load
+from tests.support.regex_spy import searched_by_backtracking
 
 BAD = "^(?!x)(a+)+$"
 
@@ -168,21 +167,7 @@ def test_a_generated_model_refuses_an_over_long_string_before_its_pattern_runs(
     models_py = tmp_path / "models.py"
     models_py.write_text(result.files["bounds/models.py"], encoding="utf-8")
 
-    searched: list[str] = []
-
-    def counting(pattern: str) -> Regex:
-        regex = compile_ecma(pattern)
-        if not regex.linear:
-            search = regex.search
-
-            def spy(text: str) -> bool:
-                searched.append(text)
-                return search(text)
-
-            regex.search = spy  # type: ignore[method-assign]
-        return regex
-
-    monkeypatch.setattr(leveret._schema, "compile_ecma", counting)
+    searched = searched_by_backtracking(monkeypatch)
     models = _load(models_py, "bounds")  # its guard compiles (on first use) with the spy
     try:
         holder = models.Holder

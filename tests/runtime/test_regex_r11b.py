@@ -26,9 +26,10 @@ from typing import Any
 import pytest
 
 import leveret._schema
-from leveret._regex import PatternError, Regex, UnsupportedPattern, compile_ecma
+from leveret._regex import PatternError, UnsupportedPattern, compile_ecma
 from leveret._schema import UnsupportedSchema, compile_schema
 from leveret.schema import SchemaGuard
+from tests.support.regex_spy import searched_by_backtracking
 
 NODE = shutil.which("node")
 
@@ -230,21 +231,7 @@ HOSTILE = "a" * 24 + "!"  # exponential for BAD: seconds before the bound ran fi
 def test_a_length_bound_runs_before_any_backtracking_pattern(
     schema: Any, hostile: Any, valid: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    searched: list[str] = []
-
-    def counting(pattern: str) -> Regex:
-        regex = compile_ecma(pattern)
-        if not regex.linear:
-            search = regex.search
-
-            def spy(text: str) -> bool:
-                searched.append(text)
-                return search(text)
-
-            regex.search = spy
-        return regex
-
-    monkeypatch.setattr(leveret._schema, "compile_ecma", counting)
+    searched = searched_by_backtracking(monkeypatch)
     check = compile_schema(schema)
     assert not check.is_valid(hostile)
     assert HOSTILE not in searched
