@@ -307,6 +307,53 @@ function hugeInteger(text: string): number {
   return -1;
 }
 
+/** How deep a value may be nested: pydantic-core's JSON parser (jiter) refuses deeper ones. */
+export const MAX_JSON_DEPTH = 200;
+
+/**
+ * Where the text has a value inside more than MAX_JSON_DEPTH arrays and objects, and the
+ * containers open there (true: an array), or null. Iterative: the recursive walks after
+ * JSON.parse (and Ajv's) overflow the stack on a body of 100000 "[". jiter counts a value, not
+ * a container, so "[]" at depth 200 is fine and the place reported is the value's.
+ */
+function tooDeep(text: string): { at: number; open: boolean[] } | null {
+  if (text.length <= MAX_JSON_DEPTH) return null;
+  const open: boolean[] = [];
+  let inString = false;
+  let valueNext = true; // after "[", ":" or an array's ",": the next token starts a value
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i += 1;
+      else if (ch === 0x22) inString = false;
+      continue;
+    }
+    if (ch === 0x20 || ch === 0x0a || ch === 0x0d || ch === 0x09) continue;
+    if (valueNext && ch !== 0x5d && ch !== 0x7d && open.length > MAX_JSON_DEPTH) return { at: i, open };
+    valueNext = false;
+    if (ch === 0x5b || ch === 0x7b) {
+      open.push(ch === 0x5b);
+      valueNext = ch === 0x5b;
+    } else if (ch === 0x5d || ch === 0x7d) open.pop();
+    else if (ch === 0x3a) valueNext = true;
+    else if (ch === 0x2c) valueNext = open[open.length - 1] === true;
+    else if (ch === 0x22) inString = true;
+  }
+  return null;
+}
+
+/** jiter's "line L column C": the column in bytes of UTF-8, as the Python runtime says it. */
+function byteLineColumn(text: string, index: number): string {
+  const lineStart = text.lastIndexOf('\n', index - 1) + 1;
+  let line = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < lineStart; i = text.indexOf('\n', i + 1)) line += 1;
+  return `line ${line} column ${Buffer.byteLength(text.slice(lineStart, index)) + 1}`;
+}
+
+function recursionLimit(text: string, at: number): BodyError {
+  return invalidJson(`Invalid JSON: recursion limit exceeded at ${byteLineColumn(text, at)}`);
+}
+
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** A JSON body that is not usable, as INVALID_ARGUMENT details. */
@@ -337,12 +384,27 @@ export function readBody(body: Buffer, schema?: Schema): unknown {
   try {
     value = JSON.parse(text);
   } catch (error) {
+    const deep = tooDeep(text);
+    if (deep !== null) {
+      // The Python runtime reads up to the first fault: the nesting when the text before it
+      // is JSON so far (closed here to test that), else the syntax error.
+      const closers = deep.open.map((array) => (array ? ']' : '}')).reverse().join('');
+      try {
+        JSON.parse(text.slice(0, deep.at) + '0' + closers);
+        throw recursionLimit(text, deep.at);
+      } catch (inner) {
+        if (inner instanceof BodyError) throw inner;
+      }
+    }
     const at = nonFiniteToken(text);
     if (at >= 0) throw invalidJson(`${NON_FINITE} (at ${lineColumn(text, at)})`);
     const message = (error as Error).message.replace(/^Unexpected/, 'unexpected');
     throw invalidJson(`Invalid JSON: ${message}`);
   }
   const huge = hugeInteger(text);
+  const deep = tooDeep(text);
+  // Before the recursive walks below; of two faults, the first in the text is the one told.
+  if (deep !== null && (huge < 0 || deep.at < huge)) throw recursionLimit(text, deep.at);
   if (huge >= 0) throw invalidJson(`Invalid JSON: number out of range at ${lineColumn(text, huge)}`);
   if (hasLoneSurrogate(value)) throw invalidJson('Invalid JSON: lone leading surrogate in hex escape');
   // Before the schema: 1e400 in an integer is refused as a number JSON cannot hold, as the

@@ -34,6 +34,26 @@ describe('reading a body', () => {
     assert.equal(bodyError('\ufeff{}')[0]!.msg, 'Invalid JSON: expected value at line 1 column 1');
   });
 
+  it('refuses a value nested deeper than pydantic-core reads, before anything recursive', () => {
+    // The verdicts and places the Python runtime gives (model_validate_json; jiter's limit 200).
+    const refused = (text: string, where: string) =>
+      assert.deepEqual(bodyError(text, { type: 'object' }), [
+        { loc: [], msg: `Invalid JSON: recursion limit exceeded at ${where}`, type: 'json_invalid' },
+      ]);
+    refused(`{"a":${'['.repeat(100000)}${']'.repeat(100000)}}`, 'line 1 column 206');
+    refused(`{"a":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`, 'line 1 column 1006');
+    refused(`{"a":${'['.repeat(201)}${']'.repeat(201)}}`, 'line 1 column 206');
+    refused(`{"a":${'[{"b":'.repeat(199)}1${'}]'.repeat(199)}}`, 'line 1 column 606');
+    refused(`{"a":["\u00e9\u20ac\u{1f600}",\n"\u00e9",${'['.repeat(201)}${']'.repeat(201)}]}`, 'line 2 column 205');
+    refused(`{"a":${'['.repeat(201)}1,]${']'.repeat(200)}}`, 'line 1 column 206'); // the nesting comes first
+    assert.match(bodyError(`{"a":[1,]${'['.repeat(201)}${']'.repeat(201)}}`)[0]!.msg, /^Invalid JSON: unexpected token/);
+    assert.deepEqual(readBody(Buffer.from(`{"a":${'['.repeat(200)}${']'.repeat(200)}}`)), {
+      a: JSON.parse('['.repeat(200) + ']'.repeat(200)),
+    });
+    assert.ok(readBody(Buffer.from(`${'['.repeat(199)}[1,{}, "[[["]${']'.repeat(199)}`)));
+    assert.ok(readBody(Buffer.from(`${'{"a":'.repeat(200)}1${'}'.repeat(200)}`)));
+  });
+
   it('takes what it should', () => {
     assert.deepEqual(readBody(Buffer.from('{"a": 1, "b": 1, "a": 40}')), { a: 40, b: 1 }); // last key wins
     assert.deepEqual(readBody(Buffer.from('{"a": 1e-400, "s": "NaN Infinity"}')), { a: 0, s: 'NaN Infinity' });
