@@ -720,8 +720,14 @@ class WorkerImpl implements Worker {
       }
     }
     const model = this.model;
+    const open = this.channel; // not `channel`: a reconnect during the grace may have replaced it
     this.model = null;
     this.channel = null;
+    // The channel first, and waited for: amqplib writes a connection's Close (channel 0) ahead of
+    // frames still queued on channel 1, so the acks of the calls waited for above would be lost
+    // and the broker would hand those calls to another worker. The broker answers a channel's
+    // Close only after the acks sent before it.
+    if (open !== null) await open.close().catch(() => undefined);
     if (model !== null) await model.close().catch(() => undefined);
   }
 }
