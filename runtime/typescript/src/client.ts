@@ -6,7 +6,7 @@ import { randomFillSync } from 'node:crypto';
 
 import type * as amqp from 'amqplib';
 
-import { at, Backoff } from './backoff';
+import { Backoff, DeadlineTimer, type Timed } from './backoff';
 import { connectAny, loginOf, resolveUrls } from './connection';
 import { defaultLogger, DriftLog, type Logger } from './drift';
 import {
@@ -107,6 +107,8 @@ class Transport {
   private model: amqp.ChannelModel | null = null;
   private channel: amqp.ConfirmChannel | null = null;
   private readonly pending = new Map<string, Pending>();
+  /** The deadlines of the calls waiting for a reply, on one timer. */
+  private readonly deadlines = new DeadlineTimer();
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnects = 0;
@@ -244,11 +246,7 @@ class Transport {
    * once and the check runs beside it. A 404 is no route; any other refusal sends the request.
    */
   async readiness(queue: string, method: string): Promise<RpcError | null> {
-    const seen = this.served.get(queue);
-    if (seen !== undefined) {
-      if (Date.now() - seen > CHECK_FRESH_MS) void this.consumers(queue);
-      return null;
-    }
+    if (this.seenServed(queue)) return null;
     const count = await this.consumers(queue);
     if (count === null) {
       return new Unavailable(
@@ -266,6 +264,17 @@ class Transport {
       );
     }
     return null;
+  }
+
+  /**
+   * Whether `queue` was seen served, so a call goes out at once (readiness says null) without
+   * waiting on a promise; one seen more than CHECK_FRESH_MS ago is checked again beside the call.
+   */
+  seenServed(queue: string): boolean {
+    const seen = this.served.get(queue);
+    if (seen === undefined) return false;
+    if (Date.now() - seen > CHECK_FRESH_MS) void this.consumers(queue);
+    return true;
   }
 
   /** Forget that `queue` was served: the next call checks first (a call timed out). */
@@ -320,14 +329,14 @@ class Transport {
         );
       }
       const cid = correlationId();
-      let cancelTimer: (() => void) | null = null;
+      let timed: Timed | null = null;
       const onAbort = (): void => {
         if (this.pending.delete(cid)) {
           finish(null, new Cancelled(`${out.method}: the call was cancelled`, null, { origin: 'local' }));
         }
       };
       const finish = (reply: Reply | null, error: RpcError | null): void => {
-        if (cancelTimer !== null) cancelTimer();
+        if (timed !== null) this.deadlines.remove(timed);
         if (out.signal) unwatch(out.signal, onAbort);
         if (error !== null) reject(error);
         else resolve(reply!);
@@ -344,7 +353,7 @@ class Transport {
         }
         expiration = String(Math.max(1, Math.ceil(left)));
         headers[HEADER_DEADLINE] = { '!': 'long', value: Math.floor(out.deadline) };
-        cancelTimer = at(out.deadline, () => {
+        timed = this.deadlines.add(out.deadline, () => {
           if (this.pending.delete(cid)) {
             finish(null, new DeadlineExceeded(`${out.method}: no reply before the deadline`, null, { origin: 'server' }));
           }
@@ -402,6 +411,7 @@ class Transport {
     this.closed = true;
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
+    this.deadlines.clear();
     const calls = [...this.pending.values()];
     this.pending.clear();
     for (const call of calls) call.settle(null, new Cancelled('the client was closed', null, { origin: 'local' }));
@@ -490,7 +500,7 @@ export class Client {
     const deadline = timeout === null ? null : Date.now() + timeout * 1000;
     for (let attempt = 0; ; attempt++) {
       try {
-        if (!options.waitForReady) {
+        if (!options.waitForReady && !this.#transport.seenServed(this.#queue)) {
           const refused = await this.#transport.readiness(this.#queue, method.name);
           if (refused !== null) throw refused;
         }
@@ -533,8 +543,9 @@ export class Client {
         origin: 'local',
       });
     }
-    // Validate what goes on the wire (a Date as its string, undefined properties left out).
-    const sent: unknown = text === undefined ? undefined : JSON.parse(text);
+    // Validate what goes on the wire (a Date as its string, undefined properties left out): a
+    // request of plain JSON data is that already, anything else is read back from its text.
+    const sent: unknown = text === undefined ? undefined : isPlainJson(request) ? request : JSON.parse(text);
     const details = check(method.request, sent);
     if (details !== null) {
       throw new InvalidArgument(`${method.name}: request failed validation: ${summary(details)}`, details, {
@@ -630,6 +641,43 @@ function watch(signal: AbortSignal, onAbort: () => void): void {
 
 function unwatch(signal: AbortSignal, onAbort: () => void): void {
   watchers.get(signal)?.delete(onAbort);
+}
+
+/**
+ * Whether `value` reads back from its JSON text as itself (to the validator): only strings,
+ * finite numbers, booleans, null, dense arrays and objects of Object's (or no) prototype whose
+ * own properties are all enumerable and none undefined. Called after findUnsendable (no lone
+ * surrogates, NaN or bigints).
+ */
+function isPlainJson(value: unknown, depth = 0): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (depth > 64) return false;
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value) || !isPlainJson(value[i], depth + 1)) return false;
+        }
+        return Object.getOwnPropertyNames(value).length === value.length + 1; // + 'length'
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      const keys = Object.keys(value);
+      if (Object.getOwnPropertyNames(value).length !== keys.length) return false;
+      for (const key of keys) {
+        if (!isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
 }
 
 function throwIt(error: LeveretError): never {

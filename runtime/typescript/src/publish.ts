@@ -109,19 +109,21 @@ export function encodePublish(
 ): Buffer | null {
   const routingKey = shortString(queue);
   const contentType = shortString(props.contentType);
-  const correlationId = shortString(props.correlationId);
+  // Not cached: a new one every call.
+  const correlationIdSize = Buffer.byteLength(props.correlationId, 'utf8');
   const replyTo = shortString(props.replyTo);
   const type = shortString(props.type);
   const userId = shortString(props.userId);
-  const expiration = props.expiration === undefined ? undefined : shortString(props.expiration);
+  const expiration = props.expiration;
+  const expirationSize = expiration === undefined ? 0 : Buffer.byteLength(expiration, 'utf8');
   if (
     routingKey === null ||
     contentType === null ||
-    correlationId === null ||
+    correlationIdSize > 255 ||
     replyTo === null ||
     type === null ||
     userId === null ||
-    expiration === null ||
+    expirationSize > 255 ||
     body.length + FRAME_OVERHEAD > frameMax
   ) {
     return null;
@@ -150,9 +152,10 @@ export function encodePublish(
     contentType.length +
     4 +
     tableSize +
-    correlationId.length +
+    1 +
+    correlationIdSize +
     replyTo.length +
-    (expiration === undefined ? 0 : expiration.length) +
+    (expiration === undefined ? 0 : 1 + expirationSize) +
     type.length +
     userId.length;
   const total =
@@ -192,9 +195,13 @@ export function encodePublish(
     at += keys[i]!.copy(out, at);
     at = writeValue(out, at, values[i]);
   }
-  at += correlationId.copy(out, at);
+  out[at++] = correlationIdSize;
+  at += out.write(props.correlationId, at, 'utf8');
   at += replyTo.copy(out, at);
-  if (expiration !== undefined) at += expiration.copy(out, at);
+  if (expiration !== undefined) {
+    out[at++] = expirationSize;
+    at += out.write(expiration, at, 'utf8');
+  }
   at += type.copy(out, at);
   at += userId.copy(out, at);
   out[at++] = FRAME_END;

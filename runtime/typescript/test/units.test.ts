@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { Backoff } from '../src/backoff';
+import { Backoff, DeadlineTimer } from '../src/backoff';
 import { Unavailable, InvalidArgument, errorClassFor, Unknown, DeadlineExceeded } from '../src/errors';
 import { encodePublish, type RequestProperties } from '../src/publish';
 import { RetryPolicy } from '../src/retry';
@@ -214,5 +214,52 @@ describe('publish frames', () => {
     assert.equal(encodePublish(1, 131072, 'q', body, { ...base, headers: { big: 2 ** 60 } }), null);
     assert.equal(encodePublish(1, 4096, 'q', Buffer.alloc(4089), base), null);
     assert.ok(encodePublish(1, 4096, 'q', Buffer.alloc(4088), base) !== null);
+  });
+});
+
+describe('deadline timer', () => {
+  /** Resolves when `count` entries expired, rejects after `ms`. */
+  function expiries(count: number, ms: number): { fired: number[]; done: Promise<void>; note: (when: number) => void } {
+    const fired: number[] = [];
+    let resolve!: () => void;
+    // Ref'd, unlike the DeadlineTimer's own (a connection keeps a client's process alive).
+    let guard: NodeJS.Timeout;
+    const done = new Promise<void>((res, rej) => {
+      resolve = () => (clearTimeout(guard), res());
+      guard = setTimeout(() => rej(new Error(`only ${fired.length} of ${count} expired within ${ms} ms`)), ms);
+    });
+    return { fired, done, note: (when) => (fired.push(when), fired.length === count && resolve()) };
+  }
+
+  it('expires what is due, earliest first, and never what was removed', async () => {
+    const timer = new DeadlineTimer();
+    const now = Date.now();
+    const whens = Array.from({ length: 400 }, (_, i) => now - 1000 + ((i * 7919) % 400));
+    const wait = expiries(200, 5000);
+    const entries = whens.map((when) => timer.add(when, () => wait.note(when)));
+    const kept: number[] = [];
+    entries.forEach((entry, i) => (i % 2 === 0 ? timer.remove(entry) : kept.push(whens[i]!)));
+    timer.remove(entries[0]!); // twice: nothing
+    assert.equal(timer.size, 200);
+    await wait.done;
+    assert.deepEqual(wait.fired, [...kept].sort((a, b) => a - b));
+    assert.equal(timer.size, 0);
+  });
+
+  it('fires at a deadline ahead, after an earlier one came and one before it was removed', async () => {
+    const timer = new DeadlineTimer();
+    const start = Date.now();
+    const wait = expiries(2, 5000);
+    timer.add(start + 60, () => wait.note(60));
+    const gone = timer.add(start + 5, () => wait.note(5));
+    timer.add(start + 20, () => wait.note(20));
+    timer.remove(gone);
+    await wait.done;
+    assert.deepEqual(wait.fired, [20, 60]);
+    assert.ok(Date.now() >= start + 60, `fired ${Date.now() - start} ms after`);
+    const cleared = timer.add(Date.now() - 1, () => assert.fail('expired after clear()'));
+    timer.clear();
+    assert.equal(cleared.index, -1);
+    assert.equal(timer.size, 0);
   });
 });
