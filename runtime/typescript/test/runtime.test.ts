@@ -247,6 +247,21 @@ describe('leveret TypeScript runtime, over RabbitMQ', () => {
     s.state.held.get('abort')!();
   });
 
+  it('a request is validated as it goes on the wire: a Date as its text, undefined left out', async (t) => {
+    if (!up) return t.skip('no broker');
+    // Not plain JSON data: validated as read back from its text (a Date object is no string).
+    const when = new Date('2026-12-05T15:00:00.000Z') as unknown as string;
+    const sent = await s.client.reserve({ sku: 'ABC-1234', quantity: 1, when, extra: undefined } as never);
+    assert.match(sent.id, /^[0-9a-f-]{36}$/);
+    // `required` met by a property JSON leaves out: refused, as the worker would.
+    const error = await rejection(s.client.reserve({ sku: undefined, quantity: 1 } as unknown as { sku: string; quantity: number }));
+    assert.deepEqual(error.details, [{ loc: ['sku'], msg: 'Field required', type: 'missing' }]);
+    // A non-enumerable property is no JSON property either.
+    const hidden = Object.defineProperty({ quantity: 1 }, 'sku', { value: 'ABC-1234', enumerable: false });
+    const missing = await rejection(s.client.reserve(hidden as { sku: string; quantity: number }));
+    assert.deepEqual(missing.details, [{ loc: ['sku'], msg: 'Field required', type: 'missing' }]);
+  });
+
   it('an invalid request is stopped by the client, and nothing is sent', async (t) => {
     if (!up) return t.skip('no broker');
     const before = s.state.calls;
