@@ -4,6 +4,7 @@
 
 import type * as amqp from 'amqplib';
 
+import { undecodableReason } from './amqpcodec';
 import { at, Backoff, sleep } from './backoff';
 import { connectAny, loginOf, resolveUrls } from './connection';
 import type { CallContext } from './context';
@@ -362,6 +363,14 @@ class WorkerImpl implements Worker {
         `leveret.server: rejected a request without ${!cid ? 'correlation_id' : 'reply_to'} (method=${String(name)})`,
       );
       return { reply: null, ack: false };
+    }
+    const undecodable = undecodableReason(props);
+    if (undecodable !== null) {
+      this.logger.warn(
+        `leveret.server: rejected a request whose properties cannot be decoded (method=${String(name)}, ` +
+          `cid=${cid}): ${undecodable}`,
+      );
+      return errorOutcome(new InvalidArgument(`undecodable request properties: ${undecodable}`), false, null);
     }
     const methods = this.service.methods;
     const method = name && Object.hasOwn(methods, name) ? methods[name] : undefined;
