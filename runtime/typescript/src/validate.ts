@@ -3,6 +3,7 @@
 // infinities are refused everywhere, and errors are reported as pydantic-style
 // {loc, msg, type} entries so a caller cannot tell a TypeScript worker from a Python one by them.
 
+import type { SchemaValidateFunction } from 'ajv';
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 
@@ -42,9 +43,37 @@ function newAjv(): Ajv2020 {
     verbose: true,
   });
   addFormats(ajv);
+  // Ajv divides doubles (19.99 / 0.01 is 1998.9999999999998, refused); the Python runtime is
+  // exact on the decimals written.
+  ajv.removeKeyword('multipleOf');
+  ajv.addKeyword({ keyword: 'multipleOf', type: 'number', schemaType: 'number', errors: true, validate: checkMultipleOf });
   // The Python runtime's format checks replace ajv-formats' (same verdicts on both sides).
   return addLeveretFormats(ajv);
 }
+
+/** A double as the shortest decimal that reads back as it (Python's repr): digits x 10^exponent. */
+function decimalOf(value: number): [bigint, number] {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(value));
+  if (m === null) throw new RangeError(`not a finite number: ${value}`);
+  const fraction = m[3] ?? '';
+  const digits = BigInt(m[1] + m[2] + fraction);
+  return [digits, Number(m[4] ?? 0) - fraction.length];
+}
+
+/** Whether `value` is a multiple of `divisor`, exactly on their decimals (0.07 of 0.01). */
+export function isMultipleOf(value: number, divisor: number): boolean {
+  if (!Number.isFinite(value)) return false;
+  const [a, ea] = decimalOf(value);
+  const [b, eb] = decimalOf(divisor);
+  const low = Math.min(ea, eb);
+  return (a * 10n ** BigInt(ea - low)) % (b * 10n ** BigInt(eb - low)) === 0n;
+}
+
+const checkMultipleOf: SchemaValidateFunction = function (divisor: number, value: number): boolean {
+  if (isMultipleOf(value, divisor)) return true;
+  checkMultipleOf.errors = [{ keyword: 'multipleOf', message: `must be multiple of ${divisor}`, params: { multipleOf: divisor } }];
+  return false;
+};
 
 let shared: Ajv2020 | null = null;
 const compiled = new WeakMap<object, ValidateFunction>();
