@@ -126,6 +126,9 @@ interface Delivery {
   generation: number;
 }
 
+/** A connection up this long (ms) before it is lost was a good one: the backoff starts over. */
+const STABLE_MS = 5000;
+
 function errorOutcome(error: RpcError, ack: boolean, fingerprint: string | null): Outcome {
   const body = encodeError({ code: error.status, message: error.message, error: error.errorName, details: error.details });
   return { reply: { status: error.status, body, fingerprint }, ack };
@@ -159,6 +162,10 @@ class WorkerImpl implements Worker {
   private closing = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnects = 0;
+  /** When the connection served now was made (epoch ms). */
+  private openedAt = 0;
+  /** What amqplib last reported on the connection served now: logged when it is lost. */
+  private lastError: Error | null = null;
   private readonly backoff = new Backoff(0.1, 2, 5, 0.2);
   /** The signals of the handlers running, aborted when close() gives up on them. */
   private readonly runningCalls = new Set<AbortController>();
@@ -250,11 +257,23 @@ class WorkerImpl implements Worker {
       this.user = loginOf(url);
       this.model = connection;
       this.channel = channel;
-      connection.on('close', () => this.lost(connection));
+      this.lastError = null;
+      const noted = (error: unknown): void => {
+        if (this.model === connection && error instanceof Error) this.lastError = error;
+      };
+      connection.on('error', noted);
+      channel.on('error', noted);
+      connection.on('close', (error: unknown) => {
+        noted(error);
+        this.lost(connection);
+      });
       channel.on('close', () => this.lost(connection));
       const ok = await channel.consume(this.queue, (msg) => this.onDelivery(msg, generation), { noAck: false });
       this.consumerTag = ok.consumerTag;
-      this.reconnects = 0;
+      // The backoff starts over only once this connection has stayed up (lost()): one lost at
+      // once, again and again (a message that kills it, redelivered to each new one), must not
+      // be reopened at the first delay forever.
+      this.openedAt = Date.now();
     } catch (error) {
       if (this.model === connection) {
         // Set up no further: the caller of open() decides what comes next (not lost()).
@@ -278,13 +297,18 @@ class WorkerImpl implements Worker {
     this.waiting.length = 0;
     this.notifyIdle();
     if (!this.closing) {
-      this.logger.warn(`leveret.server: lost the connection serving '${this.queue}'; reconnecting`);
-      this.scheduleReconnect();
+      if (Date.now() - this.openedAt >= STABLE_MS) this.reconnects = 0;
+      const why = this.lastError === null ? 'no reason given' : this.lastError.message;
+      const delay = this.scheduleReconnect();
+      this.logger.warn(
+        `leveret.server: lost the connection serving '${this.queue}' (${why}); reconnecting in ${Math.round(delay)} ms`,
+      );
     }
   }
 
-  private scheduleReconnect(): void {
-    if (this.reconnectTimer !== null || this.closing) return;
+  /** Reopen after the next backoff delay; returns the delay (0 when no reopening is due). */
+  private scheduleReconnect(): number {
+    if (this.reconnectTimer !== null || this.closing) return 0;
     const delay = this.backoff.delayMs(this.reconnects++);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
@@ -293,13 +317,17 @@ class WorkerImpl implements Worker {
         this.scheduleReconnect();
       });
     }, delay);
+    return delay;
   }
 
   private onDelivery(msg: amqp.ConsumeMessage | null, generation: number): void {
     if (msg === null) {
       // The broker cancelled the consumer (the queue was deleted): start over.
       const model = this.model;
-      if (model !== null && generation === this.generation) this.lost(model);
+      if (model !== null && generation === this.generation) {
+        this.lastError = new Error('the broker cancelled the consumer: was the queue deleted?');
+        this.lost(model);
+      }
       return;
     }
     if (this.closing) {
