@@ -235,7 +235,12 @@ export function findUnsendable(value: unknown, path: string[] = []): { loc: stri
         }
         return null;
       }
-      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return null; // a Date
+      const toJSON = (value as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === 'function') {
+        // What JSON.stringify sends is what toJSON returns (a Date's string; NaN would go as null).
+        const sent: unknown = toJSON.call(value, path.length ? path[path.length - 1] : '');
+        if (sent !== value) return findUnsendable(sent, path);
+      }
       for (const [key, item] of Object.entries(value)) {
         if (!isWellFormed(key)) {
           return { loc: path, msg: 'cannot be sent as JSON: a key with a lone surrogate', type: 'json_invalid' };

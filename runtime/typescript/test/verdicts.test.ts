@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { check, isMultipleOf, readBody } from '../src/validate';
+import { check, findUnsendable, isMultipleOf, readBody } from '../src/validate';
 
 describe('multipleOf', () => {
   it('is exact on the decimals written, as the Python runtime is', () => {
@@ -35,5 +35,23 @@ describe('multipleOf', () => {
     }
     assert.equal(check({ type: 'integer', multipleOf: 3 }, 7)?.[0]?.type, 'multiple_of');
     assert.equal(check({ type: 'string', multipleOf: 3 }, 'x'), null); // a number keyword only
+  });
+});
+
+describe('what a caller sends', () => {
+  it('is checked as JSON.stringify sends it: after toJSON', () => {
+    const nan = { toJSON: () => NaN };
+    assert.deepEqual(findUnsendable({ a: [nan] }), {
+      loc: ['a', '0'],
+      msg: 'NaN and infinities cannot be sent: JSON has no such numbers',
+      type: 'finite_number',
+    });
+    assert.equal(findUnsendable({ a: { toJSON: () => ({ b: Infinity }) } })?.loc.join('.'), 'a.b');
+    assert.equal(findUnsendable({ a: { toJSON: () => '\ud800' } })?.type, 'json_invalid');
+    let key: unknown;
+    assert.equal(findUnsendable({ when: new Date(0), k: { toJSON: (k: unknown) => ((key = k), 1) } }), null);
+    assert.equal(key, 'k'); // the key, as JSON.stringify passes it
+    const self = { n: NaN, toJSON(): unknown { return self; } }; // stringify sends its properties
+    assert.equal(findUnsendable([self])?.loc.join('.'), '0.n');
   });
 });
