@@ -581,6 +581,18 @@ WIRE_BODIES: Final[dict[str, bytes]] = {
     "not JSON": b'{"value": 2',
     "trailing data": b'{"value": 2} x',
     "an array body": b"[2]",
+    # A value inside 200 arrays and objects is read, one inside 201 is not (pydantic-core).
+    "a value 200 deep in a property the schema ignores": b'{"value": 2, "other": '
+    + b"[" * 198
+    + b"[1]"
+    + b"]" * 198
+    + b"}",
+    "a value 201 deep in a property the schema ignores": b'{"value": 2, "other": '
+    + b"[" * 199
+    + b"[1]"
+    + b"]" * 199
+    + b"}",
+    "nested 100000 deep": b'{"value": ' + b"[" * 100000 + b"]" * 100000 + b"}",
 }
 
 
