@@ -352,7 +352,7 @@ export const MAX_JSON_DEPTH = 200;
  */
 function tooDeep(text: string): { at: number; open: boolean[] } | null {
   // Fewer than 201 "[" and "{" in all cannot nest 201 deep: native searches, a fraction of the
-  // scan's cost on a typical body (0.3 of 6.7 us on 1.4 kB).
+  // scan's cost on a typical body (0.4 us instead of 5.8 on 1.4 kB, as much as JSON.parse).
   let openers = 0;
   for (let i = text.indexOf('['); i >= 0 && openers <= MAX_JSON_DEPTH; i = text.indexOf('[', i + 1)) openers += 1;
   for (let i = text.indexOf('{'); i >= 0 && openers <= MAX_JSON_DEPTH; i = text.indexOf('{', i + 1)) openers += 1;
